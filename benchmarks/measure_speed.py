@@ -18,22 +18,12 @@ from pathlib import Path
 import pandas as pd
 
 from skinaug.atomic import write_csv, write_text
+from skinaug.machine import cpu_name
 from skinaug.manifest import MANIFEST_NAME
 from skinaug.measurements import feature_columns, measure_workdir
 from skinaug.prepare import prepare_dataset
 
 HERE = Path(__file__).resolve().parent
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (or platform), for naming the machine in results."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def subset_workdir(data: Path, n: int, workdir: Path) -> None:

@@ -11,7 +11,7 @@ from typing import IO, Any, Iterator
 
 import numpy as np
 
-from .errors import SkinaugError
+from .errors import SkinaugError, os_problem
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -29,7 +29,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[An
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; outputs get the usual permissions
     except OSError as exc:
-        raise SkinaugError(f"{path}: could not write ({exc.strerror or exc}); previous content kept") from exc
+        raise SkinaugError(f"{path}: could not write ({os_problem(exc)}); previous content kept") from exc
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as handle:
             yield handle
@@ -38,7 +38,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[An
         os.replace(tmp, path)
     except OSError as exc:
         _remove_quietly(tmp)
-        raise SkinaugError(f"{path}: could not write ({exc.strerror or exc}); previous content kept") from exc
+        raise SkinaugError(f"{path}: could not write ({os_problem(exc)}); previous content kept") from exc
     except BaseException:
         _remove_quietly(tmp)
         raise

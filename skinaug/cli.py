@@ -11,31 +11,49 @@ from typing import Any, Callable
 import click
 
 from . import __version__
-from .errors import SkinaugError
+from .errors import SkinaugError, describe_os_error
 from .readers import READERS
 
 
 def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn SkinaugError into one line on stderr and exit status 1 (2 for a bug, 130 for Ctrl-C)."""
+    """Turn SkinaugError and OSError (disk full, unreadable file) into one line on stderr and exit status 1
+    (2 for a bug, 130 for Ctrl-C)."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
         except SkinaugError as exc:
+            _close_progress_bars()
             click.echo(f"skinaug: error: {exc}", err=True)
             sys.exit(1)
         except KeyboardInterrupt:
+            _close_progress_bars()
             click.echo("skinaug: interrupted; finished work is kept, run the command again to resume", err=True)
             sys.exit(130)
+        except OSError as exc:
+            if os.environ.get("SKINAUG_DEBUG"):
+                raise
+            _close_progress_bars()
+            click.echo(f"skinaug: error: {describe_os_error(exc)}", err=True)
+            sys.exit(1)
         except Exception as exc:
             if os.environ.get("SKINAUG_DEBUG"):
                 raise
+            _close_progress_bars()
             click.echo(f"skinaug: internal error: {type(exc).__name__}: {exc} "
                        "(set SKINAUG_DEBUG=1 for the traceback and please report it)", err=True)
             sys.exit(2)
 
     return wrapper
+
+
+def _close_progress_bars() -> None:
+    """End the progress bars an error left open, so that the error starts its own line and is the last one."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -124,15 +142,29 @@ def measure(workdir: Path, workers: int | None, cache_dir: Path | None) -> None:
 @main.command()
 @click.option("--out", default=Path("demo-output"), show_default=True,
               type=click.Path(file_okay=False, path_type=Path), help="Folder for everything the demo makes.")
-@click.option("--n", "count", default=700, show_default=True, type=click.IntRange(min=7),
-              help="Phantom images to make.")
-@click.pass_context
+@click.option("--data", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="A real data set to run on instead of the embedded phantoms.")
+@click.option("--format", "fmt", type=click.Choice(sorted(READERS)), default="ham10000", show_default=True,
+              help="Layout of --data.")
+@click.option("--n", "count", default=700, show_default=True, type=click.IntRange(min=70),
+              help="Phantom images to make (without --data).")
 @_friendly_errors
-def demo(ctx: click.Context, out: Path, count: int) -> None:
-    """Run the pipeline on the embedded phantom data set (for now: phantom -> prepare -> measure)."""
-    ctx.invoke(phantom, out=out / "phantoms", count=count, seed=0, size="200x150")
-    ctx.invoke(prepare, fmt="ham10000", root=out / "phantoms", out=out / "work", seed=0, fractions="0.7,0.1,0.2")
-    ctx.invoke(measure, workdir=out / "work", workers=None, cache_dir=None)
+def demo(out: Path, data: Path | None, fmt: str, count: int) -> None:
+    """The whole pipeline: prepare, measure, train-generator, augment, bench-classifier, evaluate -> report.html.
+
+    Without --data it runs on embedded phantoms in about 10 minutes on 2 CPU cores; with --data the sizes are
+    chosen for the hardware found (GPU or CPU) and the report says which. Re-running resumes.
+    """
+    from .demo import choose_plan, run_demo
+
+    plan = choose_plan(real_data=data is not None)
+    plan.phantoms = count
+    result = run_demo(out, data, fmt, plan)
+    recall = result["evaluation"]["conditioning"]["mean_recall"]
+    arms = result["bench"]["summary"]["arms"]
+    parts = ", ".join(f"{a} {v['metrics']['mean_recall']['mean']:.3f}" for a, v in arms.items())
+    click.echo(f"demo: {sum(result['timings'].values()) / 60:.1f} min; mean recall on real test {parts}; "
+               f"conditioning recall {recall:.3f} -> {out / 'report.html'}")
 
 
 @main.command("bench-classifier")
@@ -262,3 +294,54 @@ def augment_command(workdir: Path, generator_dir: Path, per_class: int, mode: st
     per = " ".join(f"{c}={int(counts.get(c, 0))}" for c in sorted(counts.index))
     click.echo(f"augment: {len(syn.manifest)} images ({per}); {made} generated now, "
                f"{len(syn.manifest) - made} kept -> {out} (grid: {out / 'grid.png'})")
+
+
+@main.command("evaluate")
+@click.argument("workdir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--synthetic", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Synthetic set (augment format) made from WORKDIR's train split.")
+@click.option("--reference-split", type=click.Choice(["test", "val", "train"]), default="test", show_default=True,
+              help="Real images to compare with.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Output folder [default: WORKDIR/evaluation/SYNTHETIC-NAME].")
+@click.option("--inception-weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Local Inception-v3 FID weights (torch-fidelity's file); default: torch's hub cache, else "
+                   "domain features.")
+@click.option("--classifier", type=click.Path(path_type=Path), default=None,
+              help="Saved classifier for domain features (bench-classifier OUT, a run folder or model.safetensors); "
+                   "default: train one on the real train split.")
+@click.option("--image-size", type=click.IntRange(min=16), default=None,
+              help="Compare at this size [default: the synthetic images' size].")
+@click.option("--judge-size", default=64, show_default=True, type=click.IntRange(min=16),
+              help="Image size of the classifiers evaluate trains (domain features, CAS).")
+@click.option("--judge-arch", default="resnet18", show_default=True, help="timm architecture of those classifiers.")
+@click.option("--judge-epochs", default=15, show_default=True, type=click.IntRange(min=1))
+@click.option("--judge-min-steps", default=200, show_default=True, type=click.IntRange(min=0),
+              help="Small training sets get more epochs, up to at least this many steps.")
+@click.option("--bootstrap", default=200, show_default=True, type=click.IntRange(min=0),
+              help="Bootstrap replicates of the FID/KID intervals.")
+@click.option("--no-cas", is_flag=True, help="Skip the train-on-synthetic, test-on-real classifier.")
+@click.option("--device", default="auto", show_default=True)
+@_friendly_errors
+def evaluate_command(workdir: Path, synthetic: Path, reference_split: str, out: Path | None,
+                     inception_weights: Path | None, classifier: Path | None, image_size: int | None, judge_size: int,
+                     judge_arch: str, judge_epochs: int, judge_min_steps: int, bootstrap: int, no_cas: bool,
+                     device: str) -> None:
+    """FID/KID/IS/precision-recall per class, inter-class matrix, CAS, plots -> report.md + metrics.json."""
+    from .evaluation import EvaluateConfig, evaluate
+    from .evaluation.judges import JudgeSettings
+
+    config = EvaluateConfig(reference_split=reference_split, image_size=image_size,
+                            inception_weights=str(inception_weights) if inception_weights else None,
+                            classifier=str(classifier) if classifier else None,
+                            judge=JudgeSettings(arch=judge_arch, image_size=judge_size, epochs=judge_epochs,
+                                                min_steps=judge_min_steps, device=device),
+                            bootstrap=bootstrap, cas=not no_cas, device=device)
+    out = out or workdir / "evaluation" / synthetic.resolve().name
+    metrics = evaluate(workdir, synthetic, out, config)
+    overall, label = metrics["overall"], metrics["extractor"]["label"]
+    fid = "n/a" if overall["fid"] is None else f"{overall['fid']:.2f}"
+    cond = metrics["conditioning"]["mean_recall"]
+    click.echo(f"evaluate: FID ({label}) {fid}; conditioning recall {cond:.3f}; "
+               f"{metrics['interclass_diagonal_wins']['wins']}/{metrics['interclass_diagonal_wins']['rows']} "
+               f"classes nearest their own -> {out / 'report.md'}")

@@ -16,6 +16,7 @@ import pandas as pd
 
 from .atomic import read_json
 from .errors import SkinaugError
+from .labels import CLASSES
 from .readers.base import RECORD_COLUMNS
 
 MANIFEST_NAME = "manifest.csv"
@@ -81,7 +82,22 @@ def load_prepared(workdir: str | os.PathLike[str]) -> Prepared:
     missing = [c for c in MANIFEST_COLUMNS if c not in manifest.columns]
     if missing:
         raise SkinaugError(f"{manifest_path}: missing column(s) {', '.join(missing)}")
+    _check_rows(manifest, manifest_path)
     for column in ("width", "height"):
         manifest[column] = manifest[column].astype(int)
     manifest["mask_fraction"] = pd.to_numeric(manifest["mask_fraction"], errors="coerce")
     return Prepared(workdir, manifest, info)
+
+
+def _check_rows(manifest: pd.DataFrame, where: Path) -> None:
+    """One-line errors for a damaged or hand-edited manifest: unknown labels, non-numeric sizes."""
+    bad = manifest[~manifest["label"].isin(CLASSES)]
+    if len(bad):
+        raise SkinaugError(f"{where}: unknown label {bad['label'].iloc[0]!r} of image {bad['image_id'].iloc[0]} "
+                           f"({len(bad)} row(s)); known: {', '.join(CLASSES)}")
+    for column in ("width", "height"):
+        numbers = pd.to_numeric(manifest[column], errors="coerce")
+        bad = manifest[numbers.isna() | (numbers != numbers.round())]
+        if len(bad):
+            raise SkinaugError(f"{where}: {column} {bad[column].iloc[0]!r} of image {bad['image_id'].iloc[0]} is not "
+                               "a whole number; the manifest is damaged, run `skinaug prepare` again")

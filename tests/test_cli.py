@@ -60,16 +60,10 @@ def test_bad_input_is_one_line_on_stderr_and_exit_1(tiny_ham: Path, tmp_path: Pa
     assert bad_split.returncode == 1 and "--split '1,2'" in bad_split.stderr
 
 
-def test_phantom_then_demo_pipeline_end_to_end(tmp_path: Path) -> None:
+def test_phantom_command_makes_a_data_set_and_refuses_tiny_images(tmp_path: Path) -> None:
     runner = CliRunner()
     made = runner.invoke(main, ["phantom", str(tmp_path / "ph"), "--n", "21", "--seed", "3"])
     assert made.exit_code == 0, made.output
     assert made.stdout.startswith("phantom: 21 images") and (tmp_path / "ph" / "HAM10000_metadata.csv").exists()
     bad = runner.invoke(main, ["phantom", str(tmp_path / "ph2"), "--size", "10x10"])
     assert bad.exit_code == 1 and "each side must be at least 32 px" in bad.stderr
-    demo = runner.invoke(main, ["demo", "--out", str(tmp_path / "demo"), "--n", "35"])
-    assert demo.exit_code == 0, demo.output
-    lines = demo.stdout.splitlines()
-    assert [line.split(" ")[0] for line in lines] == ["phantom:", "prepared", "measured"]
-    assert "measured 35/35" in lines[2]
-    assert (tmp_path / "demo" / "work" / "measurements" / "class_means.json").exists()

@@ -30,6 +30,7 @@ from ..manifest import MANIFEST_NAME, Prepared, load_prepared
 from .arms import ARMS, build_arm
 from .models import create_classifier
 from .report import load_runs, write_report
+from .saved import save_classifier
 from .train import TrainConfig, default_workers, make_loader, predict_proba, select_device, train_classifier
 
 
@@ -51,16 +52,6 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     np.savez(buffer, **arrays)
     with atomic_open(path, "wb") as handle:
         handle.write(buffer.getvalue())
-
-
-def _save_model(folder: Path, model: torch.nn.Module, config: TrainConfig) -> None:
-    from safetensors.torch import save
-
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    with atomic_open(folder / "model.safetensors", "wb") as handle:
-        handle.write(save(state))
-    write_json(folder / "model.json", {"arch": config.arch, "num_classes": len(CLASSES), "classes": list(CLASSES),
-                                       "image_size": config.image_size, "skinaug_version": __version__})
 
 
 def _fingerprint(path: str | os.PathLike[str] | None, name: str = "") -> str | None:
@@ -188,7 +179,8 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
                 _save_npz(folder / "external_predictions.npz", y_true=ext_true,
                           proba=_restrict(ext_proba, shared), image_ids=external.frame["image_id"].to_numpy(str))
             if config.save_models or (arm == "a" and seed == 0):
-                _save_model(folder, result.model, tc)
+                save_classifier(folder, result.model, tc.arch, tc.image_size,
+                                trained_on=f"bench-classifier arm {arm} ({ARMS[arm]}), seed {seed}")
             _save_npz(folder / "predictions.npz", y_true=y_true, proba=proba,
                       image_ids=test.frame["image_id"].to_numpy(str))
             write_json(folder / "run.json", {

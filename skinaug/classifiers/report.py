@@ -7,7 +7,6 @@ per_class_recall.png and training_curves.png. Every file is written atomically.
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import re
@@ -18,9 +17,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_open, write_json, write_text
+from ..atomic import write_json, write_text
 from ..errors import SkinaugError
 from ..labels import CLASSES
+from ..pictures import save_figure
 from .arms import ARMS
 from .metrics import SCALAR_METRICS, classification_metrics, paired_bootstrap
 
@@ -34,7 +34,6 @@ TABLE_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy", "macro_f1"
 TEST_SET_DESCRIPTION = "real test images only"
 _ARM_COLOURS = {"a": "#7f7f7f", "b": "#1f77b4", "c": "#ff7f0e", "d": "#9467bd"}
 _OTHER_COLOURS = ("#2ca02c", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#d62728")
-_DPI = 110
 
 
 class IncompleteRunWarning(UserWarning):
@@ -270,13 +269,6 @@ def _arm_colour(arm: str, order: list[str]) -> str:
     return _OTHER_COLOURS[others.index(arm) % len(_OTHER_COLOURS)]
 
 
-def _save_figure(fig: Any, path: Path) -> None:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=_DPI)
-    with atomic_open(path, "wb") as handle:
-        handle.write(buffer.getvalue())
-
-
 def _file_safe(arm: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", arm)
 
@@ -306,7 +298,7 @@ def _plot_confusion(path: Path, arm: str, info: dict[str, Any], classes: list[st
     ax.set_title(f"arm {arm}: {info['arm_name']}\nrow-normalised, summed over {seeds} seed{'s' * (seeds != 1)}",
                  fontsize=9)
     fig.colorbar(image, ax=ax, shrink=0.8, label="share of the true class")
-    _save_figure(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_per_class_recall(path: Path, summary: dict[str, Any]) -> None:
@@ -331,7 +323,7 @@ def _plot_per_class_recall(path: Path, summary: dict[str, Any]) -> None:
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     ax.legend(fontsize=8, ncols=min(4, len(order)), loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
-    _save_figure(fig, path)
+    save_figure(fig, path)
 
 
 def _plot_training_curves(path: Path, runs: list[dict[str, Any]], order: list[str]) -> None:
@@ -374,7 +366,7 @@ def _plot_training_curves(path: Path, runs: list[dict[str, Any]], order: list[st
     handles += [Line2D([], [], color="black", ls=styles[i % len(styles)], lw=1.2, label=f"seed {s}")
                 for i, s in enumerate(seeds)]
     fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
-    _save_figure(fig, path)
+    save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------------------------- markdown

@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..errors import SkinaugError
+from ..errors import SkinaugError, os_problem
 from . import decode
 
 CACHE_VERSION = 1
@@ -61,6 +61,9 @@ class DecodedImageCache:
         try:
             self._decode_into(tmp, [str(f) for f in files], size)
             os.replace(tmp, target)
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            raise SkinaugError(f"{target}: could not write the decoded-image cache ({os_problem(exc)})") from exc
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 from tqdm.auto import tqdm
 
 from ..atomic import write_png
+from ..pictures import labelled_grid
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..manifest import load_prepared, resolve
@@ -146,12 +147,11 @@ def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[st
 
 def sample_grid(syn: SyntheticSet, per_class: int = 8, tile: int = 64) -> Image.Image:
     """A labelled grid: one row per class, up to `per_class` images each."""
-    rows = [(label, group.head(per_class)) for label, group in syn.manifest.groupby("label", sort=False)]
-    grid = Image.new("RGB", (60 + per_class * tile, max(1, len(rows)) * tile), "white")
-    draw = ImageDraw.Draw(grid)
-    for r, (label, group) in enumerate(rows):
-        draw.text((4, r * tile + tile // 2 - 6), label, fill="black")
-        for c, row in enumerate(group.to_dict("records")):
+    rows = []
+    for label, group in syn.manifest.groupby("label", sort=False):
+        images = []
+        for row in group.head(per_class).to_dict("records"):
             with Image.open(syn.image_file(row)) as image:
-                grid.paste(image.convert("RGB").resize((tile, tile)), (60 + c * tile, r * tile))
-    return grid
+                images.append(image.convert("RGB"))
+        rows.append((str(label), images))
+    return labelled_grid(rows, tile=tile, label_width=60)

@@ -8,6 +8,7 @@ LATEST pointing at a complete checkpoint; loading verifies every checksum and na
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import read_json, write_text
-from ..errors import SkinaugError
+from ..errors import SkinaugError, os_problem
 
 FORMAT = "skinaug-lfvar"
 FORMAT_VERSION = 1
@@ -45,21 +46,32 @@ def write_checkpoint(root: str | os.PathLike[str], tag: str, files: dict[str, by
                     "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
         _fsync_write(partial / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
         if final.exists():
-            shutil.rmtree(final)
+            _discard(final)
         os.replace(partial, final)
     except OSError as exc:
         shutil.rmtree(partial, ignore_errors=True)
-        raise SkinaugError(f"{final}: could not write checkpoint ({exc.strerror or exc}); previous one kept") from exc
+        raise SkinaugError(f"{final}: could not write checkpoint ({os_problem(exc)}); previous one kept") from exc
     write_text(root / LATEST, tag + "\n")
     _prune(root, keep, tag)
     return final
 
 
+def _discard(folder: Path) -> None:
+    """Delete a checkpoint folder so that a kill midway leaves a `*.deleting` folder, never a half-deleted tag."""
+    doomed = folder.with_name(f"{folder.name}.deleting")
+    shutil.rmtree(doomed, ignore_errors=True)
+    os.replace(folder, doomed)
+    shutil.rmtree(doomed, ignore_errors=True)
+
+
 def _prune(root: Path, keep: int, newest: str) -> None:
+    for scratch in [*root.glob("*.partial"), *root.glob("*.deleting")]:  # left by a killed run
+        shutil.rmtree(scratch, ignore_errors=True)
     tags = sorted((p for p in root.iterdir() if p.is_dir() and (p / MANIFEST).exists() and p.name != newest),
                   key=lambda p: p.stat().st_mtime)
     for old in tags[: max(0, len(tags) - (keep - 1))]:
-        shutil.rmtree(old, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            _discard(old)
 
 
 def latest_checkpoint(root: str | os.PathLike[str]) -> Path | None:

@@ -39,7 +39,16 @@ class MeasurementSpace:
         for name in (FEATURES_NAME, SCALER_NAME, CLASS_MEANS_NAME):
             if not (folder / name).exists():
                 raise SkinaugError(f"{folder / name}: not found; run `skinaug measure {workdir}` first")
-        features = pd.read_csv(folder / FEATURES_NAME, low_memory=False)
+        try:
+            features = pd.read_csv(folder / FEATURES_NAME, low_memory=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise SkinaugError(f"{folder / FEATURES_NAME}: not a readable features table ({first}); "
+                               f"run `skinaug measure {workdir}` again") from exc
+        missing = [c for c in ("image_id", "status") if c not in features.columns]
+        if missing:
+            raise SkinaugError(f"{folder / FEATURES_NAME}: missing column(s) {', '.join(missing)}; "
+                               f"run `skinaug measure {workdir}` again")
         features["image_id"] = features["image_id"].astype(str)
         return cls(RobustScaler.load(folder / SCALER_NAME), load_class_means(folder / CLASS_MEANS_NAME), features)
 

@@ -23,7 +23,7 @@ from safetensors.torch import save as save_tensors
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atomic import write_csv, write_json, write_text
+from ..atomic import read_json, write_csv, write_json, write_text
 from ..errors import SkinaugError
 from ..manifest import load_prepared
 from .batches import step_batch
@@ -68,18 +68,28 @@ def _prepare_out(out: Path, workdir: Path, config: GeneratorConfig, space: Measu
     """Write config, scaler and class means to a new OUT; check them against an existing one."""
     config_path = out / "config.json"
     if config_path.exists():
-        saved = json.loads(config_path.read_text(encoding="utf-8"))
+        saved = read_json(config_path)
         if not resume:
             raise SkinaugError(f"{out}: already holds a generator; use --resume to continue it or another --out")
-        if GeneratorConfig.from_dict(saved["model"]) != config:
+        if not isinstance(saved, dict) or saved.get("format") != "skinaug-lfvar" or saved.get("format_version") != 1:
+            found = saved.get("format_version") if isinstance(saved, dict) else None
+            raise SkinaugError(f"{config_path}: generator format version {found!r}; this skinaug reads skinaug-lfvar "
+                               "version 1")
+        if not isinstance(saved.get("model"), dict) or GeneratorConfig.from_dict(saved["model"]) != config:
             raise SkinaugError(f"{config_path}: the run was started with another config; --resume needs the same")
+        for name in ("scaler.json", "class_means.json"):
+            if not (out / name).exists():
+                raise SkinaugError(f"{out / name}: missing; {out} is not a complete generator folder")
         return
+    if any(latest_checkpoint(out / stage) is not None for stage in STAGES):
+        raise SkinaugError(f"{config_path}: missing; {out} holds checkpoints but no config.json to check them against")
     prepared = load_prepared(workdir)
+    space.scaler.save(out / "scaler.json")
+    write_text(out / "class_means.json", (workdir / "measurements" / "class_means.json").read_text(encoding="utf-8"))
+    # config.json last: it marks OUT as a generator, so a failed start leaves a folder that a re-run simply redoes
     write_json(config_path, {"format": "skinaug-lfvar", "format_version": 1, "skinaug_version": __version__,
                              "workdir": str(workdir.resolve()), "dataset": prepared.info.get("format"),
                              "model": config.to_dict()})
-    space.scaler.save(out / "scaler.json")
-    write_text(out / "class_means.json", (workdir / "measurements" / "class_means.json").read_text(encoding="utf-8"))
 
 
 def _restore(stage: Stage, root: Path, ctx: Distributed) -> tuple[int, list[dict[str, Any]]]:

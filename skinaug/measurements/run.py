@@ -13,7 +13,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import pandas as pd
@@ -110,8 +110,10 @@ def measure_workdir(workdir: str | os.PathLike[str], workers: int | None = None,
         raise SkinaugError(f"interrupted; {sum(r is not None for r in results)} measurements are cached in "
                            f"{cache.folder}; run `skinaug measure {workdir}` again to resume") from None
     features = _feature_table(prepared.manifest, results)
+    scaler, class_means = _fit(features)  # before writing anything: a failed fit keeps the earlier results whole
     write_csv(out_dir / FEATURES_NAME, features)
-    _fit_and_save(features, out_dir)
+    scaler.save(out_dir / SCALER_NAME)
+    write_json(out_dir / CLASS_MEANS_NAME, class_means)
     result = MeasureResult(features, len(todo), len(rows) - len(todo), time.perf_counter() - start, out_dir)
     write_json(out_dir / SUMMARY_NAME, {
         "images": len(rows), "ok": int((features["status"] == STATUS_OK).sum()),
@@ -134,18 +136,17 @@ def feature_columns(features: pd.DataFrame) -> list[str]:
     return [c for c in features.columns if c not in INFO_COLUMNS]
 
 
-def _fit_and_save(features: pd.DataFrame, out_dir: Path) -> None:
+def _fit(features: pd.DataFrame) -> tuple[RobustScaler, dict[str, Any]]:
+    """The scaler and the class means (content of class_means.json), fitted on the measured train images."""
     train = features[(features["split"] == "train") & (features["status"] == STATUS_OK)]
     scaler = RobustScaler.fit(train[feature_columns(features)])
-    scaler.save(out_dir / SCALER_NAME)
     scaled = scaler.transform(train)
     classes = {}
     for label in CLASSES:
         rows = (train["label"] == label).to_numpy()
         classes[label] = {"n": int(rows.sum()),
                           "mean_scaled": scaled[rows].mean(axis=0) if rows.any() else None}
-    write_json(out_dir / CLASS_MEANS_NAME, {"features": scaler.features, "fitted_on": "train",
-                                            "classes": classes})
+    return scaler, {"features": scaler.features, "fitted_on": "train", "classes": classes}
 
 
 def load_class_means(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:

@@ -1,0 +1,50 @@
+"""How big each step of the demo is: fixed for the embedded phantoms (<= 10 min on 2 CPU cores), chosen for the
+hardware found on real data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..machine import describe_hardware
+
+
+@dataclass
+class DemoPlan:
+    """Sizes of every step; `name` says which plan and why (printed and written in the report)."""
+
+    name: str
+    hardware: str
+    phantoms: int = 700
+    generator: str = "tiny"                 # a named config or a GeneratorConfig JSON file
+    tokenizer_steps: int | None = 150        # None: the generator config's own number of steps
+    transformer_steps: int | None = 300
+    per_class: int = 30
+    mode: str = "intra"
+    cfg: float = 3.0
+    classifier_arch: str = "resnet18"
+    classifier_size: int = 64
+    epochs: int = 6
+    seeds: int = 1
+    arms: str = "abc"
+    judge_epochs: int = 6
+    judge_min_steps: int = 150               # CAS on a small synthetic set: at least this many steps
+    bootstrap: int = 200
+    device: str = "auto"
+
+
+def choose_plan(real_data: bool) -> DemoPlan:
+    """Phantoms: a demo-sized plan on any hardware. Real data: the paper-sized plan on a GPU, a CPU-sized one
+    otherwise."""
+    found = describe_hardware()
+    if not real_data:
+        return DemoPlan("phantom demo (demo-sized training: minutes, not quality)", found)
+    if torch.cuda.is_available():
+        return DemoPlan("real data, GPU plan (generator `small` at its configured steps, ResNet-50 224 px, "
+                        "3 seeds, 500 synthetic images per class)", found, generator="small",
+                        tokenizer_steps=None, transformer_steps=None, per_class=500, classifier_arch="resnet50",
+                        classifier_size=224, epochs=30, seeds=3, arms="abcd", judge_epochs=15)
+    return DemoPlan("real data, CPU plan (generator `tiny` 64 px, ResNet-18 64 px, 1 seed, 100 synthetic images "
+                    "per class; hours, not minutes)", found, tokenizer_steps=1500, transformer_steps=3000,
+                    per_class=100, epochs=10, arms="abc", judge_epochs=10)
