@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import skinaug.demo
 from skinaug.cli import main
 from skinaug.demo import DemoPlan, choose_plan, run_demo
+from skinaug.phantoms import PhantomConfig, make_phantoms
 
 from ..generators.conftest import micro_config
 
@@ -74,10 +75,18 @@ def test_plans_follow_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "GPU" in gpu.name and "Test GPU" in gpu.hardware
 
 
-def test_cli_demo_prints_one_summary_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_demo_on_a_given_data_set_asks_for_the_real_data_plan(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     plan = _micro_plan(tmp_path)
-    monkeypatch.setattr(skinaug.demo, "choose_plan", lambda real_data: plan)
-    result = CliRunner().invoke(main, ["demo", "--out", str(tmp_path / "d"), "--n", "84"])
+    asked: list[bool] = []
+    monkeypatch.setattr(skinaug.demo, "choose_plan", lambda real_data: asked.append(real_data) or plan)
+    make_phantoms(tmp_path / "data", PhantomConfig(n=84, seed=5), progress=False)  # stands in for a real data set
+    result = CliRunner().invoke(main, ["demo", "--data", str(tmp_path / "data"), "--format", "ham10000",
+                                       "--out", str(tmp_path / "d")])
     assert result.exit_code == 0, result.output
+    assert asked == [True]
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("demo: ")
     assert "report.html" in result.stdout and "[6/6] evaluate" in result.stderr
+    assert f"ham10000: {tmp_path / 'data'}" in result.stderr  # prepared from the given folder, no phantoms made
+    assert not (tmp_path / "d" / "phantoms").exists()
+    assert str(tmp_path / "data") in (tmp_path / "d" / "report.md").read_text()
