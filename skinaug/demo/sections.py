@@ -7,13 +7,10 @@ from typing import Any
 
 from ..atomic import read_json, write_text
 from ..labels import CLASSES
+from ..evaluation.report import metric_cells
 from ..manifest import load_prepared
 from .document import Block, Heading, Paragraph, Picture, Table, to_html, to_markdown
 from .plans import DemoPlan
-
-
-def _f(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def _data_section(out: Path) -> list[Block]:
@@ -74,18 +71,15 @@ def _fidelity_section(m: dict[str, Any]) -> list[Block]:
     label = m["extractor"]["label"]
     rows = []
     for name, values in [("all classes", m["overall"])] + [(c, m["per_class"][c]) for c in CLASSES]:
-        ci = values["fid_ci"]
-        interval = f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci and ci[0] is not None else ""
-        kid = "n/a" if values["kid"] is None else f"{values['kid'] * 1000:.2f}"
-        rows.append([name, str(values["n_real"]), str(values["n_synthetic"]),
-                     ("n/a" if values["fid"] is None else f"{values['fid']:.2f}") + interval, kid,
-                     _f(values["precision"]), _f(values["recall"])])
+        cells = metric_cells(values)
+        rows.append([name] + [cells[k] for k in ("real", "synthetic", "fid", "kid", "precision", "recall")])
     wins = m["interclass_diagonal_wins"]
     blocks: list[Block] = [
         Heading("4. Fidelity of the synthetic images"),
         Paragraph(f"Features: **{label}** — {m['extractor']['note']}. Reference: real **{m['reference_split']}** "
                   "images."),
-        Table(["set", "real", "synthetic", f"FID ({label}) [95 % CI]", f"KID×1000 ({label})", "precision", "recall"],
+        Table(["set", "real", "synthetic", f"FID ({label}) [95 % CI]", f"KID×1000 ({label}) [95 % CI]", "precision",
+               "recall"],
               rows),
         Paragraph(f"Class conditioning: a real-trained classifier recognises the requested class on "
                   f"{m['conditioning']['mean_recall']:.3f} of the synthetic images (mean recall; chance 0.143). "

@@ -155,15 +155,20 @@ class ImageTensors(torch.utils.data.Dataset):
         return self.images[index]
 
 
-def extract_features(choice: ExtractorChoice, images: torch.Tensor, batch_size: int = 64,
-                     device: torch.device | None = None, progress: bool = False) -> dict[str, torch.Tensor]:
-    """{layer: N x D float tensor} of uint8 N x 3 x H x W images, through torch-fidelity's extractor loop."""
+def load_extractor(choice: ExtractorChoice, device: torch.device | None = None) -> FeatureExtractorBase:
+    """The torch-fidelity extractor of a choice, with the layers the metrics need (load it once, use it often)."""
     cuda = device is not None and device.type == "cuda"
     layers = sorted({choice.fid_layer, choice.isc_layer})
-    extractor = create_feature_extractor(choice.name, layers, cuda=cuda, verbose=False,
-                                         feature_extractor_weights_path=choice.weights)
+    return create_feature_extractor(choice.name, layers, cuda=cuda, verbose=False,
+                                    feature_extractor_weights_path=choice.weights)
+
+
+def extract_features(extractor: FeatureExtractorBase, images: torch.Tensor, batch_size: int = 64,
+                     progress: bool = False) -> dict[str, torch.Tensor]:
+    """{layer: N x D float64 tensor} of uint8 N x 3 x H x W images, through torch-fidelity's extractor loop."""
+    cuda = next(extractor.parameters(), torch.empty(0)).is_cuda
     if progress:
-        print(f"features ({choice.label}) of {len(images)} images", file=sys.stderr)
+        print(f"features of {len(images)} images", file=sys.stderr)
     features = get_featuresdict_from_dataset(ImageTensors(images), extractor, batch_size, cuda,
                                              save_cpu_ram=True, verbose=False)
     return {k: v.double() for k, v in features.items()}

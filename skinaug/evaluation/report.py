@@ -28,10 +28,16 @@ def _kid(values: dict[str, Any]) -> str:
     return f"{values['kid'] * 1000:.2f}{_interval(scaled)}"
 
 
+def metric_cells(values: dict[str, Any]) -> dict[str, str]:
+    """One set's metrics as table cells: real, synthetic, fid, kid, is_synthetic, is_real, precision, recall."""
+    return {"real": str(values["n_real"]), "synthetic": str(values["n_synthetic"]),
+            "fid": _num(values["fid"]) + _interval(values["fid_ci"]), "kid": _kid(values),
+            "is_synthetic": _num(values["is_synthetic"]), "is_real": _num(values["is_real"]),
+            "precision": _num(values["precision"], 3), "recall": _num(values["recall"], 3)}
+
+
 def _metric_row(name: str, values: dict[str, Any]) -> str:
-    return (f"| {name} | {values['n_real']} | {values['n_synthetic']} | {_num(values['fid'])}"
-            f"{_interval(values['fid_ci'])} | {_kid(values)} | {_num(values['is_synthetic'])} | "
-            f"{_num(values['is_real'])} | {_num(values['precision'], 3)} | {_num(values['recall'], 3)} |")
+    return f"| {name} | " + " | ".join(metric_cells(values).values()) + " |"
 
 
 def _recall_table(title: str, rows: dict[str, dict[str, Any]]) -> list[str]:

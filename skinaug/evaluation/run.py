@@ -23,9 +23,11 @@ from ..data import ManifestDataset, real_dataset, synthetic_dataset
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..manifest import load_prepared
-from ..synthetic import check_sources, load_synthetic
+from ..synthetic import SyntheticSet, check_sources, load_synthetic
 from . import distances, plots
-from .extractors import ExtractorChoice, domain_choice, extract_features, find_inception_weights, inception_choice
+from .extractors import (
+    ExtractorChoice, domain_choice, extract_features, find_inception_weights, inception_choice, load_extractor,
+)
 from .judges import JudgeSettings, describe_judge, real_judge, real_test_predictions, synthetic_judge
 from .report import write_evaluation_report
 
@@ -55,12 +57,11 @@ def _images(dataset: ManifestDataset, what: str, progress: bool) -> torch.Tensor
                                                      disable=not progress, leave=False)])
 
 
-def _synthetic_size(syn_root: Path, first: dict[str, Any]) -> int:
+def _synthetic_size(syn: SyntheticSet) -> int:
+    """The longer side of the synthetic set's first image."""
     from PIL import Image
 
-    from ..manifest import resolve
-
-    with Image.open(resolve(syn_root, str(first["image_path"]))) as image:
+    with Image.open(syn.image_file(syn.manifest.iloc[0])) as image:
         return int(max(image.size))
 
 
@@ -78,17 +79,15 @@ def _set_metrics(gen: dict[str, torch.Tensor], real: dict[str, torch.Tensor], ch
     is_gen, is_gen_std = distances.inception_score(gen[choice.isc_layer], seed)
     is_real, _ = distances.inception_score(real[choice.isc_layer], seed)
     precision, recall = distances.precision_recall(g, r)
-    values = {"n_synthetic": len(g), "n_real": len(r), "fid": distances.fid(g, r), "fid_ci": fid_ci,
-              "kid": kid_mean, "kid_std": kid_std, "kid_ci": kid_ci,
-              "kid_subset_size": distances.kid_subset_size(len(g), len(r)),
-              "is_synthetic": is_gen, "is_synthetic_std": is_gen_std, "is_real": is_real,
-              "precision": precision, "recall": recall}
-    return {k: ([_finite(x) for x in v] if isinstance(v, tuple) else _finite(v) if isinstance(v, float) else v)
-            for k, v in values.items()}
+    return {"n_synthetic": len(g), "n_real": len(r), "fid": distances.fid(g, r), "fid_ci": fid_ci,
+            "kid": kid_mean, "kid_std": kid_std, "kid_ci": kid_ci,
+            "kid_subset_size": distances.kid_subset_size(len(g), len(r)),
+            "is_synthetic": is_gen, "is_synthetic_std": is_gen_std, "is_real": is_real,
+            "precision": precision, "recall": recall}
 
 
 def _interclass(gen: torch.Tensor, gen_labels: np.ndarray, real: torch.Tensor, real_labels: np.ndarray,
-                config: EvaluateConfig) -> dict[str, list[list[float | None]]]:
+                config: EvaluateConfig) -> dict[str, np.ndarray]:
     fid = np.full((len(CLASSES), len(CLASSES)), np.nan)
     kid = np.full_like(fid, np.nan)
     for i in range(len(CLASSES)):
@@ -122,7 +121,7 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     if syn.manifest.empty:
         raise SkinaugError(f"{syn.root}: the synthetic set has no images")
     device = select_device(config.device)
-    size = config.image_size or _synthetic_size(syn.root, syn.manifest.iloc[0].to_dict())
+    size = config.image_size or _synthetic_size(syn)
     warnings: list[str] = []
     if config.reference_split == "train":
         warnings.append("the reference split is train, the split the synthetic images were made from: "
@@ -140,9 +139,11 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     syn_set = synthetic_dataset(syn.root, workdir, size)
     real_images, syn_images = _images(real_set, "real images", progress), _images(syn_set, "synthetic images", progress)
     real_labels, syn_labels = np.asarray(real_set.labels), np.asarray(syn_set.labels)
-    real_features = extract_features(choice, real_images, config.batch_size, device, progress)
-    syn_features = extract_features(choice, syn_images, config.batch_size, device, progress)
-    syn_domain = syn_features if choice == domain else extract_features(domain, syn_images, config.batch_size, device)
+    extractor = load_extractor(choice, device)
+    real_features = extract_features(extractor, real_images, config.batch_size, progress)
+    syn_features = extract_features(extractor, syn_images, config.batch_size, progress)
+    syn_domain = (syn_features if choice == domain
+                  else extract_features(load_extractor(domain, device), syn_images, config.batch_size))
 
     overall = _set_metrics(syn_features, real_features, choice, config, config.seed)
     per_class: dict[str, Any] = {}
@@ -189,7 +190,7 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
         "counts": {"synthetic": {c: int(counts.get(c, 0)) for c in CLASSES},
                    "real": {c: int((real_labels == k).sum()) for k, c in enumerate(CLASSES)}},
         "overall": overall, "per_class": per_class,
-        "interclass": {k: [[_finite(x) for x in row] for row in m] for k, m in matrices.items()},
+        "interclass": matrices,
         "interclass_diagonal_wins": _diagonal_wins(matrices["fid"]),
         "conditioning": {"judge": judge_text, "mean_recall": conditioning["mean_recall"],
                          "per_class": {c: v["recall"] for c, v in conditioning["per_class"].items()}},
@@ -213,6 +214,8 @@ def _diagonal_wins(fid: np.ndarray) -> dict[str, Any]:
 def _json_ready(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _json_ready(v) for k, v in value.items()}
+    if isinstance(value, np.ndarray):
+        return _json_ready(value.tolist())
     if isinstance(value, (list, tuple)):
         return [_json_ready(v) for v in value]
     if isinstance(value, (np.floating, float)):

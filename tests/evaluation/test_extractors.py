@@ -16,6 +16,7 @@ from skinaug.errors import SkinaugError
 from skinaug.evaluation import distances
 from skinaug.evaluation.extractors import (
     DOMAIN_EXTRACTOR, ImageTensors, domain_choice, extract_features, find_inception_weights, inception_choice,
+    load_extractor,
 )
 
 
@@ -28,8 +29,9 @@ def test_domain_extractor_gives_fid_zero_for_a_set_with_itself_and_clearly_more_
         eval_workdir: Path, random_classifier: Path) -> None:
     images = _phantom_images(eval_workdir)
     choice = domain_choice(random_classifier, "a random resnet18")
-    same = extract_features(choice, images)["penultimate"]
-    darker = extract_features(choice, (images.float() * 0.6).to(torch.uint8))["penultimate"]
+    extractor = load_extractor(choice)
+    same = extract_features(extractor, images)["penultimate"]
+    darker = extract_features(extractor, (images.float() * 0.6).to(torch.uint8))["penultimate"]
     assert same.shape == (len(images), 512)
     assert abs(distances.fid(same, same)) < 1e-6
     assert distances.fid(darker, same) > 1e3 * max(abs(distances.fid(same, same)), 1e-9)
@@ -58,15 +60,15 @@ def _random_inception_file(path: Path) -> Path:
 def test_local_inception_reads_a_safetensors_file_and_never_downloads(tmp_path: Path) -> None:
     weights = _random_inception_file(tmp_path / "inception.safetensors")
     with mock.patch.object(fidelity_inception, "load_state_dict_from_url", side_effect=AssertionError("download")):
-        features = extract_features(inception_choice(weights), torch.randint(0, 255, (3, 3, 40, 40), dtype=torch.uint8))
+        features = extract_features(load_extractor(inception_choice(weights)),
+                                    torch.randint(0, 255, (3, 3, 40, 40), dtype=torch.uint8))
     assert features["2048"].shape == (3, 2048) and features["logits_unbiased"].shape == (3, 1008)
     assert fidelity_inception.load_state_dict_from_url is not None  # the original function was put back
 
 
 def test_wrong_inception_file_is_a_one_line_error_naming_it(tmp_path: Path, random_classifier: Path) -> None:
     with pytest.raises(SkinaugError, match="model.safetensors: not Inception-v3 FID weights"):
-        extract_features(inception_choice(random_classifier / "model.safetensors"),
-                         torch.zeros(1, 3, 32, 32, dtype=torch.uint8))
+        load_extractor(inception_choice(random_classifier / "model.safetensors"))
     with pytest.raises(SkinaugError, match="nope.pth: Inception weights file not found"):
         find_inception_weights(tmp_path / "nope.pth")
 

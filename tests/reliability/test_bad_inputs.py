@@ -9,9 +9,10 @@ naming the file; never a traceback, never an input file changed, and never an ea
 from __future__ import annotations
 
 import json
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -261,6 +262,15 @@ PREPARE: dict[str, Case] = {
 }
 
 
+def assert_accepted(result: subprocess.CompletedProcess[str], summary: str, words: Sequence[str]) -> None:
+    """Exit 0 without a traceback, one summary line on stdout, every problem word listed on stderr."""
+    assert_no_traceback(result)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith(summary) and result.stdout.count("\n") == 1
+    for word in words:
+        assert word in result.stderr, f"{word!r} not listed on stderr"
+
+
 @pytest.fixture(scope="module")
 def clean_ham(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The valid 21-image data set (copy it before damaging)."""
@@ -284,11 +294,7 @@ def test_prepare(case: str, clean_ham: Path, tmp_path: Path, expected: Callable[
         assert_one_line_error(result, *spec.words)
         assert snapshot(work) == before_work, "a refused prepare changed the earlier work directory"
         return
-    assert_no_traceback(result)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.startswith("prepared ") and result.stdout.count("\n") == 1
-    for word in spec.words:
-        assert word in result.stderr, f"{word!r} not listed on stderr"
+    assert_accepted(result, "prepared ", spec.words)
     assert spec.check is not None
     spec.check(root, work)
 
@@ -400,11 +406,7 @@ def test_measure(case: str, clean_ham: Path, measure_cache: Path, tmp_path: Path
         assert_one_line_error(result, *spec.words)
         assert snapshot(work / "measurements") == before_measurements, "a refused measure changed earlier results"
         return
-    assert_no_traceback(result)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert result.stdout.startswith("measured ") and result.stdout.count("\n") == 1
-    for word in spec.words:
-        assert word in result.stderr, f"{word!r} not on stderr"
+    assert_accepted(result, "measured ", spec.words)
     assert spec.check is not None
     spec.check(root, work)
 
