@@ -174,7 +174,23 @@ def demo(out: Path, data: Path | None, fmt: str, count: int) -> None:
 @click.option("--arch", default="resnet50", show_default=True, help="Any timm architecture.")
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(min=1))
 @click.option("--arms", default="abcd", show_default=True,
-              help="a real only, b real + weighted sampler, c real + synthetic + sampler, d real + random oversampling.")
+              help="Letters (a real only, b real + weighted sampler, c real + synthetic pooled + sampler, d real + "
+                   "random oversampling) or comma-separated names: also topup, topup-sampler, share<P>, each "
+                   "optionally with -copies (control: flipped/rotated train copies mixed the same way) or -selected "
+                   "(synthetic images a real-trained classifier assigns to their class), e.g. a,b,c,c-copies,topup.")
+@click.option("--synthetic-share", "synthetic_shares", default="", show_default=False,
+              help="Comma-separated caps on the synthetic share of each class's draws, e.g. 0.25,0.5: one share<P> "
+                   "arm each (for every extra source already asked for).")
+@click.option("--top-up-to", default=500, show_default=True, type=click.IntRange(min=1),
+              help="topup arms: fill every class to this many images with extra ones (classes above get none).")
+@click.option("--copies", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Copy set for the -copies control arms [default: made in OUT/copy-set, as many per class as "
+                   "the synthetic set].")
+@click.option("--resolution-chain", type=click.Choice(["match", "direct"]), default="match", show_default=True,
+              help="match: when synthetic images are smaller than --image-size, every image (real too) goes through "
+                   "their resolution first, so real and synthetic images reach the classifier the same way.")
+@click.option("--shortcut-steps", default=150, show_default=True, type=click.IntRange(min=0),
+              help="Steps of the real-vs-extra judge whose held-out AUROC measures the shortcut risk (0: skip).")
 @click.option("--image-size", default=224, show_default=True, type=click.IntRange(min=16))
 @click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
@@ -191,22 +207,39 @@ def demo(out: Path, data: Path | None, fmt: str, count: int) -> None:
               help="Output folder [default: WORKDIR/bench-classifier].")
 @click.option("--save-models", is_flag=True, help="Keep every run's model (arm a, seed 0 is always kept).")
 @_friendly_errors
-def bench_classifier(workdir: Path, synthetic: Path | None, arch: str, seeds: int, arms: str, image_size: int,
-                     epochs: int, batch_size: int, lr: float, patience: int, weights: Path | None,
+def bench_classifier(workdir: Path, synthetic: Path | None, arch: str, seeds: int, arms: str,
+                     synthetic_shares: str, top_up_to: int, copies: Path | None, resolution_chain: str,
+                     shortcut_steps: int, image_size: int, epochs: int, batch_size: int, lr: float, patience: int, weights: Path | None,
                      test_manifest: Path | None, device: str, workers: int | None, out: Path | None,
                      save_models: bool) -> None:
     """Does synthetic data help? Train each arm per seed on train, select on real val, report on real test."""
     from .classifiers.bench import BenchConfig, bench_classifier as run_bench
+    from .classifiers.shortcut import ShortcutConfig
     from .classifiers.train import TrainConfig
 
     train = TrainConfig(arch=arch, image_size=image_size, epochs=epochs, batch_size=batch_size, lr=lr,
                         patience=patience, workers=workers, device=device)
     config = BenchConfig(train=train, seeds=seeds, arms=arms, weights=str(weights) if weights else None,
                          synthetic=str(synthetic) if synthetic else None,
-                         test_manifest=str(test_manifest) if test_manifest else None, save_models=save_models)
+                         test_manifest=str(test_manifest) if test_manifest else None, save_models=save_models,
+                         synthetic_shares=_floats(synthetic_shares, "--synthetic-share"),
+                         copies=str(copies) if copies else None, top_up_to=top_up_to,
+                         resolution_chain=resolution_chain,
+                         shortcut=ShortcutConfig(steps=shortcut_steps) if shortcut_steps else None)
     out = out or workdir / "bench-classifier"
     summary = run_bench(workdir, out, config)
     click.echo(one_line_bench_summary(summary, out))
+
+
+def _floats(text: str, option: str) -> tuple[float, ...]:
+    """'0.25,0.5' -> (0.25, 0.5); a clear error for anything else."""
+    try:
+        values = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise SkinaugError(f"{option} {text!r}: expected numbers between 0 and 1 separated by commas") from None
+    if any(not 0.0 <= v <= 1.0 for v in values):
+        raise SkinaugError(f"{option} {text!r}: every value must be between 0 and 1")
+    return values
 
 
 def one_line_bench_summary(summary: dict[str, Any], out: Path) -> str:

@@ -6,6 +6,7 @@ a re-run skips finished runs, so an interrupted benchmark resumes where it stopp
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import json
@@ -20,23 +21,35 @@ import numpy as np
 import torch
 
 from .. import __version__
-from ..atomic import atomic_open, write_json
+from ..atomic import atomic_open, read_json, write_json
 from ..data import (
-    DecodedImageCache, ManifestDataset, eval_transform, real_dataset, require_real, synthetic_dataset, train_transform,
+    DecodedImageCache, ManifestDataset, eval_transform, labelled_subset, real_dataset, require_real, synthetic_dataset,
+    synthetic_share_of_draws, train_transform,
 )
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..manifest import MANIFEST_NAME, Prepared, load_prepared
-from .arms import ARMS, build_arm
+from ..synthetic import load_synthetic, write_copy_set
+from .arms import ArmSpec, BuiltArm, build_arm, parse_arms
 from .models import create_classifier
 from .report import load_runs, write_report
-from .saved import save_classifier
+from .saved import load_classifier, save_classifier
+from .selection import select_by_classifier
+from .shortcut import ShortcutConfig, real_vs_extra_auroc
 from .train import TrainConfig, default_workers, make_loader, predict_proba, select_device, train_classifier
 
 
 @dataclass
 class BenchConfig:
-    """What to benchmark: arms, seeds, training hyper-parameters, optional synthetic and external sets."""
+    """What to benchmark: arms, seeds, training hyper-parameters, extra image sets and how they are mixed.
+
+    `arms`: letters ("abcd") or comma-separated arm names (see `skinaug.classifiers.arms`); `synthetic_shares`
+    adds one share<P> arm per value; `copies` is a copy set for the -copies control arms (made under
+    OUT/copy-set when not given, with as many images per class as the synthetic set); `top_up_to` is the N of
+    the top-up arms; `resolution_chain` "match" sends every image through the synthetic images' resolution
+    when they are smaller than image_size (the same path for real and synthetic images), "direct" does not;
+    `shortcut` the real-vs-extra judge (None: skipped).
+    """
 
     train: TrainConfig = field(default_factory=TrainConfig)
     seeds: int = 3
@@ -45,6 +58,11 @@ class BenchConfig:
     synthetic: str | None = None
     test_manifest: str | None = None
     save_models: bool = False
+    synthetic_shares: tuple[float, ...] = ()
+    copies: str | None = None
+    top_up_to: int = 500
+    resolution_chain: str = "match"
+    shortcut: ShortcutConfig | None = field(default_factory=ShortcutConfig)
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -70,7 +88,9 @@ def _check_same_config(out: Path, workdir: str | os.PathLike[str], config: Bench
     """
     recorded = {"train": asdict(config.train), "workdir_manifest": _fingerprint(workdir, MANIFEST_NAME),
                 "weights": _fingerprint(config.weights), "synthetic_manifest": _fingerprint(config.synthetic, MANIFEST_NAME),
-                "test_manifest": _fingerprint(config.test_manifest, MANIFEST_NAME)}
+                "test_manifest": _fingerprint(config.test_manifest, MANIFEST_NAME),
+                "copies_manifest": _fingerprint(config.copies, MANIFEST_NAME),
+                "mixing": {"top_up_to": config.top_up_to, "resolution_chain": config.resolution_chain}}
     recorded["train"].pop("workers")
     recorded["train"].pop("device")
     path = out / "bench_config.json"
@@ -88,16 +108,67 @@ def _run_complete(folder: Path) -> bool:
     return (folder / "predictions.npz").exists() and (folder / "run.json").exists()
 
 
-def _arms_to_run(config: BenchConfig) -> list[str]:
-    arms = [a for a in config.arms if a in ARMS]
-    unknown = [a for a in config.arms if a not in ARMS and a not in ", "]
-    if unknown or not arms:
-        raise SkinaugError(f"--arms {config.arms!r}: choose letters from {''.join(ARMS)} "
-                           f"({'; '.join(f'{k} = {v}' for k, v in ARMS.items())})")
-    if "c" in arms and not config.synthetic:
-        arms.remove("c")
-        print("skinaug: notice: arm c (real + synthetic) skipped: no --synthetic set given", file=sys.stderr)
+def _arms_to_run(config: BenchConfig) -> list[ArmSpec]:
+    """The arms asked for, minus those that need a synthetic set when none is given (with a notice);
+    arm b is added (and run first) when selected arms need its seed-0 model as their judge."""
+    arms = parse_arms(config.arms, tuple(config.synthetic_shares))
+    needs_synthetic = [a.name for a in arms if a.source in ("synthetic", "selected")]
+    if needs_synthetic and not config.synthetic:
+        arms = [a for a in arms if a.name not in needs_synthetic]
+        print(f"skinaug: notice: arm(s) {', '.join(needs_synthetic)} skipped: no --synthetic set given "
+              f"(arm c is real + synthetic)", file=sys.stderr)
+    if not arms:
+        raise SkinaugError(f"--arms {config.arms!r}: no arm left to run")
+    if any(a.source == "selected" for a in arms):
+        arms = [ArmSpec("b", "b")] + [a for a in arms if a.name != "b"]
     return arms
+
+
+def _native_size(syn_dir: str) -> int | None:
+    """The side of the synthetic set's images when they are square (a generator's output), else None."""
+    from PIL import Image
+
+    syn = load_synthetic(syn_dir)
+    if syn.manifest.empty:
+        return None
+    with Image.open(syn.image_file(syn.manifest.iloc[0])) as image:
+        width, height = image.size
+    return width if width == height else None
+
+
+def _resolution_path(tc: TrainConfig, via: int | None, native: int | None) -> str:
+    """The image path in words, for the report."""
+    augment = ("random flips, any-angle rotation, resized crop (scale 0.75–1), colour jitter, ImageNet "
+               "normalisation")
+    if via is not None:
+        chain = (f"every image (real train/val/test, synthetic, copies) is decoded from its file, resized to "
+                 f"{via}×{via} px (the synthetic images' own resolution; bilinear, antialiased), then to "
+                 f"{tc.image_size}×{tc.image_size} px")
+    else:
+        chain = (f"every image is decoded from its file and resized once to {tc.image_size}×{tc.image_size} px "
+                 "(bilinear, antialiased; non-square images are squashed)")
+        if native is not None:
+            chain += f"; the synthetic images are {native}×{native} px"
+    return f"{chain}; training images of every kind then get the same augmentations ({augment})."
+
+
+def _copy_set(config: BenchConfig, workdir: str | os.PathLike[str], out: Path, progress: bool) -> str:
+    """The copy-control set: --copies, or OUT/copy-set with the synthetic set's images per class."""
+    if config.copies:
+        return config.copies
+    per_class = config.top_up_to
+    if config.synthetic:
+        counts = load_synthetic(config.synthetic).manifest["label"].value_counts()
+        per_class = int(counts.max()) if len(counts) else per_class
+    write_copy_set(workdir, out / "copy-set", per_class, seed=0, progress=progress)
+    return str(out / "copy-set")
+
+
+def _draws(built: BuiltArm) -> dict[str, Any]:
+    """Per-class extra share among the indices the arm's sampler draws in its first epoch (measured)."""
+    drawn = (np.arange(len(built.dataset)) if built.sampler is None
+             else np.fromiter(iter(copy.deepcopy(built.sampler)), dtype=np.int64))
+    return synthetic_share_of_draws(built.labels, built.is_extra, drawn)
 
 
 def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
@@ -147,30 +218,55 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
     tc = config.train
     select_device(tc.device)  # bad --device: a clear error before any work
     weights_note = create_classifier(tc.arch, len(CLASSES), config.weights)[1].describe()  # bad --arch/--weights
+    if config.resolution_chain not in ("match", "direct"):
+        raise SkinaugError(f"resolution chain {config.resolution_chain!r}: choose match or direct")
     workers = default_workers() if tc.workers is None else tc.workers
+    sources = {a.source for a in arms if a.source}
+    native = _native_size(config.synthetic) if config.synthetic and sources - {"copies"} else None
+    via = native if config.resolution_chain == "match" and native is not None and native < tc.image_size else None
     cache = DecodedImageCache(out / "decoded")
-    real_train = real_dataset(workdir, "train", tc.image_size, train_transform(tc.image_size), cache)
-    val = real_dataset(workdir, "val", tc.image_size, eval_transform(), cache)
-    test = real_dataset(workdir, "test", tc.image_size, eval_transform(), cache)
+
+    def real(split: str, transform: Any) -> ManifestDataset:
+        return real_dataset(workdir, split, tc.image_size, transform, cache, via_size=via)
+
+    real_train = real("train", train_transform(tc.image_size))
+    val, test = real("val", eval_transform()), real("test", eval_transform())
     require_real(val, "validation")
     require_real(test, "test")
-    synthetic = (synthetic_dataset(config.synthetic, workdir, tc.image_size, train_transform(tc.image_size), cache)
-                 if "c" in arms else None)
+    extra_dirs: dict[str, str] = {}
+    if sources & {"synthetic", "selected"}:
+        extra_dirs["synthetic"] = str(config.synthetic)
     external, shared = _external(config, prepared, real_train.labels, cache)
+    if "copies" in sources:
+        if config.copies:
+            load_synthetic(config.copies)  # a bad --copies: a clear error before OUT is locked
     _check_same_config(out, workdir, config)  # after every input was checked, so a typo does not lock OUT
+    if "copies" in sources:
+        extra_dirs["copies"] = _copy_set(config, workdir, out, progress)
+
+    def extra(name: str, transform: Any) -> ManifestDataset:
+        return synthetic_dataset(extra_dirs[name], workdir, tc.image_size, transform, cache, via_size=via)
+
+    extras = {name: extra(name, train_transform(tc.image_size)) for name in extra_dirs}
     val_loader = make_loader(val, tc.batch_size, workers)
     test_loader = make_loader(test, tc.batch_size, workers)
+    selection: dict[str, Any] | None = None
     for seed in range(config.seeds):
         for arm in arms:
-            folder = out / "runs" / f"{arm}_seed{seed}"
+            folder = out / "runs" / f"{arm.name}_seed{seed}"
+            if arm.source == "selected" and "selected" not in extras:
+                kept, selection = _select(out, extra("synthetic", eval_transform()), tc, workers)
+                extras["selected"] = labelled_subset(extras["synthetic"], kept)
             if _run_complete(folder):
                 continue
-            dataset, sampler = build_arm(arm, real_train, synthetic, seed)
-            loader = make_loader(dataset, tc.batch_size, workers, sampler=sampler, shuffle=sampler is None,
-                                 seed=seed, drop_last=len(real_train) > tc.batch_size)  # n draws per epoch
+            built = build_arm(arm, real_train, extras.get(arm.source or ""), seed, config.top_up_to)
+            draws = _draws(built)
+            loader = make_loader(built.dataset, tc.batch_size, workers, sampler=built.sampler,
+                                 shuffle=built.sampler is None, seed=seed,
+                                 drop_last=len(real_train) > tc.batch_size)  # n draws per epoch
             torch.manual_seed(seed)
             model, _ = create_classifier(tc.arch, len(CLASSES), config.weights)
-            result = train_classifier(model, loader, val_loader, tc, seed, desc=f"arm {arm} seed {seed}",
+            result = train_classifier(model, loader, val_loader, tc, seed, desc=f"arm {arm.name} seed {seed}",
                                       progress=progress)
             proba, y_true = predict_proba(result.model, test_loader, channels_last=tc.channels_last)
             if external is not None:
@@ -178,28 +274,70 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
                 ext_proba, ext_true = predict_proba(result.model, ext_loader, channels_last=tc.channels_last)
                 _save_npz(folder / "external_predictions.npz", y_true=ext_true,
                           proba=_restrict(ext_proba, shared), image_ids=external.frame["image_id"].to_numpy(str))
-            if config.save_models or (arm == "a" and seed == 0):
+            description = arm.describe(config.top_up_to)
+            if config.save_models or (arm.name in ("a", "b") and seed == 0):
                 save_classifier(folder, result.model, tc.arch, tc.image_size,
-                                trained_on=f"bench-classifier arm {arm} ({ARMS[arm]}), seed {seed}")
+                                trained_on=f"bench-classifier arm {arm.name} ({description}), seed {seed}")
             _save_npz(folder / "predictions.npz", y_true=y_true, proba=proba,
                       image_ids=test.frame["image_id"].to_numpy(str))
             write_json(folder / "run.json", {
-                "arm": arm, "arm_name": ARMS[arm], "seed": seed, "best_epoch": result.best_epoch,
+                "arm": arm.name, "arm_name": description, "seed": seed, "best_epoch": result.best_epoch,
                 "epochs_run": result.epochs_run, "seconds": result.seconds, "history": result.history,
-                "train_images": {"real": len(real_train), "synthetic": len(synthetic) if arm == "c" and synthetic else 0},
-                "test_set": "real test split", "weights": weights_note,
+                "train_images": {"real": len(real_train), "synthetic": int(built.is_extra.sum()),
+                                 "extra_source": arm.source},
+                "draws": draws, "test_set": "real test split", "weights": weights_note,
             })
+    shortcut = _shortcut(out, config, real_train, real("train", eval_transform()), extras, extra, workers)
     meta = {
         "workdir": str(Path(workdir).resolve()), "dataset": prepared.info.get("format"),
         "dataset_root": prepared.info.get("root"), "architecture": tc.arch, "image_size": tc.image_size,
-        "weights": config.weights or "from scratch", "seeds": config.seeds, "arms": arms,
+        "weights": config.weights or "from scratch", "seeds": config.seeds, "arms": [a.name for a in arms],
+        "arm_descriptions": {a.name: a.describe(config.top_up_to) for a in arms},
         "device": str(select_device(tc.device)), "device_name": _device_name(tc.device),
         "train_config": asdict(tc), "synthetic": config.synthetic, "test_manifest": config.test_manifest,
+        "copies": extra_dirs.get("copies"), "top_up_to": config.top_up_to,
+        "synthetic_shares": list(config.synthetic_shares), "resolution_chain": config.resolution_chain,
+        "via_size": via, "resolution_path": _resolution_path(tc, via, native),
+        "shortcut": shortcut, "selection": selection,
         "shared_classes": [CLASSES[i] for i in shared] if shared is not None else None,
         "test_images": len(test), "val_images": len(val), "train_images": len(real_train),
         "skinaug_version": __version__, "note_weights": weights_note,
     }
     return write_report(out, load_runs(out), meta)
+
+
+def _select(out: Path, synthetic_eval: ManifestDataset, tc: TrainConfig,
+            workers: int) -> tuple[np.ndarray, dict[str, Any]]:
+    """Indices of the synthetic images that arm b's seed-0 model assigns to their class (+ acceptance)."""
+    judge_dir = out / "runs" / "b_seed0"
+    model, _ = load_classifier(judge_dir)
+    model = model.to(select_device(tc.device))
+    kept, summary = select_by_classifier(model, synthetic_eval, tc.batch_size, workers)
+    summary["judge"] = "arm b's seed-0 model (real train images, weighted sampler, epoch chosen on real val)"
+    write_json(out / "selection.json", {**summary, "kept_image_ids": synthetic_eval.frame["image_id"].iloc[kept].tolist()})
+    return kept, summary
+
+
+def _shortcut(out: Path, config: BenchConfig, real_train: ManifestDataset, real_eval: ManifestDataset,
+              extras: dict[str, Any], extra: Any, workers: int) -> dict[str, Any]:
+    """Real-vs-extra AUROC per extra set (computed once, kept in OUT/shortcut.json)."""
+    if config.shortcut is None or not extras:
+        return {}
+    path = out / "shortcut.json"
+    done = read_json(path) if path.exists() else {}
+    for name, train_set in extras.items():
+        if name in done:
+            continue
+        if name == "selected":
+            kept = np.asarray(read_json(out / "selection.json")["kept_image_ids"], dtype=str)
+            full = extra("synthetic", eval_transform())
+            eval_set = labelled_subset(full, np.flatnonzero(full.frame["image_id"].isin(kept).to_numpy()))
+        else:
+            eval_set = extra(name, eval_transform())
+        done[name] = real_vs_extra_auroc(real_train, real_eval, train_set, eval_set, config.shortcut,
+                                         config.train.device, workers)
+        write_json(path, done)
+    return {name: done[name] for name in extras}
 
 
 def _device_name(name: str) -> str:

@@ -21,7 +21,8 @@ from ..atomic import write_json, write_text
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..pictures import save_figure
-from .arms import ARMS
+from .arms import ARMS, control_of, uses_extra
+from .mixing_report import mixing_markdown
 from .metrics import SCALAR_METRICS, classification_metrics, paired_bootstrap
 
 GAIN_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy")
@@ -186,7 +187,7 @@ def _summarise_set(entries: list[dict[str, Any]], classes: list[str], what: str,
             "gains": {},
         }
     for arm in arm_order:
-        for ref in REFERENCE_ARMS:
+        for ref in (*REFERENCE_ARMS, control_of(arm)):
             if ref not in by_arm or arm == ref or (ref == "b" and arm == "a") or y_common is None:
                 continue
             seeds = sorted({r["seed"] for r in by_arm[arm]} & {r["seed"] for r in by_arm[ref]})
@@ -203,9 +204,9 @@ def _summarise_set(entries: list[dict[str, Any]], classes: list[str], what: str,
             if arm != "a":
                 arms[arm]["per_class_recall_delta_vs_a"] = {
                     c: arms[arm]["per_class_recall"][c]["mean"] - base[c]["mean"] for c in classes}
-    if "b" in arms and "c" in arms:  # c = b + synthetic images: c - b is the synthetic data's own effect
-        arms["c"]["per_class_recall_delta_vs_b"] = {
-            c: arms["c"]["per_class_recall"][c]["mean"] - arms["b"]["per_class_recall"][c]["mean"] for c in classes}
+    for arm in (a for a in arm_order if "b" in arms and uses_extra(a)):  # what the extra images add to b
+        arms[arm]["per_class_recall_delta_vs_b"] = {
+            c: arms[arm]["per_class_recall"][c]["mean"] - arms["b"]["per_class_recall"][c]["mean"] for c in classes}
     ref = entries[0]
     support = np.bincount(ref["y_true"], minlength=k)
     return {
@@ -243,7 +244,8 @@ def summarise(runs: list[dict[str, Any]], classes: Sequence[str] = CLASSES, *, n
                  "metrics": metrics}
         entries.append(entry)
         record = {key: run.get(key) for key in ("name", "arm", "arm_name", "seed", "best_epoch", "epochs_run",
-                                                 "seconds", "train_images", "weights", "test_set", "history")}
+                                                 "seconds", "train_images", "weights", "test_set", "history",
+                                                 "draws")}
         record.update(name=entry["name"], arm_name=entry["arm_name"], metrics=metrics)
         if run.get("external") is not None:
             ext = run["external"]
@@ -469,6 +471,8 @@ def _results_tables(summary: dict[str, Any], lines: list[str], title: str) -> No
 
     gain_rows = [(arm, ref, arms[arm]["gains"][ref]) for ref in REFERENCE_ARMS for arm in order
                  if ref in arms[arm].get("gains", {})]
+    gain_rows += [(arm, str(control_of(arm)), arms[arm]["gains"][str(control_of(arm))]) for arm in order
+                  if str(control_of(arm)) in arms[arm].get("gains", {})]  # generated vs the copies control
     boot = summary["bootstrap"]
     lines += [f"### Gains in mean recall (paired bootstrap, {boot['n_boot']} replicates)", ""]
     if gain_rows:
@@ -505,12 +509,15 @@ def _results_tables(summary: dict[str, Any], lines: list[str], title: str) -> No
             cells.append(cell)
         lines.append(f"| {c} | {support[c]} | " + " | ".join(cells) + " |")
     lines.append("")
-    if "per_class_recall_delta_vs_b" in arms.get("c", {}):
-        delta_b = arms["c"]["per_class_recall_delta_vs_b"]
-        lines += ["### What the synthetic images add, per class (c − b)", "",
-                  "Arm c is arm b plus the synthetic set, so c − b isolates the synthetic images' effect.", "",
-                  "| Class | " + " | ".join(classes) + " |", "|---|" + "---:|" * len(classes),
-                  "| recall c − b | " + " | ".join(_num(delta_b[c], True) for c in classes) + " |", ""]
+    extra_arms = [a for a in order if "per_class_recall_delta_vs_b" in arms[a]]
+    if extra_arms:
+        lines += ["### What the extra images add, per class (arm − b)", "",
+                  "Every arm below draws real images as arm b does plus extra (synthetic, copied or selected) "
+                  "images, so arm − b is the extra images' effect on each class's recall.", "",
+                  "| Arm | " + " | ".join(classes) + " |", "|---|" + "---:|" * len(classes)]
+        lines += [f"| {a} − b | " + " | ".join(_num(arms[a]["per_class_recall_delta_vs_b"][c], True) for c in classes)
+                  + " |" for a in extra_arms]
+        lines.append("")
     lines += ["### Per-class specificity", "", "Mean ± std over seeds (true negatives / all images of the other "
               "classes).", "", "| Class | " + " | ".join(order) + " |", "|---|" + "---:|" * len(order)]
     for c in classes:
@@ -527,6 +534,7 @@ def _markdown(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[str
     lines += ["", "Arms: " + "; ".join(f"**{a}** = {summary['arms'][a]['arm_name']}" for a in summary["arm_order"])
               + ".", ""]
     _results_tables(summary, lines, "Results on the real test images")
+    lines += mixing_markdown(meta, runs)
     if summary.get("external"):
         _results_tables({**summary["external"], "classes": summary["classes"]}, lines,
                         "Results on the cross-dataset test set")

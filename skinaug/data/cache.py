@@ -41,25 +41,27 @@ class DecodedImageCache:
         self.workers = workers or min(8, os.cpu_count() or 1)
         self.progress = progress
 
-    def path_for(self, files: Sequence[str | os.PathLike[str]], size: int) -> Path:
+    def path_for(self, files: Sequence[str | os.PathLike[str]], size: int, via_size: int | None = None) -> Path:
         """The cache file for these images at this size (it may not exist yet)."""
         paths = [str(Path(f).resolve()) for f in files]
-        slot = hashlib.sha256(json.dumps([CACHE_VERSION, size, paths]).encode()).hexdigest()[:16]
-        key = hashlib.sha256(json.dumps([CACHE_VERSION, size, [_stat(p) for p in paths]]).encode()).hexdigest()
-        return self.folder / f"images-{size}px-{slot}-{key[:16]}.npy"
+        sizes: list[int] = [size] if via_size is None else [size, via_size]
+        slot = hashlib.sha256(json.dumps([CACHE_VERSION, *sizes, paths]).encode()).hexdigest()[:16]
+        key = hashlib.sha256(json.dumps([CACHE_VERSION, *sizes, [_stat(p) for p in paths]]).encode()).hexdigest()
+        via = "" if via_size is None else f"-via{via_size}"
+        return self.folder / f"images-{size}px{via}-{slot}-{key[:16]}.npy"
 
-    def build(self, files: Sequence[str | os.PathLike[str]], size: int) -> Path:
-        """Make sure the cache file for `files` at `size` exists; return its path."""
+    def build(self, files: Sequence[str | os.PathLike[str]], size: int, via_size: int | None = None) -> Path:
+        """Make sure the cache file for `files` at `size` (resized via `via_size` first, if given) exists."""
         if size is None or int(size) < 1:
             raise SkinaugError(f"{self.folder}: the decoded-image cache needs an image_size, got {size!r}")
         size = int(size)
-        target = self.path_for(files, size)
+        target = self.path_for(files, size, via_size)
         if target.exists():
             return target
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         try:
-            self._decode_into(tmp, [str(f) for f in files], size)
+            self._decode_into(tmp, [str(f) for f in files], size, via_size)
             os.replace(tmp, target)
         except OSError as exc:
             tmp.unlink(missing_ok=True)
@@ -73,11 +75,11 @@ class DecodedImageCache:
                 old.unlink(missing_ok=True)
         return target
 
-    def _decode_into(self, tmp: Path, files: list[str], size: int) -> None:
+    def _decode_into(self, tmp: Path, files: list[str], size: int, via_size: int | None) -> None:
         array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(files), size, size, 3))
 
         def one(i: int) -> int:
-            array[i] = decode.decode_image(files[i], size)
+            array[i] = decode.decode_image(files[i], size, via_size)
             return i
 
         pool = ThreadPoolExecutor(self.workers)
@@ -92,6 +94,6 @@ class DecodedImageCache:
         array.flush()
         del array
 
-    def array(self, files: Sequence[str | os.PathLike[str]], size: int) -> np.ndarray:
+    def array(self, files: Sequence[str | os.PathLike[str]], size: int, via_size: int | None = None) -> np.ndarray:
         """The N x size x size x 3 uint8 array of `files` (read-only memmap), built on first use."""
-        return np.load(self.build(files, size), mmap_mode="r")
+        return np.load(self.build(files, size, via_size), mmap_mode="r")

@@ -37,12 +37,13 @@ class ManifestDataset(Dataset):
     mask is a bool H x W tensor (all False where a row has no mask, see `.has_mask`). With `with_mask`,
     `transform` is called as `transform(image, mask)` (torchvision v2 style) so that flips, rotations and
     crops move the mask with the image. With `cache`, images are read from a decoded-image memmap
-    (decoded once at image_size) instead of from the files.
+    (decoded once at image_size) instead of from the files. With `via_size`, every image is resized to
+    via_size first and then to image_size (see `decode_image`): the resolution chain of generated images.
     """
 
     def __init__(self, frame: pd.DataFrame, kind: str, image_size: int | None = None,
                  transform: Callable[..., Any] | None = None, cache: CacheArg = None,
-                 with_mask: bool = False) -> None:
+                 with_mask: bool = False, via_size: int | None = None) -> None:
         if kind not in ("real", "synthetic"):
             raise SkinaugError(f"dataset kind must be 'real' or 'synthetic', got {kind!r}")
         missing = [c for c in ("image_file", "mask_file", "label") if c not in frame.columns]
@@ -56,6 +57,7 @@ class ManifestDataset(Dataset):
         self.frame["mask_file"] = self.frame["mask_file"].fillna("").astype(str)
         self.kind = kind
         self.image_size = image_size
+        self.via_size = via_size
         self.transform = transform
         self.with_mask = with_mask
         self.labels: np.ndarray = np.array([CLASSES.index(v) for v in self.frame["label"]], dtype=np.int64)
@@ -68,7 +70,7 @@ class ManifestDataset(Dataset):
                 raise SkinaugError("a decoded-image cache needs an image_size (images are cached at that size)")
             if not isinstance(cache, DecodedImageCache):
                 cache = DecodedImageCache(cache)
-            self.cache_file = cache.build(self._files, image_size)
+            self.cache_file = cache.build(self._files, image_size, via_size)
 
     def __len__(self) -> int:
         return len(self._files)
@@ -80,7 +82,7 @@ class ManifestDataset(Dataset):
 
     def _image(self, index: int) -> np.ndarray:
         if self.cache_file is None:
-            return decode.decode_image(self._files[index], self.image_size)
+            return decode.decode_image(self._files[index], self.image_size, self.via_size)
         if self._images is None:
             self._images = np.load(self.cache_file, mmap_mode="r")
         return np.array(self._images[index])
@@ -107,8 +109,9 @@ def _splits(split: str | Sequence[str]) -> list[str]:
 
 def real_dataset(workdir: str | os.PathLike[str], split: str | Sequence[str], image_size: int | None = None,
                  transform: Callable[..., Any] | None = None, cache: CacheArg = None,
-                 with_mask: bool = False) -> ManifestDataset:
-    """The real images of one split (train/val/test) or several of a work directory."""
+                 with_mask: bool = False, via_size: int | None = None) -> ManifestDataset:
+    """The real images of one split (train/val/test) or several of a work directory (`via_size`: see
+    ManifestDataset)."""
     prepared = load_prepared(workdir)
     wanted = _splits(split)
     rows = prepared.manifest[prepared.manifest["split"].isin(wanted)]
@@ -123,12 +126,12 @@ def real_dataset(workdir: str | os.PathLike[str], split: str | Sequence[str], im
         "label": rows["label"].to_numpy(),
         "split": rows["split"].to_numpy(),
     })
-    return ManifestDataset(frame, "real", image_size, transform, cache, with_mask)
+    return ManifestDataset(frame, "real", image_size, transform, cache, with_mask, via_size)
 
 
 def synthetic_dataset(syn_dir: str | os.PathLike[str], workdir: str | os.PathLike[str],
                       image_size: int | None = None, transform: Callable[..., Any] | None = None,
-                      cache: CacheArg = None, with_mask: bool = False) -> ManifestDataset:
+                      cache: CacheArg = None, with_mask: bool = False, via_size: int | None = None) -> ManifestDataset:
     """The images of a synthetic set, after checking that every source image is in workdir's train split."""
     syn = load_synthetic(syn_dir)
     check_sources(syn, load_prepared(workdir))
@@ -148,7 +151,7 @@ def synthetic_dataset(syn_dir: str | os.PathLike[str], workdir: str | os.PathLik
         "mode": rows["mode"].to_numpy(),
         "source_image_id": rows["source_image_id"].to_numpy(),
     })
-    return ManifestDataset(frame, "synthetic", image_size, transform, cache, with_mask)
+    return ManifestDataset(frame, "synthetic", image_size, transform, cache, with_mask, via_size)
 
 
 class CombinedDataset(ConcatDataset):
@@ -174,6 +177,25 @@ def combine(*datasets: Dataset) -> CombinedDataset:
     if not datasets:
         raise SkinaugError("combine() needs at least one dataset")
     return CombinedDataset(datasets)
+
+
+class LabelledSubset(Subset):
+    """Some items of a dataset (repeats allowed), keeping `.labels`, `.kind`, `.frame` and `.with_mask`."""
+
+    def __init__(self, dataset: Dataset, indices: Sequence[int] | np.ndarray) -> None:
+        order = np.asarray(indices, dtype=np.int64).reshape(-1)
+        super().__init__(dataset, order.tolist())
+        self.kind: str = getattr(dataset, "kind")
+        self.with_mask = bool(getattr(dataset, "with_mask", False))
+        self.labels: np.ndarray = np.asarray(getattr(dataset, "labels"), dtype=np.int64)[order]
+        self.frame = getattr(dataset, "frame").iloc[order].reset_index(drop=True)
+
+
+def labelled_subset(dataset: Dataset, indices: Sequence[int] | np.ndarray) -> LabelledSubset:
+    """`dataset` restricted to `indices` (in that order, repeats allowed), usable with combine() and samplers."""
+    if not hasattr(dataset, "labels") or getattr(dataset, "kind", None) not in KINDS:
+        raise SkinaugError("labelled_subset() takes a dataset with .labels and .kind (ManifestDataset or combine())")
+    return LabelledSubset(dataset, indices)
 
 
 def _kind(dataset: Any) -> str | None:

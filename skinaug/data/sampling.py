@@ -50,3 +50,73 @@ def oversampled_indices(labels: Sequence[int] | np.ndarray, seed: int = 0) -> np
     index = np.arange(array.size).reshape(-1, 1)
     resampled, _ = RandomOverSampler(random_state=seed).fit_resample(index, array)
     return np.asarray(resampled[:, 0], dtype=np.int64)
+
+
+def mixed_sampler(labels: Sequence[int] | np.ndarray, is_synthetic: Sequence[bool] | np.ndarray,
+                  synthetic_share: float | None = None, num_samples: int | None = None,
+                  seed: int | None = None) -> WeightedRandomSampler:
+    """Class-balanced draws from real + synthetic images with a per-class cap on the synthetic share.
+
+    Every class present is drawn equally often in expectation (as `weighted_sampler`). Within class k the
+    synthetic images together get the share q_k = S_k / (R_k + S_k) of that class's draws when
+    `synthetic_share` is None (pooled: every image of the class equally likely), else
+    q_k = min(synthetic_share, S_k / (R_k + S_k)); the real images share the rest equally. A class with no
+    real image draws only synthetic ones (q_k = 1), whatever the cap.
+    """
+    array = np.asarray(labels, dtype=np.int64).reshape(-1)
+    synthetic = np.asarray(is_synthetic, dtype=bool).reshape(-1)
+    if array.size == 0 or synthetic.shape != array.shape:
+        raise SkinaugError(f"mixed_sampler needs one is_synthetic flag per label ({synthetic.size} for {array.size})")
+    if synthetic_share is not None and not 0.0 <= synthetic_share <= 1.0:
+        raise SkinaugError(f"synthetic share must be between 0 and 1, got {synthetic_share}")
+    per_sample = np.zeros(array.size, dtype=np.float64)
+    for k in np.unique(array):
+        in_class = array == k
+        n_syn, n_real = int((in_class & synthetic).sum()), int((in_class & ~synthetic).sum())
+        share = n_syn / (n_syn + n_real)
+        if synthetic_share is not None and n_real:
+            share = min(share, synthetic_share)
+        per_sample[in_class & synthetic] = share / max(n_syn, 1)
+        per_sample[in_class & ~synthetic] = (1.0 - share) / max(n_real, 1)
+    generator = torch.Generator().manual_seed(seed) if seed is not None else None
+    return WeightedRandomSampler(torch.as_tensor(per_sample, dtype=torch.double),
+                                 num_samples if num_samples is not None else len(array),
+                                 replacement=True, generator=generator)
+
+
+def top_up_indices(real_labels: Sequence[int] | np.ndarray, extra_labels: Sequence[int] | np.ndarray,
+                   per_class: int, seed: int = 0) -> np.ndarray:
+    """Indices into the extra (synthetic) images that top every class up to `per_class` images.
+
+    Class k gets max(0, per_class - R_k) extra images (all it has if fewer), chosen at random with `seed`;
+    classes that already hold `per_class` real images get none (the paper's "balanced to 500 per class").
+    """
+    real = np.asarray(real_labels, dtype=np.int64).reshape(-1)
+    extra = np.asarray(extra_labels, dtype=np.int64).reshape(-1)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for k in np.unique(extra):
+        need = max(0, per_class - int((real == k).sum()))
+        pool = np.flatnonzero(extra == k)
+        chosen.append(np.sort(rng.permutation(pool)[:need]))
+    return np.concatenate(chosen).astype(np.int64) if chosen else np.zeros(0, dtype=np.int64)
+
+
+def synthetic_share_of_draws(labels: Sequence[int] | np.ndarray, is_synthetic: Sequence[bool] | np.ndarray,
+                             drawn: Sequence[int] | np.ndarray,
+                             class_names: Sequence[str] = CLASSES) -> dict[str, dict[str, float]]:
+    """Per class, how many of the `drawn` indices were real / synthetic and the synthetic share (one epoch)."""
+    array = np.asarray(labels, dtype=np.int64).reshape(-1)
+    synthetic = np.asarray(is_synthetic, dtype=bool).reshape(-1)
+    idx = np.asarray(drawn, dtype=np.int64).reshape(-1)
+    out: dict[str, dict[str, float]] = {}
+    for k, name in enumerate(class_names):
+        hit = array[idx] == k
+        n_syn = int((hit & synthetic[idx]).sum())
+        n_all = int(hit.sum())
+        out[name] = {"draws": n_all, "synthetic_draws": n_syn,
+                     "synthetic_share": n_syn / n_all if n_all else 0.0}
+    n_syn_total = int(synthetic[idx].sum())
+    out["all"] = {"draws": int(idx.size), "synthetic_draws": n_syn_total,
+                  "synthetic_share": n_syn_total / idx.size if idx.size else 0.0}
+    return out

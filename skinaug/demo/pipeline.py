@@ -11,7 +11,9 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from ..classifiers.arms import parse_arms
 from ..classifiers.bench import BenchConfig, bench_classifier
+from ..classifiers.shortcut import ShortcutConfig
 from ..classifiers.train import TrainConfig, select_device
 from ..evaluation import EvaluateConfig, evaluate
 from ..evaluation.judges import JudgeSettings
@@ -76,10 +78,12 @@ def run_demo(out: str | os.PathLike[str], data: str | os.PathLike[str] | None = 
                         device=plan.device)
     bench = step(f"bench-classifier ({plan.classifier_arch} {plan.classifier_size} px, arms {plan.arms}, "
                  f"{plan.seeds} seed(s))",
-                 lambda: bench_classifier(work, bench_dir, BenchConfig(train=train, seeds=plan.seeds, arms=plan.arms,
-                                                                       synthetic=str(syn), save_models=True)))
+                 lambda: bench_classifier(work, bench_dir, BenchConfig(
+                     train=train, seeds=plan.seeds, arms=plan.arms, synthetic=str(syn), save_models=True,
+                     synthetic_shares=plan.synthetic_shares, top_up_to=plan.top_up_to,
+                     shortcut=ShortcutConfig(steps=plan.shortcut_steps) if plan.shortcut_steps else None)))
     # the judge for domain features and conditioning: arm b (class-balanced sampler) if it ran, else arm a
-    judge_run = bench_dir / "runs" / ("b_seed0" if "b" in plan.arms else "a_seed0")
+    judge_run = bench_dir / "runs" / ("b_seed0" if "b" in [a.name for a in parse_arms(plan.arms)] else "a_seed0")
     judge = JudgeSettings(arch=plan.classifier_arch, image_size=plan.classifier_size, epochs=plan.judge_epochs,
                           min_steps=plan.judge_min_steps,
                           device=plan.device)

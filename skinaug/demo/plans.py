@@ -27,7 +27,10 @@ class DemoPlan:
     classifier_size: int = 64
     epochs: int = 6
     seeds: int = 1
-    arms: str = "abc"
+    arms: str = "a,b,c,c-copies,topup,topup-copies"  # see skinaug.classifiers.arms
+    synthetic_shares: tuple[float, ...] = ()
+    top_up_to: int = 500
+    shortcut_steps: int = 100
     judge_epochs: int = 6
     judge_min_steps: int = 150               # CAS on a small synthetic set: at least this many steps
     bootstrap: int = 200
@@ -44,7 +47,8 @@ def choose_plan(real_data: bool) -> DemoPlan:
         return DemoPlan("real data, GPU plan (generator `small` at its configured steps, ResNet-50 224 px, "
                         "3 seeds, 500 synthetic images per class)", found, generator="small",
                         tokenizer_steps=None, transformer_steps=None, per_class=500, classifier_arch="resnet50",
-                        classifier_size=224, epochs=30, seeds=3, arms="abcd", judge_epochs=15)
+                        classifier_size=224, epochs=30, seeds=3, arms="a,b,c,d,c-copies,topup,topup-copies",
+                        synthetic_shares=(0.25, 0.5), shortcut_steps=300, judge_epochs=15)
     return DemoPlan("real data, CPU plan (generator `tiny` 64 px, ResNet-18 64 px, 1 seed, 100 synthetic images "
                     "per class; hours, not minutes)", found, tokenizer_steps=1500, transformer_steps=3000,
-                    per_class=100, epochs=10, arms="abc", judge_epochs=10)
+                    per_class=100, epochs=10, judge_epochs=10)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import read_json, write_text
+from ..classifiers.arms import control_of
 from ..labels import CLASSES
 from ..evaluation.report import metric_cells
 from ..manifest import load_prepared
@@ -49,8 +50,8 @@ def _classifier_section(bench: dict[str, Any]) -> list[Block]:
         info = summary["arms"][arm]
         recall = info["metrics"]["mean_recall"]
         gains = []
-        for ref in ("a", "b"):
-            gain = info.get("gains", {}).get(ref, {}).get("mean_recall")
+        for ref in ("a", "b", control_of(arm)):
+            gain = info.get("gains", {}).get(ref, {}).get("mean_recall") if ref else None
             if gain:
                 gains.append(f"vs {ref}: {gain['gain']:+.3f} [{gain['ci_low']:+.3f}, {gain['ci_high']:+.3f}]")
         spread = recall.get("std")
@@ -60,11 +61,39 @@ def _classifier_section(bench: dict[str, Any]) -> list[Block]:
                      f"{info['metrics']['auroc_macro']['mean']:.3f}", "; ".join(gains) or "—"])
     return [Heading("3. Does synthetic data help the classifier?"),
             Paragraph("Each arm trained with the same number of gradient steps, epoch chosen on real val, scored on "
-                      "**real test images only**. Gains: paired class-stratified bootstrap 95 % CI on the test images."),
+                      "**real test images only**. Gains: paired class-stratified bootstrap 95 % CI on the test images; "
+                      "arms ending in -copies mix flipped/rotated copies of train images exactly as their twin mixes "
+                      "the synthetic set (the control a generator must beat)."),
             Table(["arm", "mean recall (mean ± std over seeds)", "AUROC", "gain in mean recall [95 % CI]"], rows,
                   numeric=False),
+            *_mixing_blocks(bench),
             Picture("bench-classifier/per_class_recall.png", "Per-class recall on the real test images"),
             Picture("bench-classifier/training_curves.png", "Classifier training curves")]
+
+
+def _mixing_blocks(bench: dict[str, Any]) -> list[Block]:
+    """The image path, the synthetic share of each arm's draws and the real-vs-extra AUROC."""
+    meta = bench.get("meta", {})
+    rows = []
+    for run in bench.get("runs", []):
+        if run.get("seed") == 0 and run.get("draws"):
+            draws = run["draws"]
+            rows.append([run["arm"]] + [f"{draws[c]['synthetic_share']:.2f}" for c in CLASSES]
+                        + [f"{draws['all']['synthetic_share']:.2f}"])
+    blocks: list[Block] = []
+    if meta.get("resolution_path"):
+        blocks.append(Paragraph(f"Image path: {meta['resolution_path']}"))
+    if rows:
+        blocks.append(Paragraph("Share of synthetic (or copied) images among each arm's draws, per class (seed 0, "
+                                "first epoch): a design choice of the arm, measured."))
+        blocks.append(Table(["arm", *CLASSES, "all"], rows))
+    shortcut = meta.get("shortcut") or {}
+    if shortcut:
+        parts = [f"{name} {result['auroc']:.3f}" for name, result in shortcut.items()
+                 if isinstance(result.get("auroc"), float)]
+        blocks.append(Paragraph("Shortcut risk — AUROC of a small CNN telling real train images from extra images "
+                                f"(held-out images; 0.5 = indistinguishable): {'; '.join(parts) or '—'}."))
+    return blocks
 
 
 def _fidelity_section(m: dict[str, Any]) -> list[Block]:

@@ -128,3 +128,30 @@ def test_a_cross_dataset_set_holding_the_training_images_is_refused(phantom_work
                          BenchConfig(train=TINY, seeds=1, arms="a", test_manifest=str(phantom_work["work"])),
                          progress=False)
     assert not (root / "o_same" / "bench_config.json").exists()  # nothing locked by a refused run
+
+
+def test_new_arms_record_their_draws_shortcut_risk_selection_and_control(phantom_work: dict[str, Path],
+                                                                        tmp_path: Path) -> None:
+    from skinaug.classifiers.shortcut import ShortcutConfig
+
+    out = tmp_path / "mix"
+    config = BenchConfig(train=TINY, seeds=1, arms="a,c,c-copies,topup,share0.5-selected",
+                         synthetic=str(phantom_work["syn"]), top_up_to=10,
+                         shortcut=ShortcutConfig(arch="test_resnet", steps=3, batch_size=8))
+    results = bench_classifier(phantom_work["work"], out, config, progress=False)
+    arms = results["summary"]["arms"]
+    assert {"a", "b", "c", "c-copies", "topup", "share0.5-selected"} <= set(arms)  # b added: the selection judge
+    draws = {a: json.loads((out / "runs" / f"{a}_seed0" / "run.json").read_text())["draws"] for a in arms}
+    assert draws["a"]["all"]["synthetic_draws"] == 0 and draws["b"]["all"]["synthetic_draws"] == 0
+    assert draws["c"]["all"]["synthetic_draws"] > 0 and draws["c-copies"]["all"]["synthetic_draws"] > 0
+    selected = json.loads((out / "selection.json").read_text())
+    assert 0 <= selected["kept"] <= selected["requested"] == 21
+    assert draws["share0.5-selected"]["all"]["synthetic_share"] <= 0.5 + 1e-9
+    assert (out / "copy-set" / "manifest.csv").is_file()  # made for the control, same count per class
+    assert "c-copies" in arms["c"]["gains"]  # generated vs its copies control, paired
+    shortcut = results["meta"]["shortcut"]
+    assert set(shortcut) == {"synthetic", "copies", "selected"}
+    assert all(0.0 <= v["auroc"] <= 1.0 for v in shortcut.values() if v["auroc"] == v["auroc"])
+    report = (out / "report.md").read_text()
+    assert "What each batch holds" in report and "Shortcut risk" in report and "| c vs c-copies" in report
+    assert "Image path" in report

@@ -94,3 +94,22 @@ def test_dataloader_workers_read_the_memmap(workdir: Path) -> None:
     np.testing.assert_array_equal(labels.numpy(), dataset.labels)
     expected = np.load(dataset.cache_file)
     np.testing.assert_array_equal(images.permute(0, 2, 3, 1).numpy(), expected)
+
+
+def test_resolution_chain_goes_through_the_generator_size(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from skinaug.data.decode import decode_image
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "big.png"
+    Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(path)
+    small = tmp_path / "small.png"
+    Image.fromarray(decode_image(path, 16)).save(small)
+    direct, chained = decode_image(path, 32), decode_image(path, 32, via_size=16)
+    assert chained.shape == direct.shape == (32, 32, 3)
+    assert np.array_equal(chained, decode_image(small, 32))  # real image = generated image's path
+    assert not np.array_equal(chained, direct)
+    cache = DecodedImageCache(tmp_path / "cache", progress=False)
+    assert np.array_equal(cache.array([path], 32, via_size=16)[0], chained)
+    assert cache.path_for([path], 32, 16) != cache.path_for([path], 32)

@@ -1,0 +1,76 @@
+"""How much class information the tokenizer keeps: a real-trained classifier on real images and on their
+tokenizer reconstructions.
+
+Generated images cannot carry more class information than the tokenizer's reconstructions keep, so the
+ratio of a real-trained classifier's mean recall on reconstructions of real test images to its mean recall
+on the real test images themselves bounds what the generator can add ("retention").
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..classifiers.metrics import classification_metrics
+from ..classifiers.saved import load_classifier
+from ..data import eval_transform, real_dataset
+from ..labels import CLASSES
+
+
+def _probabilities(model: torch.nn.Module, images: torch.Tensor, size: int, batch: int) -> np.ndarray:
+    """Softmax of uint8 N x 3 x S x S images resized to `size` (bilinear, antialiased) and normalised."""
+    normalise = eval_transform()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(images), batch):
+            chunk = images[i:i + batch]
+            if chunk.shape[-1] != size:
+                chunk = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True,
+                                      align_corners=False).round().clamp(0, 255).to(torch.uint8)
+            out.append(torch.softmax(model(normalise(chunk)).float(), dim=1))
+    return torch.cat(out).numpy()
+
+
+def reconstruction_retention(generator_dir: str | os.PathLike[str], workdir: str | os.PathLike[str],
+                             classifier: str | os.PathLike[str], split: str = "test", batch: int = 64,
+                             device: str = "cpu") -> dict[str, Any]:
+    """{"real": metrics, "reconstructed": metrics, "retention": recon mean recall / real mean recall,
+    "psnr_db": mean PSNR of the reconstructions, "per_class_retention": {...}} on the real `split` images.
+
+    Both inputs take the same path: decoded at the generator's resolution, then resized to the classifier's.
+    """
+    from ..generators.generator import Generator, from_uint8, to_uint8
+
+    gen = Generator.load(generator_dir, device)
+    model, meta = load_classifier(classifier)
+    model.eval()
+    size = int(meta["image_size"])
+    data = real_dataset(workdir, split, gen.image_size)
+    real = torch.stack([data[i][0] for i in range(len(data))])
+    recon_chunks, psnr = [], []
+    with torch.no_grad():
+        for i in range(0, len(real), batch):
+            chunk = real[i:i + batch]
+            recon = torch.from_numpy(to_uint8(gen.tokenizer.reconstruct(from_uint8(chunk).to(gen.device))))
+            recon = recon.permute(0, 3, 1, 2).contiguous()
+            mse = ((recon.float() - chunk.float()) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+            psnr.append(10 * torch.log10(255.0 ** 2 / mse))
+            recon_chunks.append(recon)
+    labels = np.asarray(data.labels)
+    on_real = classification_metrics(labels, _probabilities(model, real, size, batch), CLASSES)
+    on_recon = classification_metrics(labels, _probabilities(model, torch.cat(recon_chunks), size, batch), CLASSES)
+    per_class = {}
+    for c in CLASSES:
+        base = on_real["per_class"][c]["recall"]
+        per_class[c] = {"real": base, "reconstructed": on_recon["per_class"][c]["recall"],
+                        "retention": on_recon["per_class"][c]["recall"] / base if base else float("nan")}
+    return {"split": split, "images": int(len(labels)), "classifier": str(classifier),
+            "path": f"decoded at {gen.image_size} px (the generator's resolution), resized to {size} px",
+            "real_mean_recall": float(on_real["mean_recall"]),
+            "reconstructed_mean_recall": float(on_recon["mean_recall"]),
+            "retention": float(on_recon["mean_recall"] / on_real["mean_recall"]) if on_real["mean_recall"] else
+            float("nan"), "psnr_db": float(torch.cat(psnr).mean()), "per_class": per_class}
