@@ -59,8 +59,12 @@ class TransformerConfig:
     drop_path: float = 0.0
     num_classes: int = 7                    # plus one null class for classifier-free guidance
     measurement_dim: int = 0                # set from the scaler when training starts
-    class_drop: float = 0.1                 # P(class -> null) in training (CFG)
-    measurement_drop: float = 0.1           # P(measurements -> zero vector) in training (CFG)
+    # CFG dropout in training, three exclusive outcomes drawn per sample (var/conditioning.py):
+    # P(class AND measurements null: the unconditional branch) = joint_drop, P(class only null) = class_drop,
+    # P(measurements only null) = measurement_drop, P(nothing dropped) = 1 - the three (default 0.8).
+    joint_drop: float = 0.1                 # VAR trains its unconditional branch on 10 % of the samples
+    class_drop: float = 0.05
+    measurement_drop: float = 0.05
     measurements: str = "adaptive"          # none | fixed | adaptive (ablation of the paper)
     attn_l2_norm: bool = True               # VAR's l2-normalised q/k with a learned per-head scale (stability)
 
