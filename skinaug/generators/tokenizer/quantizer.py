@@ -42,7 +42,7 @@ re-initialises codes unused for `dead_code_steps` steps from random residual vec
 (every scale equally likely, so that restarted codes also reach the coarse scales, where collapse shows first).
 
 The protocol used by the VAR transformer: `f_to_indices`, `indices_to_f_hat`, `indices_to_var_input`,
-`next_input`, `embed`, and the attributes `scales`, `vocab_size`, `latent_dim`.
+`next_input`, `residual_codes` (in-painting), `embed`, and the attributes `scales`, `vocab_size`, `latent_dim`.
 """
 
 from __future__ import annotations
@@ -289,11 +289,20 @@ class MultiScaleQuantizer(nn.Module):
         f = f.float()
         f_hat = torch.zeros_like(f)
         out = []
-        for k, s in enumerate(self.scales):
-            idx = self._lookup(self._down(f - f_hat, s))
+        for k in range(len(self.scales)):
+            idx = self.residual_codes(k, f, f_hat)
             f_hat = f_hat + self._contribution(k, idx)
             out.append(idx)
         return out
+
+    @torch.no_grad()
+    def residual_codes(self, k: int, f: torch.Tensor, f_hat: torch.Tensor | None) -> torch.Tensor:
+        """Scale k's codes of the residual f - f_hat (f_hat: the latent accumulated from scales < k, or None = 0):
+        the nearest code of area_downsample(f - f_hat, s_k), B x s_k x s_k. With f_hat built from f's own codes
+        this is exactly f_to_indices(f)[k]; consistent in-painting uses it with the f_hat of the tokens drawn."""
+        f = f.float()
+        residual = f if f_hat is None else f - f_hat
+        return self._lookup(self._down(residual, self.scales[k]))
 
     def indices_to_f_hat(self, indices: list[torch.Tensor]) -> torch.Tensor:
         """The reconstructed latent f_hat (B x d x h x w) of a full list of token maps."""
