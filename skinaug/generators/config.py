@@ -29,7 +29,8 @@ class TokenizerConfig:
     dead_code_restart: bool = True          # re-seed codes unused for `dead_code_steps` from live residuals
     dead_code_steps: int = 200
     commitment: float = 0.25                # beta of the codebook/commitment loss ||f - f_hat||
-    lesion_focus: float = 1.0               # weight of the per-scale non-lesion token term (0 = off, ablation)
+    lesion_focus: float = 1.0               # weight of eq. 2's per-scale non-lesion term (tokenizer/lesion_focus.py;
+                                            # 0 = off, the ablation: still computed, equal compute)
     perceptual_weight: float = 0.1          # lambda_P; used only with a local LPIPS/VGG weights file
     adversarial_weight: float = 0.1         # lambda_G (PatchGAN hinge loss)
     adversarial_start: int = 2000           # discriminator starts after this many steps
