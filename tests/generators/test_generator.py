@@ -96,3 +96,34 @@ def test_damaged_generators_are_named(trained: Path, tmp_path: Path) -> None:
         Generator.load(broken)
     with pytest.raises(SkinaugError, match="not a trained generator"):
         Generator.load(tmp_path / "nothing")
+
+
+def _benchmark(name: str):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_inpaint_consistency_benchmark_runs_on_a_tiny_generator(trained: Path, measured_phantoms: Path,
+                                                                 tmp_path: Path) -> None:
+    from skinaug.classifiers.models import create_classifier
+    from skinaug.classifiers.saved import save_classifier
+    from skinaug.labels import CLASSES
+
+    torch.manual_seed(0)
+    judge, _ = create_classifier("resnet18", len(CLASSES))
+    save_classifier(tmp_path / "judge", judge, "resnet18", 32, trained_on="nothing (random weights)")
+    bench = _benchmark("inpaint_consistency")
+    report = bench.run(trained, measured_phantoms, tmp_path / "out", split="train", count=6, mode="inter",
+                       classifier=tmp_path / "judge", keep_coarse=0.3, cfg=1.0, batch=4)
+    assert set(report["rules"]) == {"precomputed", "residual", "residual+coarse"}
+    for rule in report["rules"].values():
+        assert np.isfinite(rule["ring_psnr_db"]) and rule["seam_ratio"] > 0
+        assert 0.0 <= rule["conditioning_recall"] <= 1.0
+    table = (tmp_path / "out" / "inpaint_consistency.md").read_text()
+    assert "| residual |" in table and "| precomputed |" in table
+    assert json.loads((tmp_path / "out" / "inpaint_consistency.json").read_text())["images"] == 6
