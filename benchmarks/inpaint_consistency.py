@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import time
 from pathlib import Path
 from typing import Any
@@ -48,6 +47,7 @@ from skinaug.generators.data import MeasurementSpace, conditioned_split
 from skinaug.generators.generator import Generator, to_uint8
 from skinaug.generators.var import SamplingConfig
 from skinaug.labels import CLASSES
+from skinaug.machine import describe_hardware
 
 HERE = Path(__file__).resolve().parent
 
@@ -147,7 +147,7 @@ def run(generator: Path, workdir: Path, out: Path, split: str = "test", count: i
         "keep_coarse": keep_coarse, "image_size": gen.image_size,
         "classifier": describe_judge(classifier) if classifier is not None else None,
         "reconstruction_ring_psnr_db": psnr(recon, src["images"], ring_zone),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} torch thread(s)", "rules": results,
+        "machine": f"{describe_hardware()}, {torch.get_num_threads()} torch thread(s)", "rules": results,
     }
     write_json(out / "inpaint_consistency.json", report)
     write_text(out / "inpaint_consistency.md", markdown(report))
