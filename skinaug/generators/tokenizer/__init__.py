@@ -14,9 +14,9 @@
 
 from .autoencoder import Decoder, Encoder
 from .discriminator import PatchDiscriminator, adaptive_weight, hinge_d_loss, hinge_g_loss
+from .lesion_focus import lesion_focus_loss
 from .model import LesionTokenizer, TokenizerOutput
 from .perceptual import PERCEPTUAL_OFF, PerceptualLoss, describe_perceptual, load_perceptual
-from .lesion_focus import lesion_focus_loss
 from .quantizer import MultiScaleQuantizer, QuantizerOutput
 from .token_masks import token_masks
 from .train_step import TokenizerTrainer, lr_at, psnr
