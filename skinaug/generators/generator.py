@@ -185,5 +185,6 @@ class Generator:
 
     @torch.no_grad()
     def teacher_tokens(self, sources: np.ndarray) -> list[torch.Tensor]:
-        """The source images' token maps (what in-painting keeps outside the lesion)."""
+        """The source images' own token maps (what in-painting keeps outside the lesion with teacher="precomputed";
+        the default residual rule re-quantizes against the tokens drawn, and equals these when nothing is redrawn)."""
         return self.tokenizer.images_to_indices(from_uint8(sources).to(self.device))

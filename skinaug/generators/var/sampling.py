@@ -125,7 +125,7 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
                   use_cache: bool = True, source_latent: Tensor | None = None) -> list[Tensor]:
     """Sample the K token maps (LongTensor B x s_k x s_k each) for `labels` / `measurements`.
 
-    quantizer: the tokenizer's `MultiScaleQuantizer` (``scales``, ``latent_dim``, ``next_input``).
+    quantizer: the tokenizer's `MultiScaleQuantizer` (``scales``, ``latent_dim``, ``next_input``, ``residual_codes``).
     measurements: B x m scaled vectors (see `conditioning.sampling_measurements` for the fixed/adaptive
         choice), or None (null measurements).
     generator: the seeded RNG of the draws (any device).
