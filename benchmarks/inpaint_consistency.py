@@ -59,7 +59,8 @@ def sources(gen: Generator, workdir: Path, split: str, count: int, seed: int) ->
                                                                             space.features))
     chosen = np.random.default_rng(seed).permutation(len(data))[:count]
     items = [data[int(i)] for i in chosen]
-    return {"images": torch.stack([it["image"] for it in items]), "masks": torch.stack([it["mask"] > 0.5 for it in items]),
+    return {"images": torch.stack([it["image"] for it in items]),
+            "masks": torch.stack([it["mask"] > 0.5 for it in items]),
             "labels": [CLASSES[int(it["label"])] for it in items],
             "vectors": np.stack([it["measurements"].numpy() for it in items])}
 
