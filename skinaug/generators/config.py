@@ -50,7 +50,13 @@ class TokenizerConfig:
 
 @dataclass
 class TransformerConfig:
-    """VAR next-scale transformer with adaptive LayerNorm conditioning on class + measurements."""
+    """VAR next-scale transformer with adaptive LayerNorm conditioning on class + measurements.
+
+    Classifier-free-guidance dropout in training, four exclusive outcomes drawn per sample: class AND
+    measurements null (the unconditional branch CFG uses) with probability joint_drop (0.1); class only null
+    with class_drop (0.05); measurements only null with measurement_drop (0.05); neither with
+    1 - joint_drop - class_drop - measurement_drop (0.8). The three must sum to at most 1.
+    """
 
     depth: int = 4
     width: int = 128
@@ -60,12 +66,9 @@ class TransformerConfig:
     drop_path: float = 0.0
     num_classes: int = 7                    # plus one null class for classifier-free guidance
     measurement_dim: int = 0                # set from the scaler when training starts
-    # CFG dropout in training, three exclusive outcomes drawn per sample (var/conditioning.py):
-    # P(class AND measurements null: the unconditional branch) = joint_drop, P(class only null) = class_drop,
-    # P(measurements only null) = measurement_drop, P(nothing dropped) = 1 - the three (default 0.8).
-    joint_drop: float = 0.1                 # VAR trains its unconditional branch on 10 % of the samples
-    class_drop: float = 0.05
-    measurement_drop: float = 0.05
+    joint_drop: float = 0.1                 # P(class AND measurements null) in training: VAR's unconditional rate
+    class_drop: float = 0.05                # P(class only null) in training (exclusive of the other outcomes)
+    measurement_drop: float = 0.05          # P(measurements only null) in training
     measurements: str = "adaptive"          # none | fixed | adaptive (ablation of the paper)
     attn_l2_norm: bool = True               # VAR's l2-normalised q/k with a learned per-head scale (stability)
 
