@@ -29,7 +29,8 @@ class TokenizerConfig:
     dead_code_restart: bool = True          # re-seed codes unused for `dead_code_steps` from live residuals
     dead_code_steps: int = 200
     commitment: float = 0.25                # beta of the codebook/commitment loss ||f - f_hat||
-    lesion_focus: float = 1.0               # weight of the per-scale non-lesion token term (0 = off, ablation)
+    lesion_focus: float = 1.0               # weight of eq. 2's per-scale non-lesion term (tokenizer/lesion_focus.py;
+                                            # 0 = off, the ablation: still computed, equal compute)
     perceptual_weight: float = 0.1          # lambda_P; used only with a local LPIPS/VGG weights file
     adversarial_weight: float = 0.1         # lambda_G (PatchGAN hinge loss)
     adversarial_start: int = 2000           # discriminator starts after this many steps
@@ -49,7 +50,13 @@ class TokenizerConfig:
 
 @dataclass
 class TransformerConfig:
-    """VAR next-scale transformer with adaptive LayerNorm conditioning on class + measurements."""
+    """VAR next-scale transformer with adaptive LayerNorm conditioning on class + measurements.
+
+    Classifier-free-guidance dropout in training, four exclusive outcomes drawn per sample: class AND
+    measurements null (the unconditional branch CFG uses) with probability joint_drop (0.1); class only null
+    with class_drop (0.05); measurements only null with measurement_drop (0.05); neither with
+    1 - joint_drop - class_drop - measurement_drop (0.8). The three must sum to at most 1.
+    """
 
     depth: int = 4
     width: int = 128
@@ -59,8 +66,9 @@ class TransformerConfig:
     drop_path: float = 0.0
     num_classes: int = 7                    # plus one null class for classifier-free guidance
     measurement_dim: int = 0                # set from the scaler when training starts
-    class_drop: float = 0.1                 # P(class -> null) in training (CFG)
-    measurement_drop: float = 0.1           # P(measurements -> zero vector) in training (CFG)
+    joint_drop: float = 0.1                 # P(class AND measurements null) in training: VAR's unconditional rate
+    class_drop: float = 0.05                # P(class only null) in training (exclusive of the other outcomes)
+    measurement_drop: float = 0.05          # P(measurements only null) in training
     measurements: str = "adaptive"          # none | fixed | adaptive (ablation of the paper)
     attn_l2_norm: bool = True               # VAR's l2-normalised q/k with a learned per-head scale (stability)
 

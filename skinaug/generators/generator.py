@@ -4,9 +4,10 @@
     images = gen.free(["mel", "df"], seed=0)                        # class + class-average measurements
     images = gen.inpaint(source, mask, ["bcc"], seed=0)             # lesion regenerated, background kept
 
-In-painting tokenizes the source, regenerates the tokens that touch the lesion (each sample its own mask)
-while teacher-forcing every other token at every scale, decodes, and composites the source pixels back
-outside the dilated, feathered mask, so the background is exactly the source's.
+In-painting encodes the source, regenerates the tokens that touch the lesion (each sample its own mask)
+while teacher-forcing every other token at every scale (by default with the code of the source latent's
+residual against the tokens actually drawn, see var/sampling.py), decodes, and composites the source pixels
+back outside the dilated, feathered mask, so the background is exactly the source's.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ from ..measurements import RobustScaler
 from .checkpoint import read_checkpoint
 from .composite import composite
 from .config import GeneratorConfig
-from .tokenizer import LesionTokenizer, token_masks
+from .tokenizer import LesionTokenizer
 from .var import SamplingConfig, VARTransformer, sample_tokens
 from .var.conditioning import sampling_measurements
+from .var.inpainting import check_teacher_rule, keep_masks
 
 
 def _labels(labels: Sequence[str]) -> torch.Tensor:
@@ -140,12 +142,13 @@ class Generator:
     @torch.no_grad()
     def inpaint(self, sources: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor, labels: Sequence[str],
                 measurements: np.ndarray | None = None, seed: int = 0, sampling: SamplingConfig = SamplingConfig(),
-                dilation: int = 2, feather: int = 3) -> np.ndarray:
+                dilation: int = 2, feather: int = 3, teacher: str = "residual", keep_coarse: float = 0.0
+                ) -> np.ndarray:
         """Regenerate each source's lesion (its own mask) as `labels`; background pixels stay the source's.
 
         sources: uint8 B x S x S x 3 (or float B x 3 x S x S in [-1, 1]); masks: B x S x S (True = lesion).
         Intra-class: labels = the sources' classes, measurements = their own vectors. Inter-class: target
-        labels and (default) their class-average vectors.
+        labels and (default) their class-average vectors. teacher, keep_coarse: see `inpaint_decoded`.
         """
         images = sources.float() if isinstance(sources, torch.Tensor) and sources.is_floating_point() \
             else from_uint8(sources)
@@ -154,16 +157,34 @@ class Generator:
             raise SkinaugError(f"sources and masks must be {self.image_size} x {self.image_size}; got "
                                f"{tuple(images.shape)} and {tuple(lesion.shape)}")
         images, lesion = images.to(self.device), lesion.to(self.device)
-        label_t = _labels(labels)
-        teacher = self.tokenizer.images_to_indices(images)
-        keep = [~m for m in token_masks(lesion, self.tokenizer.scales)]
-        generator = torch.Generator().manual_seed(seed)
-        tokens = sample_tokens(self.transformer, self.tokenizer.quantizer, label_t.to(self.device),
-                               self._measurements(label_t, measurements), sampling, generator, teacher, keep)
-        generated = self.tokenizer.indices_to_images(tokens)
+        generated = self.inpaint_decoded(images, lesion, labels, measurements, seed, sampling, teacher, keep_coarse)
         return to_uint8(composite(images, generated, lesion, dilation, feather))
 
     @torch.no_grad()
+    def inpaint_decoded(self, images: torch.Tensor, lesion: torch.Tensor, labels: Sequence[str],
+                        measurements: np.ndarray | None = None, seed: int = 0,
+                        sampling: SamplingConfig = SamplingConfig(), teacher: str = "residual",
+                        keep_coarse: float = 0.0) -> torch.Tensor:
+        """The decoder's in-painted images before the source pixels are composited back (float B x 3 x S x S in
+        [-1, 1]); images float B x 3 x S x S in [-1, 1], lesion bool B x S x S, on this generator's device.
+
+        teacher: "residual" (default: kept tokens re-quantize the source latent's residual against the tokens
+        actually drawn) or "precomputed" (the source's own token maps); keep_coarse: keep the coarsest scales of
+        small lesions whole (see `var.inpainting`; 0 = off).
+        """
+        check_teacher_rule(teacher)
+        label_t = _labels(labels)
+        keep = keep_masks(lesion, self.tokenizer.scales, keep_coarse)
+        source_f = self.tokenizer.encode(images)
+        forced = ({"source_latent": source_f} if teacher == "residual"
+                  else {"teacher": self.tokenizer.quantizer.f_to_indices(source_f)})
+        generator = torch.Generator().manual_seed(seed)
+        tokens = sample_tokens(self.transformer, self.tokenizer.quantizer, label_t.to(self.device),
+                               self._measurements(label_t, measurements), sampling, generator, keep=keep, **forced)
+        return self.tokenizer.indices_to_images(tokens)
+
+    @torch.no_grad()
     def teacher_tokens(self, sources: np.ndarray) -> list[torch.Tensor]:
-        """The source images' token maps (what in-painting keeps outside the lesion)."""
+        """The source images' own token maps (what in-painting keeps outside the lesion with teacher="precomputed";
+        the default residual rule re-quantizes against the tokens drawn, and equals these when nothing is redrawn)."""
         return self.tokenizer.images_to_indices(from_uint8(sources).to(self.device))

@@ -264,8 +264,8 @@ def model_card(out: Path, config: GeneratorConfig, summary: dict[str, Any], opti
              f"- Lesion focus weight {config.tokenizer.lesion_focus} "
              f"({'off: --no-lesion-focus' if config.tokenizer.lesion_focus == 0 else 'on'}); "
              f"measurements: {config.transformer.measurements} ({config.transformer.measurement_dim} features); "
-             f"CFG drop rates: class {config.transformer.class_drop}, measurements "
-             f"{config.transformer.measurement_drop}.",
+             f"CFG drop rates: both (unconditional) {config.transformer.joint_drop}, class only "
+             f"{config.transformer.class_drop}, measurements only {config.transformer.measurement_drop}.",
              f"- Perceptual loss: {'local weights ' + Path(options.perceptual_weights).name if options.perceptual_weights else 'off (no local weights file)'}.",
              f"- Steps: tokenizer {config.tokenizer_optim.steps}, transformer {config.transformer_optim.steps}; "
              f"batch {config.tokenizer_optim.batch_size}/{config.transformer_optim.batch_size}; "

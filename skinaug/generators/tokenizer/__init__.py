@@ -3,7 +3,8 @@
     blocks.py         ResBlock, Downsample, Upsample, AttnBlock
     autoencoder.py    Encoder (image -> f) and Decoder (f_hat -> image)
     quantizer.py      MultiScaleQuantizer: residual quantization over the scales, one shared codebook,
-                      the lesion-focused loss, collapse guard; the protocol the VAR transformer uses
+                      collapse guard; the protocol the VAR transformer uses
+    lesion_focus.py   eq. 2's per-scale non-lesion term on the reconstruction (acts on the decoder)
     token_masks.py    token_masks: the lesion mask at every scale (any-overlap rule)
     discriminator.py  PatchGAN, hinge losses, VQGAN's adaptive weight
     perceptual.py     LPIPS-style VGG16 loss from a local weights file only
@@ -13,9 +14,10 @@
 
 from .autoencoder import Decoder, Encoder
 from .discriminator import PatchDiscriminator, adaptive_weight, hinge_d_loss, hinge_g_loss
+from .lesion_focus import lesion_focus_loss
 from .model import LesionTokenizer, TokenizerOutput
 from .perceptual import PERCEPTUAL_OFF, PerceptualLoss, describe_perceptual, load_perceptual
-from .quantizer import MultiScaleQuantizer, QuantizerOutput, lesion_focus_loss
+from .quantizer import MultiScaleQuantizer, QuantizerOutput
 from .token_masks import token_masks
 from .train_step import TokenizerTrainer, lr_at, psnr
 

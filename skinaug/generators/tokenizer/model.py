@@ -7,7 +7,8 @@ float, > 0 = lesion), one per sample.
 - 'pixel'        ||I - I_hat||^2 + |I - I_hat| (mean squared + mean absolute error; eq. 2 has the L2 term, the
                  L1 term sharpens the reconstruction as in VQGAN),
 - 'latent'       ||f - f_hat||^2,
-- 'lesion_focus' lesion_focus * the non-lesion token term (see quantizer.py), 0 when lesion_focus = 0,
+- 'lesion_focus' lesion_focus * the per-scale non-lesion token term of the reconstruction (lesion_focus.py;
+                 always computed, so lesion_focus = 0 gives 0 at equal compute),
 - 'codebook'     VAR's per-scale codebook + commitment terms,
 - 'total'        the sum of the four.
 The perceptual and adversarial terms are added by TokenizerTrainer.
@@ -23,6 +24,7 @@ import torch.nn.functional as F
 
 from ..config import TokenizerConfig
 from .autoencoder import Decoder, Encoder
+from .lesion_focus import lesion_focus_loss
 from .quantizer import MultiScaleQuantizer
 from .token_masks import token_masks
 
@@ -68,11 +70,12 @@ class LesionTokenizer(nn.Module):
     def forward(self, images: torch.Tensor, masks: torch.Tensor | None = None) -> TokenizerOutput:
         """Encode, quantize, decode; `masks` (B x H x W) drive the lesion-focused loss (None: all background)."""
         f = self.encode(images)
-        tmasks = token_masks(masks, self.quantizer.scales) if masks is not None else None
-        q = self.quantizer(f, tmasks)
+        q = self.quantizer(f)
         recon = self.decode(q.f_hat)
         pixel = F.mse_loss(recon, images) + F.l1_loss(recon, images)
-        losses = {"pixel": pixel, **q.losses}
+        tmasks = token_masks(masks, self.quantizer.scales) if masks is not None else None
+        focus = lesion_focus_loss(recon, images, self.quantizer.scales, tmasks)
+        losses = {"pixel": pixel, **q.losses, "lesion_focus": self.config.lesion_focus * focus}
         losses["total"] = pixel + losses["latent"] + losses["lesion_focus"] + losses["codebook"]
         return TokenizerOutput(recon=recon, f=f, f_hat=q.f_hat, indices=q.indices, losses=losses, stats=q.stats)
 

@@ -1,4 +1,4 @@
-"""VAR-style multi-scale residual quantizer with one shared codebook and the lesion-focused loss of LF-VAR.
+"""VAR-style multi-scale residual quantizer with one shared codebook (the lesion-focused term: lesion_focus.py).
 
 Quantization of a latent f (B x d x h x w, h = w = scales[-1]) over the scales s_1 < ... < s_K:
 
@@ -20,20 +20,7 @@ loss trains the encoder; the codebook and the phi convs are trained by the losse
 Losses (all mean squared errors, the usual reading of the ||.||_2 terms of eq. 2 in VQ-VAE training):
 - 'codebook' (VAR): mean over k of  beta * ||sg(f_hat_k) - f||^2 + ||f_hat_k - sg(f)||^2  (commitment + codebook).
 - 'latent' (eq. 2's ||f - f_hat||): ||f - f_hat_K||^2 with gradients into both the encoder and the codebook.
-- 'lesion_focus' (eq. 2's  sum_k ||(1 - M_k) . (R_k - R_hat_k)||): R_k is read as the continuous residual
-  feature map at scale k (above; the paper writes R_k for the token grid, but a difference of integer token
-  ids is neither meaningful nor differentiable), and R_hat_k as its quantized embedding brought to the same
-  grid, R_hat_k = area_downsample(h_k, s_k) (= e_k refined by phi; R_hat_k ~= e_k when phi_mix = 0 and
-  exactly e_k at the last scale). So R_k - R_hat_k = area_downsample(f - f_hat_k, s_k): what scale k leaves
-  unexplained on its own grid. M_k is the lesion mask at scale k by the any-overlap rule of `token_masks`
-  (a token touching the lesion is a lesion token), so only pure-background tokens count. Per scale the
-  squared error is averaged over the d channels, summed over the non-lesion tokens and divided by the
-  number of tokens B * s_k^2 (each scale weighs the same whatever its size; an image that is all lesion adds
-  nothing); the K scale terms are averaged (eq. 2 sums them; the mean only rescales lesion_focus by 1/K).
-  Gradients reach the encoder (through R_k), the codebook and the phi convs: background tokens are pulled to
-  be faithful at every scale, which is what teacher-forced in-painting of the background relies on.
-  The reported value is already multiplied by `lesion_focus`; with lesion_focus = 0 it is not computed and
-  is a constant 0 (the --no-lesion-focus ablation). With masks = None every token counts as background.
+(eq. 2's lesion-focused non-lesion term needs the decoder's output and lives in lesion_focus.py.)
 
 Codebook collapse guard: per-scale code counts, usage (fraction of the vocabulary hit in the batch) and
 perplexity are returned for logging; a training-mode forward counts, per code, the steps since it was last
@@ -42,7 +29,7 @@ re-initialises codes unused for `dead_code_steps` steps from random residual vec
 (every scale equally likely, so that restarted codes also reach the coarse scales, where collapse shows first).
 
 The protocol used by the VAR transformer: `f_to_indices`, `indices_to_f_hat`, `indices_to_var_input`,
-`next_input`, `embed`, and the attributes `scales`, `vocab_size`, `latent_dim`.
+`next_input`, `residual_codes` (in-painting), `embed`, and the attributes `scales`, `vocab_size`, `latent_dim`.
 """
 
 from __future__ import annotations
@@ -63,28 +50,10 @@ class QuantizerOutput:
 
     f_hat: torch.Tensor                     # B x d x h x w, straight-through (value f_hat_K, gradient to f)
     indices: list[torch.Tensor]             # per scale, B x s_k x s_k token ids
-    losses: dict[str, torch.Tensor]         # 'codebook', 'latent', 'lesion_focus' (weighted), scalars
+    losses: dict[str, torch.Tensor]         # 'codebook', 'latent', scalars
     # 'counts' K x V codes hit per scale, 'usage' K (fraction of the vocabulary hit), 'perplexity' K, and
     # 'dead_codes' (codes unused for >= dead_code_steps training steps)
     stats: dict[str, torch.Tensor] = field(default_factory=dict)
-
-
-def lesion_focus_loss(residuals: list[torch.Tensor], quantized: list[torch.Tensor],
-                      masks: list[torch.Tensor] | None) -> torch.Tensor:
-    """Eq. 2's sum_k ||(1 - M_k) . (R_k - R_hat_k)||, unweighted: mean over the K scales of
-    sum over non-lesion tokens of mean_d (R_k - R_hat_k)^2, divided by B * s_k^2.
-
-    residuals[k], quantized[k]: B x d x s_k x s_k; masks[k]: B x s_k x s_k bool, True = lesion token (ignored);
-    masks None = every token is background.
-    """
-    total = residuals[0].new_zeros(())
-    for k, (r, r_hat) in enumerate(zip(residuals, quantized)):
-        err = (r - r_hat).square().mean(dim=1)                       # B x s x s
-        if masks is not None:
-            background = ~masks[k].to(device=err.device, dtype=torch.bool)
-            err = torch.where(background, err, torch.zeros_like(err))
-        total = total + err.sum() / err.numel()
-    return total / len(residuals)
 
 
 class Phi(nn.Module):
@@ -132,7 +101,6 @@ class MultiScaleQuantizer(nn.Module):
         self.size = scales[-1]
         self.l2_lookup = bool(config.l2_lookup)
         self.beta = float(config.commitment)
-        self.lesion_focus = float(config.lesion_focus)
         self.dead_code_restart = bool(config.dead_code_restart)
         self.dead_code_steps = int(config.dead_code_steps)
 
@@ -197,42 +165,31 @@ class MultiScaleQuantizer(nn.Module):
         return x.flatten(2).transpose(1, 2)    # B x d x s x s -> B x s*s x d (row-major)
 
     # -- training ---------------------------------------------------------------------------------------
-    def forward(self, f: torch.Tensor, masks: list[torch.Tensor] | None = None) -> QuantizerOutput:
-        """Quantize f (B x d x h x w); `masks` = token_masks(lesion mask, scales) for the lesion-focused loss."""
+    def forward(self, f: torch.Tensor) -> QuantizerOutput:
+        """Quantize f (B x d x h x w)."""
         if f.dim() != 4 or f.shape[1] != self.latent_dim or f.shape[-2:] != (self.size, self.size):
             raise ValueError(f"quantizer: expected B x {self.latent_dim} x {self.size} x {self.size}, "
                              f"got {tuple(f.shape)}")
-        if masks is not None and len(masks) != len(self.scales):
-            raise ValueError(f"quantizer: {len(masks)} token masks for {len(self.scales)} scales")
         with torch.autocast(device_type=f.device.type, enabled=False):
-            return self._forward(f.float(), masks)
+            return self._forward(f.float())
 
-    def _forward(self, f: torch.Tensor, masks: list[torch.Tensor] | None) -> QuantizerOutput:
+    def _forward(self, f: torch.Tensor) -> QuantizerOutput:
         f_sg = f.detach()
         f_hat = torch.zeros_like(f)
         codebook_loss = f.new_zeros(())
-        focus = self.lesion_focus > 0
-        indices, counts, pool, residuals, quantized = [], [], [], [], []
+        indices, counts, pool = [], [], []
         for k, s in enumerate(self.scales):
             residual = self._down(f - f_hat, s)                 # R_k (gradient to f and to earlier scales)
             idx = self._lookup(residual.detach())
             h = self._contribution(k, idx)
             f_hat = f_hat + h
             codebook_loss = codebook_loss + self.beta * F.mse_loss(f_hat.detach(), f) + F.mse_loss(f_hat, f_sg)
-            if focus:
-                residuals.append(residual)
-                quantized.append(self._down(h, s))                       # R_hat_k
             indices.append(idx)
             counts.append(torch.bincount(idx.flatten(), minlength=self.vocab_size))
             if self.training and self.dead_code_restart:
                 pool.append(residual.detach().permute(0, 2, 3, 1).reshape(-1, self.latent_dim))
         K = len(self.scales)
-        losses = {
-            "codebook": codebook_loss / K,
-            "latent": F.mse_loss(f_hat, f),
-            "lesion_focus": (self.lesion_focus * lesion_focus_loss(residuals, quantized, masks) if focus
-                             else f.new_zeros(())),
-        }
+        losses = {"codebook": codebook_loss / K, "latent": F.mse_loss(f_hat, f)}
         count_matrix = torch.stack(counts).float()
         if self.training:
             used = count_matrix.sum(0) > 0
@@ -289,11 +246,20 @@ class MultiScaleQuantizer(nn.Module):
         f = f.float()
         f_hat = torch.zeros_like(f)
         out = []
-        for k, s in enumerate(self.scales):
-            idx = self._lookup(self._down(f - f_hat, s))
+        for k in range(len(self.scales)):
+            idx = self.residual_codes(k, f, f_hat)
             f_hat = f_hat + self._contribution(k, idx)
             out.append(idx)
         return out
+
+    @torch.no_grad()
+    def residual_codes(self, k: int, f: torch.Tensor, f_hat: torch.Tensor | None) -> torch.Tensor:
+        """Scale k's codes of the residual f - f_hat (f_hat: the latent accumulated from scales < k, or None = 0):
+        the nearest code of area_downsample(f - f_hat, s_k), B x s_k x s_k. With f_hat built from f's own codes
+        this is exactly f_to_indices(f)[k]; consistent in-painting uses it with the f_hat of the tokens drawn."""
+        f = f.float()
+        residual = f if f_hat is None else f - f_hat
+        return self._lookup(self._down(residual, self.scales[k]))
 
     def indices_to_f_hat(self, indices: list[torch.Tensor]) -> torch.Tensor:
         """The reconstructed latent f_hat (B x d x h x w) of a full list of token maps."""

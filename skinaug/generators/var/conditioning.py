@@ -25,12 +25,19 @@ Measurement modes (`TransformerConfig.measurements`, the paper's ablation, Table
     synthesis uses the target class's average vector from the class-average codebook
     (``measurements/class_means.json``, train split only).
 
-Classifier-free-guidance dropout in training (``drop=True``), drawn independently per sample:
+Classifier-free-guidance dropout in training (``drop=True``): one draw per sample picks one of four outcomes,
 
-* the class label is replaced by the null class with probability ``class_drop`` (default 0.1, as VAR);
-* the measurements are nulled (zero vector + null flag) with probability ``measurement_drop`` (default 0.1),
-  independently of the class drop, so about 81 % of samples see both, 9 % class only, 9 % measurements
-  only and 1 % neither (the fully unconditional case used as the CFG null branch at sampling time).
+* both dropped (null class AND null measurements: the CFG null branch used at sampling time) with
+  probability ``joint_drop`` (default 0.1, VAR's unconditional rate);
+* class only dropped (null class, own measurements) with probability ``class_drop`` (default 0.05);
+* measurements only dropped (own class, null measurements) with probability ``measurement_drop`` (0.05);
+* nothing dropped with probability ``1 - joint_drop - class_drop - measurement_drop`` (default 0.8).
+
+So the class is null on ``joint_drop + class_drop`` of the samples (0.15) and the measurements on
+``joint_drop + measurement_drop`` (0.15). (Earlier versions drew the two drops independently at 10 % each,
+which trained the fully unconditional branch on only 1 % of the samples.) In mode ``"none"`` there are no
+measurements, so the null branch (null class) is trained on ``joint_drop + class_drop`` of the samples.
+`guidance_drops` makes the draw.
 
 No dropout in evaluation (``drop=False``).
 """
@@ -45,11 +52,34 @@ from ...errors import SkinaugError
 MEASUREMENT_MODES = ("none", "fixed", "adaptive")
 
 
+def check_drop_rates(class_drop: float, measurement_drop: float, joint_drop: float) -> None:
+    """SkinaugError unless the three CFG drop rates are probabilities that sum to at most 1."""
+    rates = {"class_drop": class_drop, "measurement_drop": measurement_drop, "joint_drop": joint_drop}
+    for name, p in rates.items():
+        if not 0.0 <= p <= 1.0:
+            raise SkinaugError(f"{name} must be in [0, 1], got {p}")
+    if sum(rates.values()) > 1.0 + 1e-9:
+        raise SkinaugError(f"joint_drop + class_drop + measurement_drop must be at most 1 (they are the shares of "
+                           f"three exclusive outcomes), got {sum(rates.values()):.3f}")
+
+
+def guidance_drops(batch: int, joint_drop: float, class_drop: float, measurement_drop: float,
+                   generator: torch.Generator | None = None, device: torch.device | str | None = None
+                   ) -> tuple[Tensor, Tensor]:
+    """(class nulled, measurements nulled), two BoolTensors B: one uniform per sample picks both dropped
+    (P = joint_drop), class only (class_drop), measurements only (measurement_drop) or nothing (the rest)."""
+    u = torch.rand(batch, device=device, generator=generator)
+    both = u < joint_drop
+    class_only = (u >= joint_drop) & (u < joint_drop + class_drop)
+    measurements_only = (u >= joint_drop + class_drop) & (u < joint_drop + class_drop + measurement_drop)
+    return both | class_only, both | measurements_only
+
+
 class ConditionEncoder(nn.Module):
     """Class + measurement condition -> one vector per sample (B x width)."""
 
     def __init__(self, num_classes: int, measurement_dim: int, width: int, measurements_mode: str = "adaptive",
-                 class_drop: float = 0.1, measurement_drop: float = 0.1) -> None:
+                 class_drop: float = 0.05, measurement_drop: float = 0.05, joint_drop: float = 0.1) -> None:
         super().__init__()
         if measurements_mode not in MEASUREMENT_MODES:
             raise SkinaugError(f"unknown measurements mode {measurements_mode!r}; choose one of "
@@ -59,9 +89,7 @@ class ConditionEncoder(nn.Module):
         if measurements_mode != "none" and measurement_dim < 1:
             raise SkinaugError(f"measurements mode {measurements_mode!r} needs measurement_dim >= 1 (set it from "
                                f"the measurement scaler), got {measurement_dim}; use mode 'none' to ignore them")
-        for name, p in (("class_drop", class_drop), ("measurement_drop", measurement_drop)):
-            if not 0.0 <= p <= 1.0:
-                raise SkinaugError(f"{name} must be in [0, 1], got {p}")
+        check_drop_rates(class_drop, measurement_drop, joint_drop)
         self.num_classes = num_classes
         self.null_class = num_classes
         self.measurement_dim = measurement_dim if measurements_mode != "none" else 0
@@ -69,6 +97,7 @@ class ConditionEncoder(nn.Module):
         self.mode = measurements_mode
         self.class_drop = class_drop
         self.measurement_drop = measurement_drop
+        self.joint_drop = joint_drop
         self.class_embed = nn.Embedding(num_classes + 1, width)
         if self.uses_measurements:
             self.measurement_embed = nn.Sequential(nn.Linear(measurement_dim, width), nn.LayerNorm(width), nn.SiLU())
@@ -88,7 +117,7 @@ class ConditionEncoder(nn.Module):
         labels: LongTensor B in [0, num_classes] (num_classes = the null class).
         measurements: B x measurement_dim scaled vectors, or None (= null for every sample); ignored in mode
             "none".
-        drop: apply the training-time CFG dropout (class_drop / measurement_drop, independently per sample).
+        drop: apply the training-time CFG dropout (one of the four outcomes per sample, see `guidance_drops`).
         measurement_null: optional BoolTensor B, True where the measurements are null (the CFG null branch).
         generator: optional RNG for the dropout draws (on the labels' device); the global RNG otherwise.
         """
@@ -96,9 +125,10 @@ class ConditionEncoder(nn.Module):
             raise SkinaugError(f"labels must be a 1-d LongTensor, got shape {tuple(labels.shape)}")
         batch, device = labels.shape[0], labels.device
         labels = labels.long()
-        if drop and self.class_drop > 0:
-            dropped = torch.rand(batch, device=device, generator=generator) < self.class_drop
-            labels = torch.where(dropped, torch.full_like(labels, self.null_class), labels)
+        if drop:
+            class_null, measurements_null = guidance_drops(batch, self.joint_drop, self.class_drop,
+                                                           self.measurement_drop, generator, device)
+            labels = torch.where(class_null, torch.full_like(labels, self.null_class), labels)
         cond = self.class_embed(labels)
         if not self.uses_measurements:
             return cond
@@ -110,8 +140,8 @@ class ConditionEncoder(nn.Module):
         if measurements.shape != (batch, self.measurement_dim):
             raise SkinaugError(f"measurements must be {batch} x {self.measurement_dim}, "
                                f"got {tuple(measurements.shape)}")
-        if drop and self.measurement_drop > 0:
-            null |= torch.rand(batch, device=device, generator=generator) < self.measurement_drop
+        if drop:
+            null |= measurements_null
         measurements = measurements.to(cond.dtype).masked_fill(null[:, None], 0.0)
         fq = self.measurement_embed(measurements)
         fq = torch.where(null[:, None], self.null_measurement.to(fq.dtype).expand_as(fq), fq)

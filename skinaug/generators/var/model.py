@@ -66,7 +66,8 @@ class VARTransformer(nn.Module):
 
         width = tc.width
         self.condition_encoder = ConditionEncoder(tc.num_classes, tc.measurement_dim, width, tc.measurements,
-                                                  class_drop=tc.class_drop, measurement_drop=tc.measurement_drop)
+                                                  class_drop=tc.class_drop, measurement_drop=tc.measurement_drop,
+                                                  joint_drop=tc.joint_drop)
         self.word_embed = nn.Linear(self.latent_dim, width)
         self.pos_start = nn.Parameter(torch.empty(1, self.first_len, width))
         self.pos_embed = nn.Parameter(torch.empty(1, self.num_tokens, width))

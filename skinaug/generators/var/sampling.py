@@ -10,7 +10,16 @@ Per scale k (one forward each):
    one uniform per token: every sample and token gets its own draw; the same generator state gives the same
    tokens, and a CPU generator gives the same tokens whether the model runs on CPU or GPU);
 3. in-painting: where ``keep[k]`` is True (each sample its own mask) the drawn token is replaced by the
-   teacher's token, BEFORE the quantizer builds the next scale's input from the tokens;
+   teacher's token, BEFORE the quantizer builds the next scale's input from the tokens. Two teacher rules:
+
+   * residual (default, ``source_latent`` given): the teacher token is the code of the residual between the
+     source's latent f and the f_hat accumulated so far from the tokens actually drawn,
+     ``quantizer.residual_codes(k, f, f_hat)`` = nearest code of area_down_k(f - f_hat). Kept background
+     tokens then correct whatever the regenerated coarser tokens put under them, so the kept background is
+     consistent in latent space with what was sampled; with nothing regenerated it is exactly the source's
+     own quantization (f_to_indices);
+   * precomputed (``teacher`` given: the source's own token maps, VAR's zero-shot rule): the source's codes,
+     computed against the source's coarse tokens, not the ones just drawn.
 4. ``quantizer.next_input(k, f_hat, tokens_k)`` updates f_hat and gives the input of scale k+1.
 """
 
@@ -85,36 +94,45 @@ def draw_tokens(logits: Tensor, generator: torch.Generator | None, top_k: int = 
     return torch.minimum(idx, last).squeeze(-1)
 
 
-def _check_inpainting(teacher: list[Tensor] | None, keep: list[Tensor] | None, scales: tuple[int, ...],
-                      batch: int, device: torch.device) -> tuple[list[Tensor], list[Tensor]] | None:
-    if teacher is None and keep is None:
+def _check_inpainting(teacher: list[Tensor] | None, keep: list[Tensor] | None, source_latent: Tensor | None,
+                      latent_dim: int, scales: tuple[int, ...], batch: int, device: torch.device
+                      ) -> tuple[list[Tensor] | None, list[Tensor], Tensor | None] | None:
+    """(teacher tokens or None, keep masks, source latent or None) on `device`, or None without in-painting."""
+    if teacher is None and keep is None and source_latent is None:
         return None
-    if teacher is None or keep is None:
-        raise SkinaugError("in-painting needs both `teacher` (tokens) and `keep` (masks)")
-    if len(teacher) != len(scales) or len(keep) != len(scales):
+    if keep is None or (teacher is None) == (source_latent is None):
+        raise SkinaugError("in-painting needs `keep` (masks) and either `source_latent` (residual teacher rule) "
+                           "or `teacher` (precomputed token maps), not both")
+    if len(keep) != len(scales) or (teacher is not None and len(teacher) != len(scales)):
         raise SkinaugError(f"teacher and keep need one map per scale ({len(scales)}), "
-                           f"got {len(teacher)} and {len(keep)}")
+                           f"got {None if teacher is None else len(teacher)} and {len(keep)}")
     for k, s in enumerate(scales):
-        for name, t in (("teacher", teacher[k]), ("keep", keep[k])):
-            if tuple(t.shape) != (batch, s, s):
+        for name, t in (("teacher", None if teacher is None else teacher[k]), ("keep", keep[k])):
+            if t is not None and tuple(t.shape) != (batch, s, s):
                 raise SkinaugError(f"{name}[{k}] must be {batch} x {s} x {s}, got {tuple(t.shape)}")
-    return ([t.to(device=device, dtype=torch.long) for t in teacher],
-            [m.to(device=device, dtype=torch.bool) for m in keep])
+    if source_latent is not None and tuple(source_latent.shape) != (batch, latent_dim, scales[-1], scales[-1]):
+        raise SkinaugError(f"source_latent must be {batch} x {latent_dim} x {scales[-1]} x {scales[-1]}, "
+                           f"got {tuple(source_latent.shape)}")
+    return (None if teacher is None else [t.to(device=device, dtype=torch.long) for t in teacher],
+            [m.to(device=device, dtype=torch.bool) for m in keep],
+            None if source_latent is None else source_latent.to(device=device, dtype=torch.float32))
 
 
 @torch.no_grad()
 def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measurements: Tensor | None,
                   config: SamplingConfig, generator: torch.Generator | None,
                   teacher: list[Tensor] | None = None, keep: list[Tensor] | None = None,
-                  use_cache: bool = True) -> list[Tensor]:
+                  use_cache: bool = True, source_latent: Tensor | None = None) -> list[Tensor]:
     """Sample the K token maps (LongTensor B x s_k x s_k each) for `labels` / `measurements`.
 
-    quantizer: the tokenizer's `MultiScaleQuantizer` (``scales``, ``latent_dim``, ``next_input``).
+    quantizer: the tokenizer's `MultiScaleQuantizer` (``scales``, ``latent_dim``, ``next_input``, ``residual_codes``).
     measurements: B x m scaled vectors (see `conditioning.sampling_measurements` for the fixed/adaptive
         choice), or None (null measurements).
     generator: the seeded RNG of the draws (any device).
-    teacher, keep: in-painting; K maps each, B x s_k x s_k; where keep[k] is True the result equals teacher[k]
-        (per sample), and the next scales are predicted from those tokens.
+    keep: in-painting; K bool maps B x s_k x s_k, True = the token is taken from the source (per sample), and
+        the next scales are predicted from those tokens. With it, exactly one of:
+    source_latent: the sources' latents f (B x d x h x w): residual teacher rule (module docstring);
+    teacher: the sources' K token maps B x s_k x s_k: precomputed teacher rule (keep[k] -> teacher[k]).
     use_cache: False recomputes the whole prefix with the block-causal mask at every scale (reference, benchmark).
 
     The model is run in eval mode (restored afterwards).
@@ -131,7 +149,7 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
         raise SkinaugError(f"labels must be in 0..{model.num_classes} ({model.num_classes} = null class)")
     if measurements is not None:
         measurements = measurements.to(device)
-    inpaint = _check_inpainting(teacher, keep, scales, batch, device)
+    inpaint = _check_inpainting(teacher, keep, source_latent, quantizer.latent_dim, scales, batch, device)
     guided = config.cfg != 0
     num_scales = len(scales)
 
@@ -165,7 +183,9 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
                 logits = (1 + w) * logits[:batch] - w * logits[batch:]
             idx = draw_tokens(logits, generator, config.top_k, config.top_p, config.temperature).view(batch, s, s)
             if inpaint is not None:
-                idx = torch.where(inpaint[1][k], inpaint[0][k], idx)
+                fixed, kept, source = inpaint
+                forced = fixed[k] if source is None else quantizer.residual_codes(k, source, f_hat).to(device)
+                idx = torch.where(kept[k], forced, idx)
             tokens.append(idx)
             f_hat, next_in = quantizer.next_input(k, f_hat, idx)
             if k + 1 < num_scales:
