@@ -130,3 +130,18 @@ def kid_bootstrap_interval(generated: np.ndarray, real: np.ndarray, replicates: 
     tail = (1 - level) / 2 * 100
     low, high = np.nanpercentile(values, [tail, 100 - tail])
     return float(low), float(high)
+
+
+def mean_pairwise_distance(features: torch.Tensor | np.ndarray, max_items: int = 2000, seed: int = 0) -> float:
+    """Mean Euclidean distance between distinct items of a set (a diversity measure; NaN below 2 items).
+
+    Sets larger than `max_items` are subsampled (seeded) so the cost stays O(max_items^2).
+    """
+    x = torch.as_tensor(np.asarray(features), dtype=torch.float64)
+    if len(x) < 2:
+        return float("nan")
+    if len(x) > max_items:
+        x = x[torch.from_numpy(np.random.default_rng(seed).permutation(len(x))[:max_items])]
+    d = torch.cdist(x, x)
+    n = len(x)
+    return float(d.sum() / (n * (n - 1)))

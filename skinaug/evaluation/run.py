@@ -83,7 +83,9 @@ def _set_metrics(gen: dict[str, torch.Tensor], real: dict[str, torch.Tensor], ch
             "kid": kid_mean, "kid_std": kid_std, "kid_ci": kid_ci,
             "kid_subset_size": distances.kid_subset_size(len(g), len(r)),
             "is_synthetic": is_gen, "is_synthetic_std": is_gen_std, "is_real": is_real,
-            "precision": precision, "recall": recall}
+            "precision": precision, "recall": recall,
+            "diversity_synthetic": distances.mean_pairwise_distance(g, seed=seed),
+            "diversity_real": distances.mean_pairwise_distance(r, seed=seed)}
 
 
 def _interclass(gen: torch.Tensor, gen_labels: np.ndarray, real: torch.Tensor, real_labels: np.ndarray,

@@ -77,3 +77,14 @@ def test_fid_bootstrap_interval_is_an_ordered_finite_pair_near_the_estimate() ->
     low, high = distances.bootstrap_interval(distances.frechet_distance, g, r, replicates=100, seed=0)
     estimate = distances.frechet_distance(g, r)
     assert 0 < low < high and low < estimate * 1.5 and high > estimate
+
+
+def test_mean_pairwise_distance_measures_spread() -> None:
+    from skinaug.evaluation.distances import mean_pairwise_distance
+
+    points = np.array([[0.0, 0.0], [3.0, 4.0]])
+    assert mean_pairwise_distance(points) == pytest.approx(5.0)  # one pair, distance 5
+    collapsed = np.zeros((10, 4))
+    spread = np.random.default_rng(0).normal(size=(10, 4))
+    assert mean_pairwise_distance(collapsed) == 0.0 < mean_pairwise_distance(spread)
+    assert np.isnan(mean_pairwise_distance(points[:1]))
