@@ -57,7 +57,7 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write JSON atomically (NaN/inf become null, numpy scalars become Python numbers)."""
-    write_text(path, json.dumps(_jsonable(data), indent=2, sort_keys=False, allow_nan=False) + "\n")
+    write_text(path, json.dumps(jsonable(data), indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
 def write_csv(path: str | os.PathLike[str], frame: "Any") -> None:
@@ -76,13 +76,14 @@ def write_png(path: str | os.PathLike[str], image: "Any") -> None:
         image.save(handle, format="PNG")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """`value` with numpy scalars/arrays, tuples and paths as JSON types and NaN/inf as None (what write_json writes)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, (np.integer,)):

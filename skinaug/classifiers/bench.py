@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 
 from .. import __version__
-from ..atomic import atomic_open, write_json
+from ..atomic import atomic_open, read_json, write_json
 from ..data import (
     DecodedImageCache, ManifestDataset, eval_transform, real_dataset, require_real, synthetic_dataset, train_transform,
 )
@@ -29,7 +27,8 @@ from ..labels import CLASSES
 from ..manifest import MANIFEST_NAME, Prepared, load_prepared
 from .arms import ARMS, build_arm
 from .models import create_classifier
-from .report import load_runs, write_report
+from .report import BenchResult, write_report
+from .runs import load_runs
 from .saved import save_classifier
 from .train import TrainConfig, default_workers, make_loader, predict_proba, select_device, train_classifier
 
@@ -54,7 +53,7 @@ def _save_npz(path: Path, **arrays: np.ndarray) -> None:
         handle.write(buffer.getvalue())
 
 
-def _fingerprint(path: str | os.PathLike[str] | None, name: str = "") -> str | None:
+def fingerprint(path: str | os.PathLike[str] | None, name: str = "") -> str | None:
     """sha256 (16 hex) of a file, or of FOLDER/name; None when not given."""
     if path is None:
         return None
@@ -68,14 +67,14 @@ def _check_same_config(out: Path, workdir: str | os.PathLike[str], config: Bench
     Compared: the training settings, and the content (not the path) of the work directory's manifest, the
     synthetic set's manifest, the weights file and the cross-dataset manifest.
     """
-    recorded = {"train": asdict(config.train), "workdir_manifest": _fingerprint(workdir, MANIFEST_NAME),
-                "weights": _fingerprint(config.weights), "synthetic_manifest": _fingerprint(config.synthetic, MANIFEST_NAME),
-                "test_manifest": _fingerprint(config.test_manifest, MANIFEST_NAME)}
+    recorded = {"train": asdict(config.train), "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
+                "weights": fingerprint(config.weights), "synthetic_manifest": fingerprint(config.synthetic, MANIFEST_NAME),
+                "test_manifest": fingerprint(config.test_manifest, MANIFEST_NAME)}
     recorded["train"].pop("workers")
     recorded["train"].pop("device")
     path = out / "bench_config.json"
     if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8"))
+        previous = read_json(path)
         changed = sorted(k for k in set(previous) | set(recorded) if previous.get(k) != recorded.get(k))
         if changed:
             raise SkinaugError(f"{out}: holds runs made with other settings ({', '.join(changed)} differ); "
@@ -139,8 +138,8 @@ def _restrict(proba: np.ndarray, shared: np.ndarray) -> np.ndarray:
 
 
 def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str], config: BenchConfig,
-                     progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) the benchmark and write the report; returns the report's summary."""
+                     progress: bool = True) -> BenchResult:
+    """Run (or resume) the benchmark and write the report; returns what the report found."""
     out = Path(out)
     prepared = load_prepared(workdir)
     arms = _arms_to_run(config)

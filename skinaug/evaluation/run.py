@@ -15,7 +15,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atomic import write_json
+from ..atomic import jsonable, write_json
 from ..classifiers.metrics import classification_metrics
 from ..classifiers.saved import classifier_folder, load_classifier
 from ..classifiers.train import select_device
@@ -50,6 +50,27 @@ class EvaluateConfig:
     batch_size: int = 64
     device: str = "auto"
     seed: int = 0
+
+
+@dataclass
+class EvaluationResult:
+    """The numbers `evaluate` wrote to OUT/metrics.json, and OUT."""
+
+    metrics: dict[str, Any]
+    out: Path
+
+    @property
+    def conditioning_recall(self) -> float:
+        """Mean recall of the requested class when the judge labels the synthetic images."""
+        return float(self.metrics["conditioning"]["mean_recall"])
+
+    def summary_line(self) -> str:
+        """'evaluate: FID (label) 12.34; conditioning recall 0.567; 5/7 classes nearest their own -> OUT/report.md'."""
+        overall, label = self.metrics["overall"], self.metrics["extractor"]["label"]
+        fid = "n/a" if overall["fid"] is None else f"{overall['fid']:.2f}"
+        wins = self.metrics["interclass_diagonal_wins"]
+        return (f"evaluate: FID ({label}) {fid}; conditioning recall {self.conditioning_recall:.3f}; "
+                f"{wins['wins']}/{wins['rows']} classes nearest their own -> {self.out / 'report.md'}")
 
 
 def _images(dataset: ManifestDataset, what: str, progress: bool) -> torch.Tensor:
@@ -109,7 +130,7 @@ def _choose_extractor(config: EvaluateConfig, judge_folder: Path, judge_text: st
 
 
 def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str], out: str | os.PathLike[str],
-             config: EvaluateConfig | None = None, progress: bool = True) -> dict[str, Any]:
+             config: EvaluateConfig | None = None, progress: bool = True) -> EvaluationResult:
     """Compare a synthetic set with real images of `config.reference_split`; write and return the metrics."""
     config = config or EvaluateConfig()
     if config.reference_split not in SPLITS:
@@ -166,10 +187,10 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
         judge_model, judge_meta = load_classifier(judge_folder)
         y_true, real_proba = real_test_predictions(judge_model, workdir, int(judge_meta["image_size"]))
         syn_model = synthetic_judge(workdir, syn.root, config.judge, config.seed, progress)
-        y_syn, syn_proba = real_test_predictions(syn_model, workdir, config.judge.image_size)
+        y_syn, syn_proba = real_test_predictions(syn_model, workdir, config.judge.train.image_size)
         cas = {"trained_on_synthetic": classification_metrics(y_syn, syn_proba),
                "trained_on_real": classification_metrics(y_true, real_proba),
-               "synthetic_judge": asdict(config.judge), "real_judge": judge_text}
+               "synthetic_judge": config.judge.record(), "real_judge": judge_text}
 
     out.mkdir(parents=True, exist_ok=True)
     plots.real_vs_synthetic_grid(out / "grid_real_vs_synthetic.png", real_images.permute(0, 2, 3, 1).numpy(),
@@ -198,10 +219,10 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
         "pictures": {"grid": "grid_real_vs_synthetic.png", "interclass": "interclass.png",
                      "embedding": "embedding.png", "inpainting": "inpainting.png" if has_strips else None},
     }
-    metrics = _json_ready(metrics)
+    metrics = jsonable(metrics)
     write_json(out / "metrics.json", metrics)
     write_evaluation_report(out / "report.md", metrics)
-    return metrics
+    return EvaluationResult(metrics, out)
 
 
 def _diagonal_wins(fid: np.ndarray) -> dict[str, Any]:
@@ -210,16 +231,3 @@ def _diagonal_wins(fid: np.ndarray) -> dict[str, Any]:
     wins = [CLASSES[i] for i in rows if int(np.nanargmin(fid[i])) == i]
     return {"wins": len(wins), "rows": len(rows), "classes": wins}
 
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return _json_ready(value.tolist())
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return _finite(float(value))
-    if isinstance(value, np.integer):
-        return int(value)
-    return value

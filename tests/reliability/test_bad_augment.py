@@ -17,8 +17,10 @@ from skinaug.labels import CLASSES
 from .bad_inputs import (
     IMAGES,
     Prepared,
+    clean_ham,  # noqa: F401 (fixtures)
     corrupt,
     image_path,
+    measure_cache,  # noqa: F401 (fixtures)
     prepared_ham,  # noqa: F401 (fixtures)
     private_copy,
     train_ids,

@@ -16,9 +16,11 @@ from skinaug.synthetic import write_copy_set
 from .bad_inputs import (
     IMAGES,
     Prepared,
+    clean_ham,  # noqa: F401 (fixtures)
     corrupt,
     edit_manifest,
     image_path,
+    measure_cache,  # noqa: F401 (fixtures)
     prepared_ham,  # noqa: F401 (fixtures)
     private_copy,
     replace_image,

@@ -17,7 +17,7 @@ Per scale k (one forward each):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -69,15 +69,28 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 0.0) -> Tensor:
     return logits
 
 
-def draw_tokens(logits: Tensor, generator: torch.Generator | None, top_k: int = 0, top_p: float = 0.0,
+Generators = Union[torch.Generator, Sequence[torch.Generator], None]
+
+
+def _uniforms(shape: torch.Size, generator: Generators) -> Tensor:
+    """Uniforms of `shape` from one generator, or from one generator per sample (first dimension)."""
+    if generator is None or isinstance(generator, torch.Generator):
+        device = generator.device if generator is not None else torch.device("cpu")
+        return torch.rand(shape, generator=generator, device=device)
+    if len(generator) != shape[0]:
+        raise SkinaugError(f"{len(generator)} generators for a batch of {shape[0]}")
+    return torch.cat([torch.rand((1, *shape[1:]), generator=g, device=g.device).cpu() for g in generator])
+
+
+def draw_tokens(logits: Tensor, generator: Generators, top_k: int = 0, top_p: float = 0.0,
                 temperature: float = 1.0) -> Tensor:
     """One token per row of logits (... x V), filtered, drawn by inverse CDF from one uniform per token taken
-    from `generator` (on the generator's device, then moved). Returns LongTensor (...)."""
+    from `generator` (on the generator's device, then moved), or per sample from a list of generators, one per
+    row of the first dimension (a sample's tokens then depend only on its own generator). Returns LongTensor (...)."""
     logits = filter_logits(logits.float() / temperature, top_k, top_p)
     probs = logits.softmax(-1)
     cdf = probs.cumsum(-1)
-    device = generator.device if generator is not None else torch.device("cpu")
-    u = torch.rand(probs.shape[:-1] + (1,), generator=generator, device=device).to(probs.device)
+    u = _uniforms(probs.shape[:-1] + (1,), generator).to(probs.device)
     idx = torch.searchsorted(cdf, u * cdf[..., -1:], right=True)
     # rounding guard: never beyond the last token with non-zero probability
     positions = torch.arange(probs.shape[-1], device=probs.device)
@@ -104,7 +117,7 @@ def _check_inpainting(teacher: list[Tensor] | None, keep: list[Tensor] | None, s
 
 @torch.no_grad()
 def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measurements: Tensor | None,
-                  config: SamplingConfig, generator: torch.Generator | None,
+                  config: SamplingConfig, generator: Generators,
                   teacher: list[Tensor] | None = None, keep: list[Tensor] | None = None,
                   use_cache: bool = True) -> list[Tensor]:
     """Sample the K token maps (LongTensor B x s_k x s_k each) for `labels` / `measurements`.
@@ -112,7 +125,7 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
     quantizer: the tokenizer's `MultiScaleQuantizer` (``scales``, ``latent_dim``, ``next_input``).
     measurements: B x m scaled vectors (see `conditioning.sampling_measurements` for the fixed/adaptive
         choice), or None (null measurements).
-    generator: the seeded RNG of the draws (any device).
+    generator: the seeded RNG of the draws (any device), or one per sample.
     teacher, keep: in-painting; K maps each, B x s_k x s_k; where keep[k] is True the result equals teacher[k]
         (per sample), and the next scales are predicted from those tokens.
     use_cache: False recomputes the whole prefix with the block-causal mask at every scale (reference, benchmark).

@@ -9,9 +9,15 @@ import pytest
 import torch
 
 from skinaug.generators.config import OptimConfig
-from skinaug.generators.tokenizer import LesionTokenizer, TokenizerTrainer, lr_at
+from skinaug.generators.tokenizer import LesionTokenizer, TokenizerTrainer
+from skinaug.schedules import warmup_cosine
 
 from .conftest import batch, small_config
+
+
+def lr_at(step_index: int, optim: OptimConfig) -> float:
+    """The tokenizer's learning rate at a step (TokenizerTrainer._set_lr with schedule=True)."""
+    return optim.lr * warmup_cosine(step_index, optim.warmup_steps, optim.steps)
 
 
 def test_lr_schedule_warms_up_then_decays_to_zero() -> None:
