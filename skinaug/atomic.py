@@ -31,7 +31,8 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[An
     except OSError as exc:
         raise SkinaugError(f"{path}: could not write ({os_problem(exc)}); previous content kept") from exc
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as handle:
+        text: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **text) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -77,7 +78,7 @@ def write_png(path: str | os.PathLike[str], image: "Any") -> None:
 
 
 def jsonable(value: Any) -> Any:
-    """`value` with numpy scalars/arrays, tuples and paths as JSON types and NaN/inf as None (what write_json writes)."""
+    """`value` with numpy scalars/arrays, tuples and paths as JSON types, NaN/inf as None (as write_json writes)."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -96,7 +97,7 @@ def jsonable(value: Any) -> Any:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Parse a JSON file; SkinaugError naming it if it is unreadable or not valid JSON (the reading side of write_json)."""
+    """Parse a JSON file; SkinaugError naming it if it is unreadable or not valid JSON (write_json's reading side)."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

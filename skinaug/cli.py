@@ -48,6 +48,12 @@ def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _notices(notices: list[str]) -> None:
+    """What a command returned for the user to know, one `skinaug: notice:` line each on stderr."""
+    for notice in notices:
+        click.echo(f"skinaug: notice: {notice}", err=True)
+
+
 def _close_progress_bars() -> None:
     """End the progress bars an error left open, so that the error starts its own line and is the last one."""
     from tqdm import tqdm
@@ -110,8 +116,7 @@ def prepare(fmt: str, root: Path, out: Path, seed: int, fractions: str) -> None:
     except ValueError:
         raise SkinaugError(f"--split {fractions!r}: expected three numbers, e.g. 0.7,0.1,0.2") from None
     result = prepare_dataset(fmt, root, out, SplitConfig(train, val, test, seed))
-    for notice in result.notices:
-        click.echo(f"skinaug: notice: {notice}", err=True)
+    _notices(result.notices)
     for problem in result.problems.head(20).itertuples(index=False):
         click.echo(f"skinaug: {problem.action}: {problem.problem}", err=True)
     if len(result.problems) > 20:
@@ -159,7 +164,9 @@ def demo(out: Path, data: Path | None, fmt: str, count: int) -> None:
 
     plan = choose_plan(real_data=data is not None)
     plan.phantoms = count
-    click.echo(run_demo(out, data, fmt, plan).summary_line())
+    result = run_demo(out, data, fmt, plan, log=lambda line: click.echo(line, err=True))
+    _notices(result.notices)
+    click.echo(result.summary_line())
 
 
 @main.command("bench-classifier")
@@ -169,7 +176,8 @@ def demo(out: Path, data: Path | None, fmt: str, count: int) -> None:
 @click.option("--arch", default="resnet50", show_default=True, help="Any timm architecture.")
 @click.option("--seeds", default=3, show_default=True, type=click.IntRange(min=1))
 @click.option("--arms", default="abcd", show_default=True,
-              help="a real only, b real + weighted sampler, c real + synthetic + sampler, d real + random oversampling.")
+              help="a real only, b real + weighted sampler, c real + synthetic + sampler, "
+                   "d real + random oversampling.")
 @click.option("--image-size", default=224, show_default=True, type=click.IntRange(min=16))
 @click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1))
 @click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
@@ -200,7 +208,9 @@ def bench_classifier(workdir: Path, synthetic: Path | None, arch: str, seeds: in
                          synthetic=str(synthetic) if synthetic else None,
                          test_manifest=str(test_manifest) if test_manifest else None, save_models=save_models)
     out = out or workdir / "bench-classifier"
-    click.echo(run_bench(workdir, out, config).summary_line())
+    result = run_bench(workdir, out, config)
+    _notices(result.notices)
+    click.echo(result.summary_line())
 
 
 @main.command("train-generator")
@@ -314,4 +324,6 @@ def evaluate_command(workdir: Path, synthetic: Path, reference_split: str, out: 
                             classifier=str(classifier) if classifier else None, judge=judge,
                             bootstrap=bootstrap, cas=not no_cas, device=device)
     out = out or workdir / "evaluation" / synthetic.resolve().name
-    click.echo(evaluate(workdir, synthetic, out, config).summary_line())
+    result = evaluate(workdir, synthetic, out, config)
+    _notices(result.notices)
+    click.echo(result.summary_line())

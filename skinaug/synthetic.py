@@ -189,8 +189,9 @@ def _make_copy(row: dict[str, Any], source: pd.Series, prepared: Prepared, out: 
 
     rgb = load_rgb(prepared.image_file(source)).astype(np.float64) * gain + offset
     image = geometry(np.clip(np.rint(rgb), 0, 255).astype(np.uint8))
-    if row["mask_path"]:
-        mask = load_mask(prepared.mask_file(source), (int(source["width"]), int(source["height"])))
+    mask_file = prepared.mask_file(source)
+    if row["mask_path"] and mask_file is not None:  # planned only for a source with a usable mask
+        mask = load_mask(mask_file, (int(source["width"]), int(source["height"])))
         write_png(resolve(out, row["mask_path"]), geometry(mask).astype(np.uint8) * 255)
     write_png(resolve(out, row["image_path"]), image)  # the image last: it marks the item as done
 

@@ -9,8 +9,6 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import platform
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -24,13 +22,14 @@ from ..data import (
 )
 from ..errors import SkinaugError
 from ..labels import CLASSES
+from ..machine import device_name, select_device
 from ..manifest import MANIFEST_NAME, Prepared, load_prepared
 from .arms import ARMS, build_arm
 from .models import create_classifier
 from .report import BenchResult, write_report
 from .runs import load_runs
 from .saved import save_classifier
-from .train import TrainConfig, default_workers, make_loader, predict_proba, select_device, train_classifier
+from .train import TrainConfig, default_workers, make_loader, predict_proba, train_classifier
 
 
 @dataclass
@@ -48,7 +47,7 @@ class BenchConfig:
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle too
     with atomic_open(path, "wb") as handle:
         handle.write(buffer.getvalue())
 
@@ -67,11 +66,13 @@ def _check_same_config(out: Path, workdir: str | os.PathLike[str], config: Bench
     Compared: the training settings, and the content (not the path) of the work directory's manifest, the
     synthetic set's manifest, the weights file and the cross-dataset manifest.
     """
-    recorded = {"train": asdict(config.train), "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
-                "weights": fingerprint(config.weights), "synthetic_manifest": fingerprint(config.synthetic, MANIFEST_NAME),
+    train = asdict(config.train)
+    train.pop("workers")
+    train.pop("device")
+    recorded = {"train": train, "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
+                "weights": fingerprint(config.weights),
+                "synthetic_manifest": fingerprint(config.synthetic, MANIFEST_NAME),
                 "test_manifest": fingerprint(config.test_manifest, MANIFEST_NAME)}
-    recorded["train"].pop("workers")
-    recorded["train"].pop("device")
     path = out / "bench_config.json"
     if path.exists():
         previous = read_json(path)
@@ -87,7 +88,7 @@ def _run_complete(folder: Path) -> bool:
     return (folder / "predictions.npz").exists() and (folder / "run.json").exists()
 
 
-def _arms_to_run(config: BenchConfig) -> list[str]:
+def _arms_to_run(config: BenchConfig, notices: list[str]) -> list[str]:
     arms = [a for a in config.arms if a in ARMS]
     unknown = [a for a in config.arms if a not in ARMS and a not in ", "]
     if unknown or not arms:
@@ -95,12 +96,12 @@ def _arms_to_run(config: BenchConfig) -> list[str]:
                            f"({'; '.join(f'{k} = {v}' for k, v in ARMS.items())})")
     if "c" in arms and not config.synthetic:
         arms.remove("c")
-        print("skinaug: notice: arm c (real + synthetic) skipped: no --synthetic set given", file=sys.stderr)
+        notices.append("arm c (real + synthetic) skipped: no --synthetic set given")
     return arms
 
 
-def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
-              cache: DecodedImageCache) -> tuple[ManifestDataset | None, np.ndarray | None]:
+def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray, cache: DecodedImageCache,
+              notices: list[str]) -> tuple[ManifestDataset | None, np.ndarray | None]:
     """The cross-dataset test set and the classes both data sets have.
 
     Every image of the other work directory whose class the training set has, except images that also
@@ -119,8 +120,8 @@ def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
     overlap = (full.frame["image_id"].isin(own_ids) | full.frame["image_file"].astype(str).isin(own_files)).to_numpy()
     keep = ~overlap & np.isin(full.labels, shared)
     if overlap.any():
-        print(f"skinaug: notice: --test-manifest: {int(overlap.sum())} image(s) also in {prepared.workdir} "
-              "left out of the cross-dataset test", file=sys.stderr)
+        notices.append(f"--test-manifest: {int(overlap.sum())} image(s) also in {prepared.workdir} left out of the "
+                       "cross-dataset test")
     if not keep.any():
         raise SkinaugError(f"--test-manifest {config.test_manifest}: no image left in the classes both data sets "
                            "have once the training work directory's images are removed")
@@ -142,7 +143,8 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
     """Run (or resume) the benchmark and write the report; returns what the report found."""
     out = Path(out)
     prepared = load_prepared(workdir)
-    arms = _arms_to_run(config)
+    notices: list[str] = []
+    arms = _arms_to_run(config, notices)
     tc = config.train
     select_device(tc.device)  # bad --device: a clear error before any work
     weights_note = create_classifier(tc.arch, len(CLASSES), config.weights)[1].describe()  # bad --arch/--weights
@@ -154,8 +156,8 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
     require_real(val, "validation")
     require_real(test, "test")
     synthetic = (synthetic_dataset(config.synthetic, workdir, tc.image_size, train_transform(tc.image_size), cache)
-                 if "c" in arms else None)
-    external, shared = _external(config, prepared, real_train.labels, cache)
+                 if "c" in arms and config.synthetic else None)
+    external, shared = _external(config, prepared, real_train.labels, cache, notices)
     _check_same_config(out, workdir, config)  # after every input was checked, so a typo does not lock OUT
     val_loader = make_loader(val, tc.batch_size, workers)
     test_loader = make_loader(test, tc.batch_size, workers)
@@ -172,7 +174,7 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
             result = train_classifier(model, loader, val_loader, tc, seed, desc=f"arm {arm} seed {seed}",
                                       progress=progress)
             proba, y_true = predict_proba(result.model, test_loader, channels_last=tc.channels_last)
-            if external is not None:
+            if external is not None and shared is not None:
                 ext_loader = make_loader(external, tc.batch_size, workers)
                 ext_proba, ext_true = predict_proba(result.model, ext_loader, channels_last=tc.channels_last)
                 _save_npz(folder / "external_predictions.npz", y_true=ext_true,
@@ -185,24 +187,21 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
             write_json(folder / "run.json", {
                 "arm": arm, "arm_name": ARMS[arm], "seed": seed, "best_epoch": result.best_epoch,
                 "epochs_run": result.epochs_run, "seconds": result.seconds, "history": result.history,
-                "train_images": {"real": len(real_train), "synthetic": len(synthetic) if arm == "c" and synthetic else 0},
+                "train_images": {"real": len(real_train),
+                                 "synthetic": len(synthetic) if arm == "c" and synthetic else 0},
                 "test_set": "real test split", "weights": weights_note,
             })
     meta = {
         "workdir": str(Path(workdir).resolve()), "dataset": prepared.info.get("format"),
         "dataset_root": prepared.info.get("root"), "architecture": tc.arch, "image_size": tc.image_size,
         "weights": config.weights or "from scratch", "seeds": config.seeds, "arms": arms,
-        "device": str(select_device(tc.device)), "device_name": _device_name(tc.device),
+        "device": str(select_device(tc.device)), "device_name": device_name(select_device(tc.device)),
         "train_config": asdict(tc), "synthetic": config.synthetic, "test_manifest": config.test_manifest,
         "shared_classes": [CLASSES[i] for i in shared] if shared is not None else None,
         "test_images": len(test), "val_images": len(val), "train_images": len(real_train),
         "skinaug_version": __version__, "note_weights": weights_note,
     }
-    return write_report(out, load_runs(out), meta)
+    report = write_report(out, load_runs(out), meta)
+    report.notices = notices
+    return report
 
-
-def _device_name(name: str) -> str:
-    device = select_device(name)
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"

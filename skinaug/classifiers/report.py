@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +197,9 @@ def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[st
     device = str(meta.get("device") or "—")
     if meta.get("device_name") and meta.get("device_name") != device:
         device += f" ({meta['device_name']})"
-    train_config = meta.get("train_config") if isinstance(meta.get("train_config"), dict) else {}
+    train_config = meta.get("train_config")
+    if not isinstance(train_config, dict):
+        train_config = {}
     epochs = meta.get("epochs", train_config.get("epochs"))
     epochs_text = (f"up to {epochs}; " if epochs is not None else "") + (
         f"ran {_range([r.get('epochs_run') for r in runs])}, "
@@ -326,6 +328,7 @@ class BenchResult:
     summary: dict[str, Any]
     runs: list[dict[str, Any]]
     out: Path
+    notices: list[str] = field(default_factory=list)   # for the user (arms skipped, images left out)
 
     def as_dict(self) -> dict[str, Any]:
         """{"meta", "summary", "runs"}: what results.json holds."""

@@ -117,12 +117,12 @@ def _summarise_set(entries: list[dict[str, Any]], classes: list[str], what: str,
     if "b" in arms and "c" in arms:  # c = b + synthetic images: c - b is the synthetic data's own effect
         arms["c"]["per_class_recall_delta_vs_b"] = {
             c: arms["c"]["per_class_recall"][c]["mean"] - arms["b"]["per_class_recall"][c]["mean"] for c in classes}
-    ref = entries[0]
-    support = np.bincount(ref["y_true"], minlength=k)
+    first = entries[0]
+    support = np.bincount(first["y_true"], minlength=k)
     return {
         "arm_order": arm_order,
         "arms": arms,
-        "test_set": {"description": what, "n_images": int(ref["y_true"].size),
+        "test_set": {"description": what, "n_images": int(first["y_true"].size),
                      "support": {c: int(n) for c, n in zip(classes, support)},
                      "same_images_across_seeds": note is None,
                      "bootstrap_images": int(y_common.size) if y_common is not None else 0},

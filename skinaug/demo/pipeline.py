@@ -6,7 +6,6 @@ Every step resumes: a re-run after an interruption skips finished steps and cont
 from __future__ import annotations
 
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any, Callable
 
 from ..classifiers.bench import BenchConfig, bench_classifier
 from ..classifiers.report import BenchResult
-from ..classifiers.train import TrainConfig, select_device
+from ..classifiers.train import TrainConfig
 from ..evaluation import EvaluateConfig, EvaluationResult, evaluate
 from ..evaluation.judges import JudgeSettings, judge_train
 from ..generators.augment import AugmentConfig, augment
@@ -22,6 +21,7 @@ from ..generators.config import load_config
 from ..generators.curves import plot_generator_curves
 from ..generators.training import TrainOptions, train_generator
 from ..generators.var import SamplingConfig
+from ..machine import select_device
 from ..manifest import MANIFEST_NAME
 from ..measurements import measure_workdir
 from ..phantoms import PhantomConfig, make_phantoms
@@ -40,6 +40,11 @@ class DemoResult:
     evaluation: EvaluationResult
     out: Path
 
+    @property
+    def notices(self) -> list[str]:
+        """The benchmark's and the evaluation's notices for the user."""
+        return self.bench.notices + self.evaluation.notices
+
     def summary_line(self) -> str:
         """'demo: 5.8 min; mean recall on real test a 0.512, ...; conditioning recall 0.345 -> OUT/report.html'."""
         parts = ", ".join(f"{arm} {self.bench.mean_recall(arm)['mean']:.3f}" for arm in self.bench.summary["arms"])
@@ -55,17 +60,20 @@ def _phantoms(out: Path, count: int) -> Path:
 
 
 def run_demo(out: str | os.PathLike[str], data: str | os.PathLike[str] | None = None, fmt: str = "ham10000",
-             plan: DemoPlan | None = None) -> DemoResult:
-    """Run (or resume) the whole pipeline into OUT and write OUT/report.html and OUT/report.md."""
+             plan: DemoPlan | None = None, log: Callable[[str], None] = lambda line: None) -> DemoResult:
+    """Run (or resume) the whole pipeline into OUT and write OUT/report.html and OUT/report.md.
+
+    `log` receives one line as each step starts (the CLI writes them to stderr).
+    """
     out = Path(out)
     plan = plan or choose_plan(real_data=data is not None)
     work, gen_dir, syn, bench_dir, eval_dir = (out / "work", out / "generator", out / "synthetic",
                                                out / "bench-classifier", out / "evaluation")
     timings: dict[str, float] = {}
-    print(f"skinaug demo: {plan.name}; hardware: {plan.hardware}", file=sys.stderr)
+    log(f"skinaug demo: {plan.name}; hardware: {plan.hardware}")
 
     def step(name: str, action: Callable[[], Any]) -> Any:
-        print(f"[{len(timings) + 1}/6] {name}", file=sys.stderr)
+        log(f"[{len(timings) + 1}/6] {name}")
         start = time.perf_counter()
         result = action()
         timings[name] = time.perf_counter() - start

@@ -37,8 +37,9 @@ def _generator_section(out: Path) -> list[Block]:
                                                       "cross-entropy and token accuracy (val = validation split)"))
     blocks.append(Picture("synthetic/grid.png", "Synthetic images per class (skinaug augment)"))
     if (out / "evaluation" / "inpainting.png").is_file():
-        blocks.append(Picture("evaluation/inpainting.png", "In-painting: source, mask, result (the background "
-                                                           "outside the dilated mask is the source's, pixel for pixel)"))
+        blocks.append(Picture("evaluation/inpainting.png",
+                              "In-painting: source, mask, result (the background outside the dilated mask is the "
+                              "source's, pixel for pixel)"))
     return blocks
 
 
@@ -60,7 +61,8 @@ def _classifier_section(bench: dict[str, Any]) -> list[Block]:
                      f"{info['metrics']['auroc_macro']['mean']:.3f}", "; ".join(gains) or "—"])
     return [Heading("3. Does synthetic data help the classifier?"),
             Paragraph("Each arm trained with the same number of gradient steps, epoch chosen on real val, scored on "
-                      "**real test images only**. Gains: paired class-stratified bootstrap 95 % CI on the test images."),
+                      "**real test images only**. Gains: paired class-stratified bootstrap 95 % CI on the test "
+                      "images."),
             Table(["arm", "mean recall (mean ± std over seeds)", "AUROC", "gain in mean recall [95 % CI]"], rows,
                   numeric=False),
             Picture("bench-classifier/per_class_recall.png", "Per-class recall on the real test images"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ from .. import __version__
 from ..atomic import jsonable, write_json
 from ..classifiers.metrics import classification_metrics
 from ..classifiers.saved import classifier_folder, load_classifier
-from ..classifiers.train import select_device
 from ..data import ManifestDataset, real_dataset, synthetic_dataset
 from ..errors import SkinaugError
 from ..labels import CLASSES
+from ..machine import select_device
 from ..manifest import load_prepared
 from ..synthetic import SyntheticSet, check_sources, load_synthetic
 from . import distances, plots
@@ -58,6 +57,7 @@ class EvaluationResult:
 
     metrics: dict[str, Any]
     out: Path
+    notices: list[str] = field(default_factory=list)   # for the user (e.g. no Inception weights)
 
     @property
     def conditioning_recall(self) -> float:
@@ -120,12 +120,13 @@ def _interclass(gen: torch.Tensor, gen_labels: np.ndarray, real: torch.Tensor, r
     return {"fid": fid, "kid": kid}
 
 
-def _choose_extractor(config: EvaluateConfig, judge_folder: Path, judge_text: str) -> ExtractorChoice:
+def _choose_extractor(config: EvaluateConfig, judge_folder: Path, judge_text: str,
+                      notices: list[str]) -> ExtractorChoice:
     weights = find_inception_weights(config.inception_weights)
     if weights is not None:
         return inception_choice(weights)
-    print("skinaug: no Inception weights (--inception-weights FILE or torch's hub cache): FID/KID/IS/PR are "
-          f"computed on domain features ({judge_text})", file=sys.stderr)
+    notices.append("no Inception weights (--inception-weights FILE or torch's hub cache): FID/KID/IS/PR are "
+                   f"computed on domain features ({judge_text})")
     return domain_choice(judge_folder, judge_text)
 
 
@@ -153,7 +154,8 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     else:
         judge_folder = real_judge(workdir, out / "judge-real", config.judge, config.seed, progress)
     judge_text = describe_judge(judge_folder)
-    choice = _choose_extractor(config, judge_folder, judge_text)
+    notices: list[str] = []
+    choice = _choose_extractor(config, judge_folder, judge_text, notices)
     domain = domain_choice(judge_folder, judge_text)
 
     real_set = real_dataset(workdir, config.reference_split, size)
@@ -195,7 +197,8 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     out.mkdir(parents=True, exist_ok=True)
     plots.real_vs_synthetic_grid(out / "grid_real_vs_synthetic.png", real_images.permute(0, 2, 3, 1).numpy(),
                                  real_labels, syn_images.permute(0, 2, 3, 1).numpy(), syn_labels)
-    plots.interclass_heatmap(out / "interclass.png", {"FID": matrices["fid"], "KID×1000": matrices["kid"] * 1000}, choice.label)
+    plots.interclass_heatmap(out / "interclass.png", {"FID": matrices["fid"], "KID×1000": matrices["kid"] * 1000},
+                             choice.label)
     plots.embedding_plot(out / "embedding.png", real_features[choice.fid_layer].numpy(), real_labels,
                          syn_features[choice.fid_layer].numpy(), syn_labels, choice.label, config.seed)
     has_strips = plots.inpainting_strips(out / "inpainting.png", syn, prepared)
@@ -203,7 +206,8 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     counts = syn.manifest["label"].value_counts()
     metrics = {
         "skinaug_version": __version__, "workdir": str(prepared.workdir.resolve()), "synthetic": str(syn.root),
-        "generator": syn.info.get("generator", {}).get("name", ""), "generator_folder": syn.info.get("generator", {}).get("folder"),
+        "generator": syn.info.get("generator", {}).get("name", ""),
+        "generator_folder": syn.info.get("generator", {}).get("folder"),
         "modes": sorted(syn.manifest["mode"].unique().tolist()),
         "reference_split": config.reference_split, "image_size": size,
         "extractor": {"name": choice.name, "label": choice.label, "note": choice.note, "fid_layer": choice.fid_layer,
@@ -222,7 +226,7 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     metrics = jsonable(metrics)
     write_json(out / "metrics.json", metrics)
     write_evaluation_report(out / "report.md", metrics)
-    return EvaluationResult(metrics, out)
+    return EvaluationResult(metrics, out, notices)
 
 
 def _diagonal_wins(fid: np.ndarray) -> dict[str, Any]:

@@ -88,7 +88,8 @@ def item_vectors(plan: ItemPlan, gen: Generator, sources: ConditionedImages, pos
     if measurement_source not in MEASUREMENT_SOURCES:
         raise SkinaugError(f"--measurements-from {measurement_source!r}: choose one of "
                            f"{', '.join(MEASUREMENT_SOURCES)}")
-    vectors, origins = [], []
+    vectors: list[np.ndarray] = []
+    origins: list[str] = []
     for row in plan.table.itertuples(index=False):
         if row.mode == "intra":
             vectors.append(sources.vectors[position[row.source_image_id]].numpy())
@@ -124,12 +125,13 @@ def _generate(batch: list[dict[str, Any]], vectors: np.ndarray | None, gen: Gene
     seeds = [int(row["seed"]) for row in batch]
     if config.mode == "free":
         images = gen.free(labels, chosen, seeds, config.sampling)
-        masks = [None] * len(batch)
+        masks: list[np.ndarray | None] = [None] * len(batch)
     else:
         items = [sources[position[row["source_image_id"]]] for row in batch]
         src = torch.stack([it["image"] for it in items])
-        masks = [it["mask"].numpy() > 0.5 for it in items]
-        images = gen.inpaint(src, np.stack(masks), labels, chosen, seeds, config.sampling, config.dilation,
+        lesions = [it["mask"].numpy() > 0.5 for it in items]
+        masks = list(lesions)
+        images = gen.inpaint(src, np.stack(lesions), labels, chosen, seeds, config.sampling, config.dilation,
                              config.feather)
     for row, image, mask in zip(batch, images, masks):
         if mask is not None:

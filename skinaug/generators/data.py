@@ -80,7 +80,7 @@ class ConditionedImages(Dataset):
         return len(self.base)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        image, label, mask = self.base[index]
+        image, label, mask = self.base[index]  # type: ignore[misc]  # with_mask=True: (image, label, mask)
         image = image.float() / 127.5 - 1.0
         mask = mask.float()
         if self.flips:  # mirror images keep their measurements (shape, colour and texture statistics)

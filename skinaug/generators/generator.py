@@ -22,6 +22,7 @@ from safetensors.torch import load as load_tensors
 
 from ..errors import SkinaugError
 from ..labels import CLASSES
+from ..machine import select_device
 from ..measurements import RobustScaler
 from .composite import composite
 from .config import GeneratorConfig
@@ -69,18 +70,16 @@ class Generator:
         folder = Path(folder)
         info, config = read_generator_info(folder)
         digest = hashlib.sha256()
-        models = []
-        for stage, model in (("tokenizer", LesionTokenizer(config.tokenizer)),
-                             ("transformer", VARTransformer(config.transformer, config.tokenizer))):
+        tokenizer, transformer = LesionTokenizer(config.tokenizer), VARTransformer(config.transformer, config.tokenizer)
+        for stage, model in (("tokenizer", tokenizer), ("transformer", transformer)):
             weights = read_weights(folder, stage)
             digest.update(weights)
             try:
                 model.load_state_dict(load_tensors(weights))
             except RuntimeError as exc:
                 raise SkinaugError(f"{folder / stage}: weights do not match config.json ({str(exc)[:200]})") from exc
-            models.append(model)
         scaler, class_means = read_scaler(folder), read_class_means(folder)
-        gen = cls(config, models[0], models[1], scaler, class_means, digest.hexdigest()[:16], torch.device(device))
+        gen = cls(config, tokenizer, transformer, scaler, class_means, digest.hexdigest()[:16], select_device(device))
         gen.trained_on = Path(info.get("workdir", "")).resolve()
         return gen
 

@@ -253,6 +253,8 @@ def train_generator(workdir: str | os.PathLike[str], out: str | os.PathLike[str]
 def model_card(out: Path, config: GeneratorConfig, summary: TrainResult, options: TrainOptions) -> str:
     """A short Markdown description of the trained generator: data, split, steps, losses, switches."""
     info = read_json(out / CONFIG_NAME)
+    perceptual = (f"local weights {Path(options.perceptual_weights).name}" if options.perceptual_weights
+                  else "off (no local weights file)")
     lines = [f"# LF-VAR generator `{config.name}`", "",
              f"- Data: `{info['workdir']}` ({info.get('dataset')}); trained on the train split only "
              f"({summary.train_images} images with a mask and measurements), validated on "
@@ -265,7 +267,7 @@ def model_card(out: Path, config: GeneratorConfig, summary: TrainResult, options
              f"measurements: {config.transformer.measurements} ({config.transformer.measurement_dim} features); "
              f"CFG drop rates: class {config.transformer.class_drop}, measurements "
              f"{config.transformer.measurement_drop}.",
-             f"- Perceptual loss: {'local weights ' + Path(options.perceptual_weights).name if options.perceptual_weights else 'off (no local weights file)'}.",
+             f"- Perceptual loss: {perceptual}.",
              f"- Steps: tokenizer {config.tokenizer_optim.steps}, transformer {config.transformer_optim.steps}; "
              f"batch {config.tokenizer_optim.batch_size}/{config.transformer_optim.batch_size}; "
              f"{summary.world} process(es) on {summary.device}.", "", "## Last logged values", ""]

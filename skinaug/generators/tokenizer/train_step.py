@@ -34,7 +34,8 @@ def param_groups(module: nn.Module, weight_decay: float, no_decay: tuple[torch.T
                  ) -> list[dict[str, Any]]:
     """AdamW groups: decay on >= 2-D weights, none on biases, norm parameters and the tensors in no_decay."""
     skip = {id(t) for t in no_decay}
-    decay, plain = [], []
+    decay: list[torch.Tensor] = []
+    plain: list[torch.Tensor] = []
     for p in module.parameters():
         if not p.requires_grad:
             continue
@@ -66,7 +67,7 @@ class TokenizerTrainer:
         self.adaptive_weight = adaptive_weight
         self.schedule = schedule
         codebook = self.model.quantizer.codebook.weight
-        betas = tuple(optim_config.betas)
+        betas = (optim_config.betas[0], optim_config.betas[1])
         self.opt_g = torch.optim.AdamW(param_groups(self.model, optim_config.weight_decay, (codebook,)),
                                        lr=optim_config.lr, betas=betas)
         self.opt_d = torch.optim.AdamW(param_groups(self.discriminator, optim_config.weight_decay),

@@ -166,7 +166,12 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
         tokens: list[Tensor] = []
         for k, s in enumerate(scales):
             if use_cache:
-                x = model.scale_tokens(0, cond=cond) if k == 0 else model.scale_tokens(k, inputs=both(next_in))
+                assert caches is not None
+                if k == 0:
+                    x = model.scale_tokens(0, cond=cond)
+                else:
+                    assert next_in is not None  # set at the end of the previous scale
+                    x = model.scale_tokens(k, inputs=both(next_in))
                 logits = model.step(x, cond, caches)
             else:
                 var_input = (torch.cat(inputs, dim=1) if inputs
