@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.skinaug-installed
 DEMO_OUT ?= demo-output
 
-.PHONY: env demo test clean
+.PHONY: env demo test lint clean
 
 env: $(STAMP)
 
@@ -23,8 +23,14 @@ $(STAMP): pyproject.toml
 demo: env
 	$(BIN)/skinaug demo --out $(DEMO_OUT)
 
-test: env
+test: env lint
 	$(BIN)/python -m pytest -n 2 -q
+
+# ruff (lint and format check) and mypy: the habits that keep the code in one style with checked types
+lint: env
+	$(BIN)/ruff check skinaug
+	$(BIN)/ruff format --check skinaug tests benchmarks
+	$(BIN)/mypy skinaug
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT)

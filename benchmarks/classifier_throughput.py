@@ -19,24 +19,12 @@ import torch
 
 from skinaug.atomic import write_text
 from skinaug.classifiers.models import create_classifier
-from skinaug.classifiers.train import make_loader, select_device
+from skinaug.classifiers.train import make_loader
+from skinaug.machine import device_name, select_device
 from skinaug.data import DecodedImageCache, real_dataset, train_transform
 from skinaug.prepare import prepare_dataset
 
 HERE = Path(__file__).resolve().parent
-
-
-def machine() -> str:
-    """CPU model and core count, or the GPU name."""
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    except OSError:
-        pass
-    return f"CPU, {os.cpu_count()} cores"
 
 
 def images_per_second(loader: torch.utils.data.DataLoader, batches: int, step=None) -> float:  # noqa: ANN001
@@ -102,7 +90,7 @@ def main() -> None:
         f"Real HAM10000 train split (200x150 JPEGs) at {args.size} px, batch {args.batch_size}, "
         f"{args.workers} DataLoader worker(s), {args.batches} timed batches after a warm-up batch, "
         "standard augmentation (flips, rotation, resized crop, colour jitter).", "",
-        f"Machine: {machine()} ({device}). All rows measured side by side in one run "
+        f"Machine: {device_name(device)} ({device}). All rows measured side by side in one run "
         "(`benchmarks/classifier_throughput.py`).", "",
         "| what | images from | images/s | cache speed-up |", "|---|---|---:|---:|",
     ]

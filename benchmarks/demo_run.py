@@ -35,7 +35,7 @@ def main() -> None:
         shutil.copyfile(args.out / picture, target / picture)
     for name in ("report.md", "report.html"):
         shutil.copyfile(args.out / name, target / name)
-    print(f"demo: {sum(result['timings'].values()) / 60:.1f} min -> {target}")
+    print(f"demo: {sum(result.timings.values()) / 60:.1f} min -> {target}")
 
 
 if __name__ == "__main__":

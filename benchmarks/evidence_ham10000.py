@@ -162,7 +162,7 @@ def main() -> None:
     command = "python benchmarks/evidence_ham10000.py " + shlex.join(sys.argv[1:])
     plan = _plan(args)
     result = run_demo(args.work, data=args.data, fmt=args.format, plan=plan)
-    bench, evaluation = result["bench"], result["evaluation"]
+    bench, evaluation = result.bench.as_dict(), result.evaluation.metrics
     retention = reconstruction_retention(args.work / "generator", args.work / "work",
                                          args.work / "bench-classifier" / "runs" / "b_seed0")
     decision = verdict(bench["summary"], retention, evaluation, bench["meta"].get("shortcut") or {})
@@ -179,9 +179,9 @@ def main() -> None:
         "command": command, "plan": vars(plan), "verdict": decision, "retention": retention,
         "bench": {"meta": bench["meta"], "summary": bench["summary"]},
         "evaluation": {k: evaluation[k] for k in ("extractor", "overall", "per_class", "conditioning", "cas")},
-        "timings_s": result["timings"]})
+        "timings_s": result.timings})
     write_text(out / "report.md", _markdown(command, plan, bench, evaluation, retention, decision,
-                                            result["timings"]))
+                                            result.timings))
     print(f"evidence: {'; '.join(decision['limiting_factors']) or 'see report'} -> {out / 'report.md'}")
 
 

@@ -64,7 +64,7 @@ def main() -> None:
     for name, folder in sets.items():
         out = args.work / "fidelity" / folder.name
         config = EvaluateConfig(classifier=judge, bootstrap=args.bootstrap)
-        results[name] = evaluate(work, folder, out, config)
+        results[name] = evaluate(work, folder, out, config).metrics
         judge = judge or str(out / "judge-real")  # one real-trained judge for every set
         if folder.name == "lf-var":
             for picture in ("interclass", "embedding", "grid_real_vs_synthetic"):

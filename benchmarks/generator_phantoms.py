@@ -23,7 +23,8 @@ from skinaug.classifiers.models import create_classifier
 from skinaug.classifiers.train import TrainConfig, make_loader, predict_proba, train_classifier
 from skinaug.data import eval_transform, real_dataset, train_transform, weighted_sampler
 from skinaug.generators.config import get_config
-from skinaug.generators.data import MeasurementSpace, conditioned_split
+from skinaug.generators.data import conditioned_split
+from skinaug.generators.folder import measurement_space
 from skinaug.generators.generator import Generator, from_uint8, to_uint8
 from skinaug.generators.training import TrainOptions, train_generator
 from skinaug.labels import CLASSES
@@ -165,8 +166,7 @@ def main() -> None:
 
 def inpaint_strip(gen: Generator, work: Path, sampling: object) -> Image.Image:
     """Rows: source, mask, intra-class result, and the lesion redrawn as mel and as vasc."""
-    space = MeasurementSpace.load(work)
-    space = MeasurementSpace(gen.scaler, gen.class_means, space.features)
+    space = measurement_space(work, gen.scaler, gen.class_means)
     val = conditioned_split(work, "val", gen.image_size, space)
     items = [val[i] for i in range(min(6, len(val)))]
     sources = ((torch.stack([it["image"] for it in items]) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()

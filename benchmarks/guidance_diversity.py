@@ -39,7 +39,7 @@ def main() -> None:
         augment(args.workdir, args.generator, syn, AugmentConfig(per_class=args.per_class, mode=args.mode,
                                                                  sampling=SamplingConfig(cfg=cfg)))
         metrics = evaluate(args.workdir, syn, args.out / f"evaluation-cfg{cfg:g}",
-                           EvaluateConfig(classifier=str(args.classifier), cas=False, bootstrap=0))
+                           EvaluateConfig(classifier=str(args.classifier), cas=False, bootstrap=0)).metrics
         rows[f"{cfg:g}"] = {c: {"conditioning_recall": metrics["conditioning"]["per_class"][c],
                                 "diversity_synthetic": metrics["per_class"][c]["diversity_synthetic"],
                                 "diversity_real": metrics["per_class"][c]["diversity_real"],

@@ -10,8 +10,6 @@ against the hardware's peak. Writes benchmarks/results/sample_speed.md (machine 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
@@ -22,18 +20,9 @@ from skinaug.atomic import write_text
 from skinaug.generators.config import get_config
 from skinaug.generators.tokenizer import LesionTokenizer
 from skinaug.generators.var import SamplingConfig, VARTransformer, sample_tokens
+from skinaug.machine import device_name, select_device
 
 HERE = Path(__file__).resolve().parent
-
-
-def machine(device: torch.device) -> str:
-    """The GPU name, or the CPU model and core count."""
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} cores"
-    return f"{platform.processor() or 'CPU'}, {os.cpu_count()} cores"
 
 
 def build(name: str, device: torch.device) -> tuple[LesionTokenizer, VARTransformer]:
@@ -87,7 +76,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = select_device("auto")
     out = args.out or HERE / "results" / f"sample_speed_{device.type}.md"
     rows = []
     for name in args.configs:
@@ -99,7 +88,7 @@ def main() -> None:
             rows.append((name, get_config(name).tokenizer.image_size, batch, cached, uncached, gflops))
             print(f"{name} batch {batch}: {cached:.2f} img/s cached, {uncached:.2f} uncached", flush=True)
     lines = ["# LF-VAR sampling speed", "",
-             f"Machine: {machine(device)} ({device.type}); torch {torch.__version__}. Free sampling with CFG "
+             f"Machine: {device_name(device)} ({device.type}); torch {torch.__version__}. Free sampling with CFG "
              f"(2x transformer batch), top-k 900 / top-p 0.95, decoding included; {args.repeats} timed batches after "
              "a warm-up, all rows side by side in one run (`benchmarks/sample_speed.py`). Random weights: speed "
              "does not depend on training.", "",

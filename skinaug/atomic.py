@@ -31,7 +31,8 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[An
     except OSError as exc:
         raise SkinaugError(f"{path}: could not write ({os_problem(exc)}); previous content kept") from exc
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as handle:
+        text: dict[str, Any] = {} if "b" in mode else {"encoding": "utf-8", "newline": ""}
+        with os.fdopen(fd, mode, **text) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -57,7 +58,7 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
 
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write JSON atomically (NaN/inf become null, numpy scalars become Python numbers)."""
-    write_text(path, json.dumps(_jsonable(data), indent=2, sort_keys=False, allow_nan=False) + "\n")
+    write_text(path, json.dumps(jsonable(data), indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
 def write_csv(path: str | os.PathLike[str], frame: "Any") -> None:
@@ -76,13 +77,14 @@ def write_png(path: str | os.PathLike[str], image: "Any") -> None:
         image.save(handle, format="PNG")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """`value` with numpy scalars/arrays, tuples and paths as JSON types, NaN/inf as None (as write_json writes)."""
     if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
+        return jsonable(value.tolist())
     if isinstance(value, np.bool_):
         return bool(value)
     if isinstance(value, (np.integer,)):
@@ -95,7 +97,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:
-    """Parse a JSON file; SkinaugError naming it if it is unreadable or not valid JSON (the reading side of write_json)."""
+    """Parse a JSON file; SkinaugError naming it if it is unreadable or not valid JSON (write_json's reading side)."""
     try:
         return json.loads(Path(path).read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -48,6 +48,12 @@ def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _notices(notices: list[str]) -> None:
+    """What a command returned for the user to know, one `skinaug: notice:` line each on stderr."""
+    for notice in notices:
+        click.echo(f"skinaug: notice: {notice}", err=True)
+
+
 def _close_progress_bars() -> None:
     """End the progress bars an error left open, so that the error starts its own line and is the last one."""
     from tqdm import tqdm
@@ -110,8 +116,7 @@ def prepare(fmt: str, root: Path, out: Path, seed: int, fractions: str) -> None:
     except ValueError:
         raise SkinaugError(f"--split {fractions!r}: expected three numbers, e.g. 0.7,0.1,0.2") from None
     result = prepare_dataset(fmt, root, out, SplitConfig(train, val, test, seed))
-    for notice in result.notices:
-        click.echo(f"skinaug: notice: {notice}", err=True)
+    _notices(result.notices)
     for problem in result.problems.head(20).itertuples(index=False):
         click.echo(f"skinaug: {problem.action}: {problem.problem}", err=True)
     if len(result.problems) > 20:
@@ -159,12 +164,9 @@ def demo(out: Path, data: Path | None, fmt: str, count: int) -> None:
 
     plan = choose_plan(real_data=data is not None)
     plan.phantoms = count
-    result = run_demo(out, data, fmt, plan)
-    recall = result["evaluation"]["conditioning"]["mean_recall"]
-    arms = result["bench"]["summary"]["arms"]
-    parts = ", ".join(f"{a} {v['metrics']['mean_recall']['mean']:.3f}" for a, v in arms.items())
-    click.echo(f"demo: {sum(result['timings'].values()) / 60:.1f} min; mean recall on real test {parts}; "
-               f"conditioning recall {recall:.3f} -> {out / 'report.html'}")
+    result = run_demo(out, data, fmt, plan, log=lambda line: click.echo(line, err=True))
+    _notices(result.notices)
+    click.echo(result.summary_line())
 
 
 @main.command("bench-classifier")
@@ -227,8 +229,9 @@ def bench_classifier(workdir: Path, synthetic: Path | None, arch: str, seeds: in
                          resolution_chain=resolution_chain,
                          shortcut=ShortcutConfig(steps=shortcut_steps) if shortcut_steps else None)
     out = out or workdir / "bench-classifier"
-    summary = run_bench(workdir, out, config)
-    click.echo(one_line_bench_summary(summary, out))
+    result = run_bench(workdir, out, config)
+    _notices(result.notices)
+    click.echo(result.summary_line())
 
 
 def _floats(text: str, option: str) -> tuple[float, ...]:
@@ -240,15 +243,6 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
     if any(not 0.0 <= v <= 1.0 for v in values):
         raise SkinaugError(f"{option} {text!r}: every value must be between 0 and 1")
     return values
-
-
-def one_line_bench_summary(summary: dict[str, Any], out: Path) -> str:
-    """'mean recall on real test: a 0.512±0.010, b ... -> OUT/report.md' from write_report's result."""
-    parts = []
-    for arm, values in summary["summary"]["arms"].items():
-        recall = values["metrics"]["mean_recall"]
-        parts.append(f"{arm} {recall.get('mean', float('nan')):.3f}±{recall.get('std', float('nan')):.3f}")
-    return f"mean recall on real test: {', '.join(parts)} -> {out / 'report.md'}"
 
 
 @main.command("train-generator")
@@ -280,23 +274,14 @@ def train_generator_command(workdir: Path, config_name: str, stage: str, out: Pa
     from .generators.config import load_config
     from .generators.training import TrainOptions, train_generator
 
-    config = load_config(config_name)
-    if no_lesion_focus:
-        config.tokenizer.lesion_focus = 0.0
-    if measurements:
-        config.transformer.measurements = measurements
-    for optim, steps in ((config.tokenizer_optim, tokenizer_steps), (config.transformer_optim, transformer_steps)):
-        if steps:
-            optim.steps = steps
-        if batch_size:
-            optim.batch_size = batch_size
+    config = load_config(config_name).with_overrides(
+        tokenizer_steps=tokenizer_steps, transformer_steps=transformer_steps, batch_size=batch_size,
+        lesion_focus=0.0 if no_lesion_focus else None, measurements=measurements)
     out = out or workdir / f"generator-{config.name}"
-    summary = train_generator(workdir, out, config, TrainOptions(stage, resume, device,
-                                                                 str(perceptual_weights) if perceptual_weights else None))
+    weights = str(perceptual_weights) if perceptual_weights else None
+    result = train_generator(workdir, out, config, TrainOptions(stage, resume, device, weights))
     if int(os.environ.get("RANK", "0")) == 0:
-        last = summary["last"]
-        parts = [f"{name} step {row.get('step')} loss {row.get('loss', float('nan')):.4f}" for name, row in last.items()]
-        click.echo(f"trained {config.name} on {summary['train_images']} images ({'; '.join(parts)}) -> {out}")
+        click.echo(result.summary_line())
 
 
 @main.command("augment")
@@ -306,6 +291,9 @@ def train_generator_command(workdir: Path, config_name: str, stage: str, out: Pa
 @click.option("--per-class", default=500, show_default=True, type=click.IntRange(min=0))
 @click.option("--mode", type=click.Choice(["intra", "inter", "free"]), default="intra", show_default=True,
               help="intra: regenerate a train lesion as its own class; inter: as another class; free: no source.")
+@click.option("--measurements-from", "measurement_source", type=click.Choice(["train", "class-mean"]), default="train",
+              show_default=True, help="free/inter: each image's measurements are those of a train image of its "
+                                      "class, drawn with its seed (train), or the class's mean (class-mean).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", default=0, show_default=True)
 @click.option("--cfg", default=4.0, show_default=True, help="Classifier-free guidance at the last scale.")
@@ -314,19 +302,16 @@ def train_generator_command(workdir: Path, config_name: str, stage: str, out: Pa
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
 @click.option("--device", default="cpu", show_default=True)
 @_friendly_errors
-def augment_command(workdir: Path, generator_dir: Path, per_class: int, mode: str, out: Path, seed: int,
-                    cfg: float, top_k: int, top_p: float, batch_size: int, device: str) -> None:
+def augment_command(workdir: Path, generator_dir: Path, per_class: int, mode: str, measurement_source: str, out: Path,
+                    seed: int, cfg: float, top_k: int, top_p: float, batch_size: int, device: str) -> None:
     """Fill a class-balanced synthetic set (PNG images + masks + manifest) from train-split sources."""
     from .generators.augment import AugmentConfig, augment
     from .generators.var import SamplingConfig
 
     config = AugmentConfig(per_class=per_class, mode=mode, seed=seed, batch_size=batch_size,
-                           sampling=SamplingConfig(cfg=cfg, top_k=top_k, top_p=top_p), device=device)
-    syn, made = augment(workdir, generator_dir, out, config)
-    counts = syn.manifest["label"].value_counts()
-    per = " ".join(f"{c}={int(counts.get(c, 0))}" for c in sorted(counts.index))
-    click.echo(f"augment: {len(syn.manifest)} images ({per}); {made} generated now, "
-               f"{len(syn.manifest) - made} kept -> {out} (grid: {out / 'grid.png'})")
+                           sampling=SamplingConfig(cfg=cfg, top_k=top_k, top_p=top_p), device=device,
+                           measurement_source=measurement_source)
+    click.echo(augment(workdir, generator_dir, out, config).summary_line())
 
 
 @main.command("evaluate")
@@ -362,19 +347,15 @@ def evaluate_command(workdir: Path, synthetic: Path, reference_split: str, out: 
                      device: str) -> None:
     """FID/KID/IS/precision-recall per class, inter-class matrix, CAS, plots -> report.md + metrics.json."""
     from .evaluation import EvaluateConfig, evaluate
-    from .evaluation.judges import JudgeSettings
+    from .evaluation.judges import JudgeSettings, judge_train
 
+    judge = JudgeSettings(judge_train(arch=judge_arch, image_size=judge_size, epochs=judge_epochs, device=device),
+                          min_steps=judge_min_steps)
     config = EvaluateConfig(reference_split=reference_split, image_size=image_size,
                             inception_weights=str(inception_weights) if inception_weights else None,
-                            classifier=str(classifier) if classifier else None,
-                            judge=JudgeSettings(arch=judge_arch, image_size=judge_size, epochs=judge_epochs,
-                                                min_steps=judge_min_steps, device=device),
+                            classifier=str(classifier) if classifier else None, judge=judge,
                             bootstrap=bootstrap, cas=not no_cas, device=device)
     out = out or workdir / "evaluation" / synthetic.resolve().name
-    metrics = evaluate(workdir, synthetic, out, config)
-    overall, label = metrics["overall"], metrics["extractor"]["label"]
-    fid = "n/a" if overall["fid"] is None else f"{overall['fid']:.2f}"
-    cond = metrics["conditioning"]["mean_recall"]
-    click.echo(f"evaluate: FID ({label}) {fid}; conditioning recall {cond:.3f}; "
-               f"{metrics['interclass_diagonal_wins']['wins']}/{metrics['interclass_diagonal_wins']['rows']} "
-               f"classes nearest their own -> {out / 'report.md'}")
+    result = evaluate(workdir, synthetic, out, config)
+    _notices(result.notices)
+    click.echo(result.summary_line())

@@ -1,10 +1,27 @@
-"""Naming the machine a result was measured on."""
+"""The machine: which device a command runs on, and naming the hardware a result was measured on."""
 
 from __future__ import annotations
 
 import os
 import platform
 from pathlib import Path
+
+import torch
+
+from .errors import SkinaugError
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """'auto' -> CUDA when available, else CPU; anything else is passed to torch.device (one-line errors)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SkinaugError(f"--device {name!r}: not a device (auto, cpu, cuda, cuda:1, ...)") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SkinaugError(f"--device {name!r}: no CUDA GPU is available here; use --device cpu or auto")
+    return device
 
 
 def cpu_name() -> str:
@@ -18,10 +35,15 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or 'CPU (MODEL, N cores)'."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({cpu_name()}, {os.cpu_count()} cores)"
+
+
 def describe_hardware() -> str:
     """'1 x NVIDIA H100 ...' when CUDA is available, else 'CPU MODEL, N cores (no GPU)'."""
-    import torch
-
     if torch.cuda.is_available():
         return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
     return f"{cpu_name()}, {os.cpu_count()} cores (no GPU)"

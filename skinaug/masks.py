@@ -65,7 +65,7 @@ def resize_mask(mask: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     if (mask.shape[1], mask.shape[0]) == tuple(size):
         return mask
     img = Image.fromarray(mask.astype(np.uint8) * 255)
-    return np.asarray(img.resize(tuple(size), Image.Resampling.NEAREST)) > 127
+    return np.asarray(img.resize((int(size[0]), int(size[1])), Image.Resampling.NEAREST)) > 127
 
 
 def load_mask(path: str | os.PathLike[str], size: tuple[int, int] | None = None) -> np.ndarray:

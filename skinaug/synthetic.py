@@ -5,7 +5,10 @@ A synthetic set is a folder SYN with
 * `manifest.csv`: one row per image with `image_id, image_path, mask_path, label, mode, source_image_id,
   source_split, seed, guidance, generator_checksum, measurements`; paths are relative to SYN and may not
   leave it; `mode` is intra|inter|free|copy; `source_image_id` names the real TRAIN image a row was made
-  from ("" in free mode); `measurements` is a JSON list of floats as a string, or "";
+  from ("" in free mode); `measurements` is a JSON list of floats as a string, or ""; and (optional, sets
+  made before it lack it) `measurements_from`, which vector conditioned the item: "own" (intra: the
+  source's own), "train:<image_id>" (free/inter: a train image of the target class, drawn with the item's
+  seed) or "class-mean" (the target class's mean train vector); "" for copies;
 * `synthetic.json`: `{"kind": "skinaug-synthetic", "format_version": 1, "workdir": ..., "generator": {...},
   "per_class": N}` where `workdir` is the absolute path of the real work directory the set was made from.
 
@@ -27,9 +30,10 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .atomic import write_csv, write_json, write_png
+from .atomic import read_json, write_csv, write_json, write_png
 from .errors import SkinaugError
 from .images import load_rgb
+from .item_plan import MEASUREMENTS_FROM, MODES, SYNTHETIC_COLUMNS, ItemPlan, plan_items
 from .labels import CLASSES
 from .manifest import MANIFEST_NAME, Prepared, load_prepared, resolve
 from .masks import MASK_OK, load_mask
@@ -37,11 +41,6 @@ from .masks import MASK_OK, load_mask
 SYNTHETIC_NAME = "synthetic.json"
 SYNTHETIC_KIND = "skinaug-synthetic"
 SYNTHETIC_VERSION = 1
-MODES: tuple[str, ...] = ("intra", "inter", "free", "copy")
-SYNTHETIC_COLUMNS: tuple[str, ...] = (
-    "image_id", "image_path", "mask_path", "label", "mode", "source_image_id", "source_split", "seed",
-    "guidance", "generator_checksum", "measurements",
-)
 COPY_GENERATOR: dict[str, Any] = {
     "name": "copy", "version": 1,
     "operations": "random flip, rotation by a multiple of 90 degrees, per-channel gain 0.95-1.05 and "
@@ -79,10 +78,7 @@ def _read_info(root: Path) -> dict[str, Any]:
         raise SkinaugError(f"{root}: synthetic set not found")
     if not root.is_dir() or not info_path.exists():
         raise SkinaugError(f"{root}: not a synthetic set (no {SYNTHETIC_NAME})")
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SkinaugError(f"{info_path}: not valid JSON ({exc})") from exc
+    info = read_json(info_path)
     if not isinstance(info, dict) or info.get("kind") != SYNTHETIC_KIND:
         kind = info.get("kind") if isinstance(info, dict) else None
         raise SkinaugError(f"{info_path}: not a synthetic set (kind {kind!r}, expected {SYNTHETIC_KIND!r})")
@@ -137,6 +133,8 @@ def load_synthetic(path: str | os.PathLike[str]) -> SyntheticSet:
     if missing:
         raise SkinaugError(f"{manifest_path}: missing column(s) {', '.join(missing)}")
     _check_rows(root, manifest, manifest_path)
+    if MEASUREMENTS_FROM not in manifest.columns:  # a set made before skinaug recorded it
+        manifest[MEASUREMENTS_FROM] = ""
     manifest["seed"] = manifest["seed"].astype(float).astype(np.int64)
     manifest["guidance"] = manifest["guidance"].astype(float)
     return SyntheticSet(root, manifest, info)
@@ -178,30 +176,10 @@ def _train_fingerprint(train: pd.DataFrame) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _plan(train: pd.DataFrame, per_class: int, seed: int, workdir: Path) -> pd.DataFrame:
-    """One row per copy to make: deterministic in (seed, class, k), so a re-run plans the same images."""
-    rows = []
-    for c_index, label in enumerate(CLASSES):
-        sources = train[train["label"] == label].sort_values("image_id")
-        if per_class and sources.empty:
-            raise SkinaugError(f"{workdir}: no train image of class {label}; cannot make copies of it")
-        for k in range(per_class):
-            item_seed = int(np.random.SeedSequence([seed, c_index, k]).generate_state(1)[0])
-            source = sources.iloc[int(np.random.default_rng(item_seed).integers(len(sources)))]
-            image_id = f"copy_{label}_{k:05d}"
-            has_mask = source["mask_path"] != "" and source["mask_status"] == MASK_OK
-            rows.append({
-                "image_id": image_id, "image_path": f"images/{label}/{image_id}.png",
-                "mask_path": f"masks/{label}/{image_id}.png" if has_mask else "", "label": label,
-                "mode": "copy", "source_image_id": source["image_id"], "source_split": "train",
-                "seed": item_seed, "guidance": 0.0, "generator_checksum": COPY_CHECKSUM, "measurements": "",
-            })
-    return pd.DataFrame(rows, columns=list(SYNTHETIC_COLUMNS))
-
 
 def _make_copy(row: dict[str, Any], source: pd.Series, prepared: Prepared, out: Path) -> None:
     """Write one copy (and its mask): flip, rotate by k*90 degrees, small per-channel colour shift."""
-    rng = np.random.default_rng([int(row["seed"]), 1])  # stream 0 chose the source image in _plan
+    rng = np.random.default_rng([int(row["seed"]), 1])  # stream 0 chose the source image in plan_items
     flip, turns = int(rng.integers(3)), int(rng.integers(4))
     gain, offset = rng.uniform(0.95, 1.05, 3), rng.uniform(-8, 8, 3)
 
@@ -211,8 +189,9 @@ def _make_copy(row: dict[str, Any], source: pd.Series, prepared: Prepared, out: 
 
     rgb = load_rgb(prepared.image_file(source)).astype(np.float64) * gain + offset
     image = geometry(np.clip(np.rint(rgb), 0, 255).astype(np.uint8))
-    if row["mask_path"]:
-        mask = load_mask(prepared.mask_file(source), (int(source["width"]), int(source["height"])))
+    mask_file = prepared.mask_file(source)
+    if row["mask_path"] and mask_file is not None:  # planned only for a source with a usable mask
+        mask = load_mask(mask_file, (int(source["width"]), int(source["height"])))
         write_png(resolve(out, row["mask_path"]), geometry(mask).astype(np.uint8) * 255)
     write_png(resolve(out, row["image_path"]), image)  # the image last: it marks the item as done
 
@@ -241,21 +220,23 @@ def _stale(out: Path, plan: pd.DataFrame) -> list[Path]:
             if _ITEM_FILE.match(path.name) and path.resolve() not in keep]
 
 
-def fill_synthetic_set(out: str | os.PathLike[str], info: dict[str, Any], plan: pd.DataFrame,
+def fill_synthetic_set(out: str | os.PathLike[str], info: dict[str, Any], plan: ItemPlan,
                        make: Callable[[list[dict[str, Any]]], None]) -> SyntheticSet:
     """Make the planned items whose files are missing, remove unplanned ones, then write the manifest last.
 
-    `plan` has SYNTHETIC_COLUMNS, one row per item, deterministic for the same settings; `make(rows)` writes
-    each row's mask (if any) and then its image, atomically. Re-running tops the set up to exactly the plan:
-    an interrupted run leaves no manifest, so a reader never sees a manifest that does not match the files.
+    `plan` holds one row per item, deterministic for the same settings; `make(rows)` writes each row's mask (if
+    any) and then its image, atomically (each row also carries its "position" in the plan). Re-running tops the
+    set up to exactly the plan: an interrupted run leaves no manifest, so a reader never sees a manifest that
+    does not match the files.
     """
     out = Path(out).resolve()
     _start_or_resume(out, info)
     if not (out / SYNTHETIC_NAME).exists():
         write_json(out / SYNTHETIC_NAME, info)  # marks the folder as ours before any image is written
-    todo = [r for r in plan.to_dict("records")
-            if not resolve(out, r["image_path"]).exists() or (r["mask_path"] and not resolve(out, r["mask_path"]).exists())]
-    stale = _stale(out, plan)
+    todo = [{**r, "position": i} for i, r in enumerate(plan.table.to_dict("records"))
+            if not resolve(out, r["image_path"]).exists()
+            or (r["mask_path"] and not resolve(out, r["mask_path"]).exists())]
+    stale = _stale(out, plan.table)
     if todo or stale:
         (out / MANIFEST_NAME).unlink(missing_ok=True)  # the set is incomplete until the new manifest is written
     for path in stale:
@@ -263,7 +244,7 @@ def fill_synthetic_set(out: str | os.PathLike[str], info: dict[str, Any], plan: 
     if todo:
         make(todo)
     write_json(out / SYNTHETIC_NAME, info)
-    write_csv(out / MANIFEST_NAME, plan)
+    write_csv(out / MANIFEST_NAME, plan.manifest())
     return load_synthetic(out)
 
 
@@ -283,7 +264,10 @@ def write_copy_set(workdir: str | os.PathLike[str], out: str | os.PathLike[str],
     info = {"kind": SYNTHETIC_KIND, "format_version": SYNTHETIC_VERSION, "workdir": str(workdir_abs),
             "generator": {**COPY_GENERATOR, "seed": seed, "train_fingerprint": fingerprint, "identity": identity},
             "per_class": per_class}
-    plan = _plan(train, per_class, seed, workdir_abs)
+    plan = plan_items(train.sort_values("image_id"), "copy", per_class, seed, guidance=0.0, checksum=COPY_CHECKSUM,
+                      no_source=lambda label: f"{workdir_abs}: no train image of class {label}; cannot make copies "
+                                              "of it",
+                      has_mask=lambda source: source["mask_path"] != "" and source["mask_status"] == MASK_OK)
     sources = train.set_index("image_id")
     out = Path(out).resolve()
 

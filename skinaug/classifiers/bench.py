@@ -9,13 +9,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import io
-import json
 import os
-import platform
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -28,15 +24,17 @@ from ..data import (
 )
 from ..errors import SkinaugError
 from ..labels import CLASSES
+from ..machine import device_name, select_device
 from ..manifest import MANIFEST_NAME, Prepared, load_prepared
 from ..synthetic import load_synthetic, write_copy_set
 from .arms import ArmSpec, BuiltArm, build_arm, parse_arms
 from .models import create_classifier
-from .report import load_runs, write_report
+from .report import BenchResult, write_report
+from .runs import load_runs
 from .saved import load_classifier, save_classifier
 from .selection import select_by_classifier
 from .shortcut import ShortcutConfig, real_vs_extra_auroc
-from .train import TrainConfig, default_workers, make_loader, predict_proba, select_device, train_classifier
+from .train import TrainConfig, default_workers, make_loader, predict_proba, train_classifier
 
 
 @dataclass
@@ -67,12 +65,12 @@ class BenchConfig:
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as allow_pickle too
     with atomic_open(path, "wb") as handle:
         handle.write(buffer.getvalue())
 
 
-def _fingerprint(path: str | os.PathLike[str] | None, name: str = "") -> str | None:
+def fingerprint(path: str | os.PathLike[str] | None, name: str = "") -> str | None:
     """sha256 (16 hex) of a file, or of FOLDER/name; None when not given."""
     if path is None:
         return None
@@ -86,16 +84,18 @@ def _check_same_config(out: Path, workdir: str | os.PathLike[str], config: Bench
     Compared: the training settings, and the content (not the path) of the work directory's manifest, the
     synthetic set's manifest, the weights file and the cross-dataset manifest.
     """
-    recorded = {"train": asdict(config.train), "workdir_manifest": _fingerprint(workdir, MANIFEST_NAME),
-                "weights": _fingerprint(config.weights), "synthetic_manifest": _fingerprint(config.synthetic, MANIFEST_NAME),
-                "test_manifest": _fingerprint(config.test_manifest, MANIFEST_NAME),
-                "copies_manifest": _fingerprint(config.copies, MANIFEST_NAME),
+    train = asdict(config.train)
+    train.pop("workers")
+    train.pop("device")
+    recorded = {"train": train, "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
+                "weights": fingerprint(config.weights),
+                "synthetic_manifest": fingerprint(config.synthetic, MANIFEST_NAME),
+                "test_manifest": fingerprint(config.test_manifest, MANIFEST_NAME),
+                "copies_manifest": fingerprint(config.copies, MANIFEST_NAME),
                 "mixing": {"top_up_to": config.top_up_to, "resolution_chain": config.resolution_chain}}
-    recorded["train"].pop("workers")
-    recorded["train"].pop("device")
     path = out / "bench_config.json"
     if path.exists():
-        previous = json.loads(path.read_text(encoding="utf-8"))
+        previous = read_json(path)
         changed = sorted(k for k in set(previous) | set(recorded) if previous.get(k) != recorded.get(k))
         if changed:
             raise SkinaugError(f"{out}: holds runs made with other settings ({', '.join(changed)} differ); "
@@ -108,15 +108,15 @@ def _run_complete(folder: Path) -> bool:
     return (folder / "predictions.npz").exists() and (folder / "run.json").exists()
 
 
-def _arms_to_run(config: BenchConfig) -> list[ArmSpec]:
+def _arms_to_run(config: BenchConfig, notices: list[str]) -> list[ArmSpec]:
     """The arms asked for, minus those that need a synthetic set when none is given (with a notice);
     arm b is added (and run first) when selected arms need its seed-0 model as their judge."""
     arms = parse_arms(config.arms, tuple(config.synthetic_shares))
     needs_synthetic = [a.name for a in arms if a.source in ("synthetic", "selected")]
     if needs_synthetic and not config.synthetic:
         arms = [a for a in arms if a.name not in needs_synthetic]
-        print(f"skinaug: notice: arm(s) {', '.join(needs_synthetic)} skipped: no --synthetic set given "
-              f"(arm c is real + synthetic)", file=sys.stderr)
+        notices.append(f"arm(s) {', '.join(needs_synthetic)} skipped: no --synthetic set given "
+                       "(arm c is real + synthetic)")
     if not arms:
         raise SkinaugError(f"--arms {config.arms!r}: no arm left to run")
     if any(a.source == "selected" for a in arms):
@@ -171,8 +171,8 @@ def _draws(built: BuiltArm) -> dict[str, Any]:
     return synthetic_share_of_draws(built.labels, built.is_extra, drawn)
 
 
-def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
-              cache: DecodedImageCache) -> tuple[ManifestDataset | None, np.ndarray | None]:
+def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray, cache: DecodedImageCache,
+              notices: list[str]) -> tuple[ManifestDataset | None, np.ndarray | None]:
     """The cross-dataset test set and the classes both data sets have.
 
     Every image of the other work directory whose class the training set has, except images that also
@@ -191,8 +191,8 @@ def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
     overlap = (full.frame["image_id"].isin(own_ids) | full.frame["image_file"].astype(str).isin(own_files)).to_numpy()
     keep = ~overlap & np.isin(full.labels, shared)
     if overlap.any():
-        print(f"skinaug: notice: --test-manifest: {int(overlap.sum())} image(s) also in {prepared.workdir} "
-              "left out of the cross-dataset test", file=sys.stderr)
+        notices.append(f"--test-manifest: {int(overlap.sum())} image(s) also in {prepared.workdir} left out of the "
+                       "cross-dataset test")
     if not keep.any():
         raise SkinaugError(f"--test-manifest {config.test_manifest}: no image left in the classes both data sets "
                            "have once the training work directory's images are removed")
@@ -210,11 +210,12 @@ def _restrict(proba: np.ndarray, shared: np.ndarray) -> np.ndarray:
 
 
 def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str], config: BenchConfig,
-                     progress: bool = True) -> dict[str, Any]:
-    """Run (or resume) the benchmark and write the report; returns the report's summary."""
+                     progress: bool = True) -> BenchResult:
+    """Run (or resume) the benchmark and write the report; returns what the report found."""
     out = Path(out)
     prepared = load_prepared(workdir)
-    arms = _arms_to_run(config)
+    notices: list[str] = []
+    arms = _arms_to_run(config, notices)
     tc = config.train
     select_device(tc.device)  # bad --device: a clear error before any work
     weights_note = create_classifier(tc.arch, len(CLASSES), config.weights)[1].describe()  # bad --arch/--weights
@@ -236,7 +237,7 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
     extra_dirs: dict[str, str] = {}
     if sources & {"synthetic", "selected"}:
         extra_dirs["synthetic"] = str(config.synthetic)
-    external, shared = _external(config, prepared, real_train.labels, cache)
+    external, shared = _external(config, prepared, real_train.labels, cache, notices)
     if "copies" in sources:
         if config.copies:
             load_synthetic(config.copies)  # a bad --copies: a clear error before OUT is locked
@@ -269,7 +270,7 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
             result = train_classifier(model, loader, val_loader, tc, seed, desc=f"arm {arm.name} seed {seed}",
                                       progress=progress)
             proba, y_true = predict_proba(result.model, test_loader, channels_last=tc.channels_last)
-            if external is not None:
+            if external is not None and shared is not None:
                 ext_loader = make_loader(external, tc.batch_size, workers)
                 ext_proba, ext_true = predict_proba(result.model, ext_loader, channels_last=tc.channels_last)
                 _save_npz(folder / "external_predictions.npz", y_true=ext_true,
@@ -293,7 +294,7 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
         "dataset_root": prepared.info.get("root"), "architecture": tc.arch, "image_size": tc.image_size,
         "weights": config.weights or "from scratch", "seeds": config.seeds, "arms": [a.name for a in arms],
         "arm_descriptions": {a.name: a.describe(config.top_up_to) for a in arms},
-        "device": str(select_device(tc.device)), "device_name": _device_name(tc.device),
+        "device": str(select_device(tc.device)), "device_name": device_name(select_device(tc.device)),
         "train_config": asdict(tc), "synthetic": config.synthetic, "test_manifest": config.test_manifest,
         "copies": extra_dirs.get("copies"), "top_up_to": config.top_up_to,
         "synthetic_shares": list(config.synthetic_shares), "resolution_chain": config.resolution_chain,
@@ -303,7 +304,9 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
         "test_images": len(test), "val_images": len(val), "train_images": len(real_train),
         "skinaug_version": __version__, "note_weights": weights_note,
     }
-    return write_report(out, load_runs(out), meta)
+    report = write_report(out, load_runs(out), meta)
+    report.notices = notices
+    return report
 
 
 def _select(out: Path, synthetic_eval: ManifestDataset, tc: TrainConfig,
@@ -338,10 +341,3 @@ def _shortcut(out: Path, config: BenchConfig, real_train: ManifestDataset, real_
                                          config.train.device, workers)
         write_json(path, done)
     return {name: done[name] for name in extras}
-
-
-def _device_name(name: str) -> str:
-    device = select_device(name)
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    return f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"

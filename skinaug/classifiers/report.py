@@ -1,32 +1,26 @@
-"""The report of `skinaug bench-classifier`: metrics per run, mean ± std per arm, paired bootstrap gains.
+"""The report of `skinaug bench-classifier`, a view of the runs (runs.py) and their summary (summary.py).
 
-Reads OUT/runs/<arm>_seed<k>/ (predictions.npz + run.json) and writes into OUT/: results.json (the
-summary, the meta data and every run's metrics), report.md (tables for people), confusion_<arm>.png,
-per_class_recall.png and training_curves.png. Every file is written atomically.
+Writes into OUT/: results.json (the summary, the meta data and every run's metrics), report.md (tables for
+people), confusion_<arm>.png, per_class_recall.png and training_curves.png. Every file is written atomically.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-import warnings
-import zipfile
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..atomic import write_json, write_text
-from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..pictures import save_figure
-from .arms import ARMS, control_of, uses_extra
+from .arms import ARMS, control_of
 from .mixing_report import mixing_markdown
-from .metrics import SCALAR_METRICS, classification_metrics, paired_bootstrap
+from .summary import REFERENCE_ARMS, summarise
 
-GAIN_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy")
-REFERENCE_ARMS: tuple[str, ...] = ("a", "b")
 METRIC_LABELS: dict[str, str] = {
     "mean_recall": "Mean recall", "balanced_accuracy": "Balanced accuracy", "macro_f1": "Macro F1",
     "gmean": "G-mean", "auroc_macro": "AUROC (macro, OvR)", "accuracy": "Accuracy",
@@ -35,231 +29,6 @@ TABLE_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy", "macro_f1"
 TEST_SET_DESCRIPTION = "real test images only"
 _ARM_COLOURS = {"a": "#7f7f7f", "b": "#1f77b4", "c": "#ff7f0e", "d": "#9467bd"}
 _OTHER_COLOURS = ("#2ca02c", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#d62728")
-
-
-class IncompleteRunWarning(UserWarning):
-    """A run folder without both predictions.npz and run.json (still running, or interrupted): skipped."""
-
-
-# ----------------------------------------------------------------------------------------------- loading
-
-def _read_predictions(path: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            arrays = {key: np.asarray(data[key]) for key in ("y_true", "proba", "image_ids")}
-    except KeyError as exc:
-        raise SkinaugError(f"{path}: missing array {exc}; expected y_true, proba and image_ids") from exc
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise SkinaugError(f"{path}: unreadable ({exc}); delete its folder to rerun that run") from exc
-    y, p, ids = arrays["y_true"], arrays["proba"], arrays["image_ids"]
-    if y.ndim != 1 or p.ndim != 2 or p.shape[0] != y.size or ids.shape != y.shape:
-        raise SkinaugError(f"{path}: inconsistent shapes y_true {y.shape}, proba {p.shape}, image_ids {ids.shape}")
-    arrays["image_ids"] = ids.astype(str)
-    arrays["y_true"] = y.astype(np.int64)
-    return arrays
-
-
-def load_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """Every complete run under OUT/runs/, sorted by (arm, seed).
-
-    A run is complete when its folder holds both predictions.npz and run.json; other folders are
-    skipped with an IncompleteRunWarning. Each run is its run.json plus "name" (the folder name),
-    "dir", the arrays "y_true", "proba", "image_ids" and, when external_predictions.npz exists,
-    "external" (the same three arrays on the cross-dataset test set).
-    """
-    runs_dir = Path(out_dir) / "runs"
-    if not runs_dir.is_dir():
-        return []
-    runs: list[dict[str, Any]] = []
-    for folder in sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
-        predictions, run_json = folder / "predictions.npz", folder / "run.json"
-        missing = [f.name for f in (predictions, run_json) if not f.is_file()]
-        if missing:
-            warnings.warn(f"{folder}: incomplete run (no {' and no '.join(missing)}); skipped",
-                          IncompleteRunWarning, stacklevel=2)
-            continue
-        try:
-            info = json.loads(run_json.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise SkinaugError(f"{run_json}: unreadable ({exc}); delete its folder to rerun that run") from exc
-        if not isinstance(info, dict):
-            raise SkinaugError(f"{run_json}: expected a JSON object")
-        match = re.fullmatch(r"(.+)_seed(\d+)", folder.name)
-        run = dict(info)
-        run.setdefault("arm", match.group(1) if match else folder.name)
-        run.setdefault("seed", int(match.group(2)) if match else 0)
-        run["arm"] = str(run["arm"])
-        run.setdefault("arm_name", ARMS.get(run["arm"], run["arm"]))
-        run.update(name=folder.name, dir=str(folder), **_read_predictions(predictions))
-        external = folder / "external_predictions.npz"
-        run["external"] = _read_predictions(external) if external.is_file() else None
-        runs.append(run)
-    seen: dict[tuple[str, Any], str] = {}
-    for run in runs:
-        key = (run["arm"], run["seed"])
-        if key in seen:
-            raise SkinaugError(f"{runs_dir}: folders {seen[key]} and {run['name']} both hold arm {key[0]} seed "
-                               f"{key[1]}; remove one")
-        seen[key] = run["name"]
-    return sorted(runs, key=lambda r: (r["arm"], r["seed"]))
-
-
-# ------------------------------------------------------------------------------------------- summarising
-
-def _mean_std(values: Sequence[float]) -> dict[str, Any]:
-    """Mean and sample standard deviation (ddof=1; NaN with one value) over seeds."""
-    arr = np.asarray(values, dtype=np.float64)
-    return {"mean": float(arr.mean()) if arr.size else float("nan"),
-            "std": float(arr.std(ddof=1)) if arr.size > 1 else float("nan"),
-            "values": [float(v) for v in arr]}
-
-
-def _check_pairing(entries: list[dict[str, Any]], what: str) -> None:
-    """The arms of one seed must have been scored on the same images in the same order."""
-    first_of_seed: dict[Any, dict[str, Any]] = {}
-    for entry in entries:
-        ref = first_of_seed.setdefault(entry["seed"], entry)
-        if ref is entry:
-            continue
-        if not (np.array_equal(ref["image_ids"], entry["image_ids"])
-                and np.array_equal(ref["y_true"], entry["y_true"])):
-            raise SkinaugError(
-                f"runs {ref['name']} and {entry['name']} (seed {entry['seed']}) were scored on different {what} "
-                "images; the arms of one seed must share them (a stale run folder from another work directory?) "
-                "- delete the stale folders and rerun")
-
-
-def _common_images(entries: list[dict[str, Any]], what: str
-                   ) -> tuple[np.ndarray | None, dict[str, np.ndarray], str | None]:
-    """The test images every run shares: (y_true, {run name: proba in that order}, note or None)."""
-    ref = entries[0]
-    if all(np.array_equal(ref["image_ids"], e["image_ids"]) and np.array_equal(ref["y_true"], e["y_true"])
-           for e in entries):
-        return ref["y_true"], {e["name"]: e["proba"] for e in entries}, None
-    common = ref["image_ids"]
-    for entry in entries:
-        if np.unique(entry["image_ids"]).size != entry["image_ids"].size:
-            raise SkinaugError(f"run {entry['name']}: duplicate image ids in its {what} predictions")
-        common = common[np.isin(common, entry["image_ids"])]
-    if common.size == 0:
-        note = f"the seeds share no {what} image, so no paired bootstrap"
-        warnings.warn(note, stacklevel=3)
-        return None, {}, note
-    y_common = None
-    aligned: dict[str, np.ndarray] = {}
-    for entry in entries:
-        position = {image_id: i for i, image_id in enumerate(entry["image_ids"])}
-        order = np.array([position[image_id] for image_id in common])
-        y = entry["y_true"][order]
-        if y_common is None:
-            y_common = y
-        elif not np.array_equal(y, y_common):
-            raise SkinaugError(f"run {entry['name']}: the same {what} image has different labels in different runs")
-        aligned[entry["name"]] = entry["proba"][order]
-    note = (f"the seeds were scored on different {what} images; the bootstrap uses the {common.size} images "
-            "they all share")
-    warnings.warn(note, stacklevel=3)
-    return y_common, aligned, note
-
-
-def _summarise_set(entries: list[dict[str, Any]], classes: list[str], what: str, n_boot: int,
-                   boot_seed: int) -> dict[str, Any]:
-    """Per-arm mean ± std, per-class recall, bootstrap gains and per-class deltas of one test set."""
-    _check_pairing(entries, what)
-    arm_order = sorted({e["arm"] for e in entries})
-    by_arm = {arm: sorted((e for e in entries if e["arm"] == arm), key=lambda e: e["seed"]) for arm in arm_order}
-    y_common, aligned, note = _common_images(entries, what)
-    k = len(classes)
-    arms: dict[str, dict[str, Any]] = {}
-    for arm, runs in by_arm.items():
-        confusion = np.zeros((k, k), dtype=np.int64)
-        for run in runs:
-            confusion += np.asarray(run["metrics"]["confusion"], dtype=np.int64)
-        arms[arm] = {
-            "arm_name": runs[0].get("arm_name", ARMS.get(arm, arm)),
-            "seeds": [r["seed"] for r in runs],
-            "n_runs": len(runs),
-            "metrics": {m: _mean_std([r["metrics"][m] for r in runs]) for m in SCALAR_METRICS},
-            "per_class_recall": {c: _mean_std([r["metrics"]["per_class"][c]["recall"] for r in runs]) for c in classes},
-            "per_class_specificity": {c: _mean_std([r["metrics"]["per_class"][c]["specificity"] for r in runs])
-                                      for c in classes},
-            "confusion_sum": confusion.tolist(),
-            "gains": {},
-        }
-    for arm in arm_order:
-        for ref in (*REFERENCE_ARMS, control_of(arm)):
-            if ref not in by_arm or arm == ref or (ref == "b" and arm == "a") or y_common is None:
-                continue
-            seeds = sorted({r["seed"] for r in by_arm[arm]} & {r["seed"] for r in by_arm[ref]})
-            if not seeds:
-                continue
-            proba_arm = [aligned[r["name"]] for r in by_arm[arm] if r["seed"] in seeds]
-            proba_ref = [aligned[r["name"]] for r in by_arm[ref] if r["seed"] in seeds]
-            arms[arm]["gains"][ref] = {"seeds": seeds, **{
-                m: paired_bootstrap(y_common, proba_arm, proba_ref, metric=m, n_boot=n_boot, seed=boot_seed)
-                for m in GAIN_METRICS}}
-    if "a" in arms:
-        base = arms["a"]["per_class_recall"]
-        for arm in arm_order:
-            if arm != "a":
-                arms[arm]["per_class_recall_delta_vs_a"] = {
-                    c: arms[arm]["per_class_recall"][c]["mean"] - base[c]["mean"] for c in classes}
-    for arm in (a for a in arm_order if "b" in arms and uses_extra(a)):  # what the extra images add to b
-        arms[arm]["per_class_recall_delta_vs_b"] = {
-            c: arms[arm]["per_class_recall"][c]["mean"] - arms["b"]["per_class_recall"][c]["mean"] for c in classes}
-    ref = entries[0]
-    support = np.bincount(ref["y_true"], minlength=k)
-    return {
-        "arm_order": arm_order,
-        "arms": arms,
-        "test_set": {"description": what, "n_images": int(ref["y_true"].size),
-                     "support": {c: int(n) for c, n in zip(classes, support)},
-                     "same_images_across_seeds": note is None,
-                     "bootstrap_images": int(y_common.size) if y_common is not None else 0},
-        "bootstrap": {"n_boot": int(n_boot), "seed": int(boot_seed), "stratified_by_class": True,
-                      "interval": "95 % percentile", "metrics": list(GAIN_METRICS), "note": note},
-    }
-
-
-def summarise(runs: list[dict[str, Any]], classes: Sequence[str] = CLASSES, *, n_boot: int = 2000,
-              boot_seed: int = 0) -> dict[str, Any]:
-    """Summary of the runs of load_runs(): per arm, mean ± std over seeds of every scalar metric and of
-    each class's recall; paired bootstrap gains (mean recall, balanced accuracy) of each arm over arm a
-    and over arm b where present ("gains": {reference: {...}}); each class's recall minus arm a's
-    ("per_class_recall_delta_vs_a"). Std is the sample std over seeds (NaN for a single seed).
-
-    Returns {"classes", "arm_order", "seeds", "arms", "test_set", "bootstrap", "external" (the same for
-    the cross-dataset test set when every run has one, else None), "runs" (per-run metrics)}.
-    """
-    classes = list(classes)
-    if not runs:
-        raise SkinaugError("no complete benchmark runs to summarise")
-    entries, external = [], []
-    per_run: list[dict[str, Any]] = []
-    for run in runs:
-        metrics = classification_metrics(run["y_true"], run["proba"], classes)
-        entry = {"name": run.get("name", f"{run['arm']}_seed{run['seed']}"), "arm": run["arm"], "seed": run["seed"],
-                 "arm_name": run.get("arm_name", ARMS.get(run["arm"], run["arm"])), "y_true": np.asarray(run["y_true"]),
-                 "proba": np.asarray(run["proba"]), "image_ids": np.asarray(run["image_ids"]).astype(str),
-                 "metrics": metrics}
-        entries.append(entry)
-        record = {key: run.get(key) for key in ("name", "arm", "arm_name", "seed", "best_epoch", "epochs_run",
-                                                 "seconds", "train_images", "weights", "test_set", "history",
-                                                 "draws")}
-        record.update(name=entry["name"], arm_name=entry["arm_name"], metrics=metrics)
-        if run.get("external") is not None:
-            ext = run["external"]
-            ext_metrics = classification_metrics(ext["y_true"], ext["proba"], classes)
-            external.append({**entry, "y_true": np.asarray(ext["y_true"]), "proba": np.asarray(ext["proba"]),
-                             "image_ids": np.asarray(ext["image_ids"]).astype(str), "metrics": ext_metrics})
-            record["external_metrics"] = ext_metrics
-        per_run.append(record)
-    summary = {"classes": classes, **_summarise_set(entries, classes, "test", n_boot, boot_seed)}
-    summary["seeds"] = sorted({e["seed"] for e in entries})
-    summary["external"] = (_summarise_set(external, classes, "external test", n_boot, boot_seed)
-                           if external and len(external) == len(entries) else None)
-    summary["runs"] = per_run
-    return summary
 
 
 # ---------------------------------------------------------------------------------------------- figures
@@ -429,7 +198,9 @@ def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[st
     device = str(meta.get("device") or "—")
     if meta.get("device_name") and meta.get("device_name") != device:
         device += f" ({meta['device_name']})"
-    train_config = meta.get("train_config") if isinstance(meta.get("train_config"), dict) else {}
+    train_config = meta.get("train_config")
+    if not isinstance(train_config, dict):
+        train_config = {}
     epochs = meta.get("epochs", train_config.get("epochs"))
     epochs_text = (f"up to {epochs}; " if epochs is not None else "") + (
         f"ran {_range([r.get('epochs_run') for r in runs])}, "
@@ -556,10 +327,37 @@ def _markdown(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[str
 
 # ------------------------------------------------------------------------------------------------ write
 
+@dataclass
+class BenchResult:
+    """What `bench-classifier` found (the content of results.json) and where its report is."""
+
+    meta: dict[str, Any]
+    summary: dict[str, Any]
+    runs: list[dict[str, Any]]
+    out: Path
+    notices: list[str] = field(default_factory=list)   # for the user (arms skipped, images left out)
+
+    def as_dict(self) -> dict[str, Any]:
+        """{"meta", "summary", "runs"}: what results.json holds."""
+        return {"meta": self.meta, "summary": self.summary, "runs": self.runs}
+
+    def mean_recall(self, arm: str) -> dict[str, Any]:
+        """Mean recall on real test of one arm over seeds: {"mean", "std", "values"}."""
+        return self.summary["arms"][arm]["metrics"]["mean_recall"]
+
+    def summary_line(self) -> str:
+        """'mean recall on real test: a 0.512±0.010, b ... -> OUT/report.md'."""
+        parts = []
+        for arm in self.summary["arms"]:
+            recall = self.mean_recall(arm)
+            parts.append(f"{arm} {recall.get('mean', float('nan')):.3f}±{recall.get('std', float('nan')):.3f}")
+        return f"mean recall on real test: {', '.join(parts)} -> {self.out / 'report.md'}"
+
+
 def write_report(out_dir: str | os.PathLike[str], runs: list[dict[str, Any]], meta: dict[str, Any], *,
-                 n_boot: int = 2000) -> dict[str, Any]:
+                 n_boot: int = 2000) -> BenchResult:
     """Write results.json, report.md, confusion_<arm>.png, per_class_recall.png and training_curves.png
-    into out_dir; returns what results.json holds ({"meta", "summary", "runs"}).
+    into out_dir; returns what results.json holds ({"meta", "summary", "runs"}) as a BenchResult.
 
     meta describes the benchmark (dataset, image_size, architecture, weights, seeds, device, device_name,
     train_config / epochs, ...); meta["classes"] overrides the class names (default CLASSES).
@@ -569,8 +367,8 @@ def write_report(out_dir: str | os.PathLike[str], runs: list[dict[str, Any]], me
     classes = list(meta.get("classes") or CLASSES)
     summary = summarise(runs, classes, n_boot=n_boot)
     per_run = summary.pop("runs")
-    results = {"meta": meta, "summary": summary, "runs": per_run}
-    write_json(out / "results.json", results)
+    results = BenchResult(meta, summary, per_run, out)
+    write_json(out / "results.json", results.as_dict())
 
     figures: dict[str, str] = {"Per-class recall": "per_class_recall.png"}
     _plot_per_class_recall(out / "per_class_recall.png", summary)

@@ -14,8 +14,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
-from ..errors import SkinaugError
 from ..labels import CLASSES
+from ..machine import select_device
 from ..schedules import warmup_cosine
 from .metrics import classification_metrics
 
@@ -48,19 +48,6 @@ class TrainResult:
     epochs_run: int
     seconds: float
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def select_device(name: str = "auto") -> torch.device:
-    """'auto' -> CUDA when available, else CPU; anything else is passed to torch.device."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise SkinaugError(f"--device {name!r}: not a device (auto, cpu, cuda, cuda:1, ...)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SkinaugError(f"--device {name!r}: no CUDA GPU is available here; use --device cpu or auto")
-    return device
 
 
 def default_workers() -> int:
@@ -118,7 +105,8 @@ def predict_proba(model: nn.Module, loader: DataLoader, device: torch.device | N
     return torch.cat(probs).numpy().astype(np.float32), torch.cat(labels).numpy().astype(np.int64)
 
 
-def _schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int) -> torch.optim.lr_scheduler.LambdaLR:
+def _schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int
+              ) -> torch.optim.lr_scheduler.LambdaLR:
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, warmup_steps, total_steps))
 
 

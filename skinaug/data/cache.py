@@ -76,10 +76,10 @@ class DecodedImageCache:
         return target
 
     def _decode_into(self, tmp: Path, files: list[str], size: int, via_size: int | None) -> None:
-        array = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(files), size, size, 3))
+        decoded = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(len(files), size, size, 3))
 
         def one(i: int) -> int:
-            array[i] = decode.decode_image(files[i], size, via_size)
+            decoded[i] = decode.decode_image(files[i], size, via_size)
             return i
 
         pool = ThreadPoolExecutor(self.workers)
@@ -91,8 +91,7 @@ class DecodedImageCache:
                     bar.update()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
-        array.flush()
-        del array
+        decoded.flush()  # the memmap closes when this function returns, before the caller renames the file
 
     def array(self, files: Sequence[str | os.PathLike[str]], size: int, via_size: int | None = None) -> np.ndarray:
         """The N x size x size x 3 uint8 array of `files` (read-only memmap), built on first use."""

@@ -157,7 +157,7 @@ def synthetic_dataset(syn_dir: str | os.PathLike[str], workdir: str | os.PathLik
 class CombinedDataset(ConcatDataset):
     """Several datasets end to end, with `.labels` concatenated and `.kind` real/synthetic/mixed."""
 
-    def __init__(self, datasets: Sequence[Dataset]) -> None:
+    def __init__(self, datasets: Sequence[Any]) -> None:  # ManifestDatasets or CombinedDatasets (checked)
         super().__init__(datasets)
         for d in datasets:
             if not hasattr(d, "labels") or getattr(d, "kind", None) not in KINDS:

@@ -35,7 +35,7 @@ def weighted_sampler(labels: Sequence[int] | np.ndarray, num_samples: int | None
         raise SkinaugError("weighted_sampler needs at least one label")
     per_sample = class_weights(array, max(len(CLASSES), int(array.max()) + 1))[array]
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    return WeightedRandomSampler(torch.as_tensor(per_sample, dtype=torch.double),
+    return WeightedRandomSampler(per_sample.astype(np.float64).tolist(),
                                  num_samples if num_samples is not None else len(array),
                                  replacement=True, generator=generator)
 

@@ -38,8 +38,9 @@ def _generator_section(out: Path) -> list[Block]:
                                                       "cross-entropy and token accuracy (val = validation split)"))
     blocks.append(Picture("synthetic/grid.png", "Synthetic images per class (skinaug augment)"))
     if (out / "evaluation" / "inpainting.png").is_file():
-        blocks.append(Picture("evaluation/inpainting.png", "In-painting: source, mask, result (the background "
-                                                           "outside the dilated mask is the source's, pixel for pixel)"))
+        blocks.append(Picture("evaluation/inpainting.png",
+                              "In-painting: source, mask, result (the background outside the dilated mask is the "
+                              "source's, pixel for pixel)"))
     return blocks
 
 

@@ -1,5 +1,5 @@
 """Fidelity evaluation of synthetic sets: FID/KID/IS/PR (Inception or domain features), CAS, plots, report."""
 
-from .run import EvaluateConfig, evaluate
+from .run import EvaluateConfig, EvaluationResult, evaluate
 
-__all__ = ["EvaluateConfig", "evaluate"]
+__all__ = ["EvaluateConfig", "EvaluationResult", "evaluate"]

@@ -13,7 +13,6 @@ Both take uint8 B x 3 x H x W tensors, like every torch-fidelity extractor, and 
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,10 @@ INCEPTION_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidel
 
 class DomainFeatureExtractor(FeatureExtractorBase):
     """A saved skinaug classifier (folder or model.safetensors via feature_extractor_weights_path) as extractor."""
+
+    classifier: Any  # a timm model
+    mean: torch.Tensor  # buffers (see __init__)
+    std: torch.Tensor
 
     def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
                  **kwargs: Any) -> None:
@@ -70,7 +73,8 @@ class DomainFeatureExtractor(FeatureExtractorBase):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if x.dtype != torch.uint8 or x.dim() != 4 or x.shape[1] != 3:
-            raise SkinaugError(f"{DOMAIN_EXTRACTOR}: expects uint8 B x 3 x H x W images, got {x.dtype} {tuple(x.shape)}")
+            raise SkinaugError(f"{DOMAIN_EXTRACTOR}: expects uint8 B x 3 x H x W images, got {x.dtype} "
+                               f"{tuple(x.shape)}")
         images = x.float() / 255.0
         if images.shape[-2:] != (self.image_size, self.image_size):
             images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear",
@@ -167,8 +171,6 @@ def extract_features(extractor: FeatureExtractorBase, images: torch.Tensor, batc
                      progress: bool = False) -> dict[str, torch.Tensor]:
     """{layer: N x D float64 tensor} of uint8 N x 3 x H x W images, through torch-fidelity's extractor loop."""
     cuda = next(extractor.parameters(), torch.empty(0)).is_cuda
-    if progress:
-        print(f"features of {len(images)} images", file=sys.stderr)
     features = get_featuresdict_from_dataset(ImageTensors(images), extractor, batch_size, cuda,
-                                             save_cpu_ram=True, verbose=False)
+                                             save_cpu_ram=True, verbose=progress)  # its progress bar on stderr
     return {k: v.double() for k, v in features.items()}

@@ -6,17 +6,18 @@ Both: class-balanced sampler, epoch selected on real val; scored on real test by
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from ..atomic import read_json
+from ..classifiers.bench import fingerprint
 from ..classifiers.models import create_classifier
 from ..classifiers.saved import META_NAME, classifier_folder, save_classifier
 from ..classifiers.train import TrainConfig, default_workers, make_loader, predict_proba, train_classifier
@@ -25,31 +26,30 @@ from ..labels import CLASSES
 from ..manifest import MANIFEST_NAME
 
 
+JUDGE_TRAIN: dict[str, Any] = {"arch": "resnet18", "image_size": 64, "epochs": 15, "patience": 5,
+                               "channels_last": False}  # small defaults: the judges run on a CPU
+
+
+def judge_train(**changes: Any) -> TrainConfig:
+    """The judges' classifier TrainConfig: resnet18, 64 px, 15 epochs, patience 5, with `changes`."""
+    return TrainConfig(**{**JUDGE_TRAIN, **changes})
+
+
 @dataclass
 class JudgeSettings:
-    """Architecture and training of the evaluation's classifiers (small defaults: they run on a CPU)."""
+    """Architecture and training of the evaluation's classifiers: a classifier TrainConfig and a step floor."""
 
-    arch: str = "resnet18"
-    image_size: int = 64
-    epochs: int = 15
-    batch_size: int = 64
-    lr: float = 1e-3
-    patience: int = 5
+    train: TrainConfig = field(default_factory=judge_train)
     min_steps: int = 200                    # small sets train for more epochs, up to at least this many steps
-    device: str = "auto"
-    workers: int | None = None
 
     def train_config(self, train_images: int) -> TrainConfig:
-        """The classifier TrainConfig these settings describe for a training set of `train_images` images."""
-        batches = max(1, train_images // self.batch_size)
-        epochs = max(self.epochs, math.ceil(self.min_steps / batches))
-        return TrainConfig(arch=self.arch, image_size=self.image_size, epochs=epochs, batch_size=self.batch_size,
-                           lr=self.lr, patience=self.patience, device=self.device, workers=self.workers,
-                           channels_last=False)
+        """The classifier TrainConfig for a training set of `train_images` images (more epochs for small sets)."""
+        batches = max(1, train_images // self.train.batch_size)
+        return replace(self.train, epochs=max(self.train.epochs, math.ceil(self.min_steps / batches)))
 
-
-def _manifest_fingerprint(workdir: str | os.PathLike[str]) -> str:
-    return hashlib.sha256((Path(workdir) / MANIFEST_NAME).read_bytes()).hexdigest()[:16]
+    def record(self) -> dict[str, Any]:
+        """The settings as one flat JSON-ready dict (the TrainConfig's fields and min_steps)."""
+        return {**asdict(self.train), "min_steps": self.min_steps}
 
 
 def _train(train: ManifestDataset, workdir: str | os.PathLike[str], settings: JudgeSettings, seed: int, desc: str,
@@ -70,23 +70,23 @@ def real_judge(workdir: str | os.PathLike[str], folder: str | os.PathLike[str], 
                seed: int = 0, progress: bool = True) -> Path:
     """Train (or reuse, when FOLDER holds one for the same data and settings) a classifier on the real train split."""
     folder = Path(folder)
-    wanted = {"trained_on": "the real train split", "workdir_manifest": _manifest_fingerprint(workdir),
-              "settings": asdict(settings), "seed": seed}
+    wanted = {"trained_on": "the real train split", "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
+              "settings": settings.record(), "seed": seed}
     if (folder / META_NAME).is_file():
         meta = read_json(folder / META_NAME)
         if all(meta.get(k) == v for k, v in wanted.items()):
             return folder
-    size = settings.image_size
+    size = settings.train.image_size
     train = real_dataset(workdir, "train", size, train_transform(size))
     model = _train(train, workdir, settings, seed, "judge on real train", progress)
-    save_classifier(folder, model, settings.arch, size, **wanted)
+    save_classifier(folder, model, settings.train.arch, size, **wanted)
     return folder
 
 
 def synthetic_judge(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str], settings: JudgeSettings,
                     seed: int = 0, progress: bool = True) -> nn.Module:
     """A classifier trained on the synthetic set only (selected on real val), for the classification accuracy score."""
-    size = settings.image_size
+    size = settings.train.image_size
     train = synthetic_dataset(synthetic, workdir, size, train_transform(size))
     return _train(train, workdir, settings, seed, "judge on synthetic only", progress)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import os
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,13 @@ import torch
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..atomic import write_json
+from ..atomic import jsonable, write_json
 from ..classifiers.metrics import classification_metrics
 from ..classifiers.saved import classifier_folder, load_classifier
-from ..classifiers.train import select_device
 from ..data import ManifestDataset, real_dataset, synthetic_dataset
 from ..errors import SkinaugError
 from ..labels import CLASSES
+from ..machine import select_device
 from ..manifest import load_prepared
 from ..synthetic import SyntheticSet, check_sources, load_synthetic
 from . import distances, plots
@@ -50,6 +49,28 @@ class EvaluateConfig:
     batch_size: int = 64
     device: str = "auto"
     seed: int = 0
+
+
+@dataclass
+class EvaluationResult:
+    """The numbers `evaluate` wrote to OUT/metrics.json, and OUT."""
+
+    metrics: dict[str, Any]
+    out: Path
+    notices: list[str] = field(default_factory=list)   # for the user (e.g. no Inception weights)
+
+    @property
+    def conditioning_recall(self) -> float:
+        """Mean recall of the requested class when the judge labels the synthetic images."""
+        return float(self.metrics["conditioning"]["mean_recall"])
+
+    def summary_line(self) -> str:
+        """'evaluate: FID (label) 12.34; conditioning recall 0.567; 5/7 classes nearest their own -> OUT/report.md'."""
+        overall, label = self.metrics["overall"], self.metrics["extractor"]["label"]
+        fid = "n/a" if overall["fid"] is None else f"{overall['fid']:.2f}"
+        wins = self.metrics["interclass_diagonal_wins"]
+        return (f"evaluate: FID ({label}) {fid}; conditioning recall {self.conditioning_recall:.3f}; "
+                f"{wins['wins']}/{wins['rows']} classes nearest their own -> {self.out / 'report.md'}")
 
 
 def _images(dataset: ManifestDataset, what: str, progress: bool) -> torch.Tensor:
@@ -101,17 +122,18 @@ def _interclass(gen: torch.Tensor, gen_labels: np.ndarray, real: torch.Tensor, r
     return {"fid": fid, "kid": kid}
 
 
-def _choose_extractor(config: EvaluateConfig, judge_folder: Path, judge_text: str) -> ExtractorChoice:
+def _choose_extractor(config: EvaluateConfig, judge_folder: Path, judge_text: str,
+                      notices: list[str]) -> ExtractorChoice:
     weights = find_inception_weights(config.inception_weights)
     if weights is not None:
         return inception_choice(weights)
-    print("skinaug: no Inception weights (--inception-weights FILE or torch's hub cache): FID/KID/IS/PR are "
-          f"computed on domain features ({judge_text})", file=sys.stderr)
+    notices.append("no Inception weights (--inception-weights FILE or torch's hub cache): FID/KID/IS/PR are "
+                   f"computed on domain features ({judge_text})")
     return domain_choice(judge_folder, judge_text)
 
 
 def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str], out: str | os.PathLike[str],
-             config: EvaluateConfig | None = None, progress: bool = True) -> dict[str, Any]:
+             config: EvaluateConfig | None = None, progress: bool = True) -> EvaluationResult:
     """Compare a synthetic set with real images of `config.reference_split`; write and return the metrics."""
     config = config or EvaluateConfig()
     if config.reference_split not in SPLITS:
@@ -134,7 +156,8 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     else:
         judge_folder = real_judge(workdir, out / "judge-real", config.judge, config.seed, progress)
     judge_text = describe_judge(judge_folder)
-    choice = _choose_extractor(config, judge_folder, judge_text)
+    notices: list[str] = []
+    choice = _choose_extractor(config, judge_folder, judge_text, notices)
     domain = domain_choice(judge_folder, judge_text)
 
     real_set = real_dataset(workdir, config.reference_split, size)
@@ -168,15 +191,16 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
         judge_model, judge_meta = load_classifier(judge_folder)
         y_true, real_proba = real_test_predictions(judge_model, workdir, int(judge_meta["image_size"]))
         syn_model = synthetic_judge(workdir, syn.root, config.judge, config.seed, progress)
-        y_syn, syn_proba = real_test_predictions(syn_model, workdir, config.judge.image_size)
+        y_syn, syn_proba = real_test_predictions(syn_model, workdir, config.judge.train.image_size)
         cas = {"trained_on_synthetic": classification_metrics(y_syn, syn_proba),
                "trained_on_real": classification_metrics(y_true, real_proba),
-               "synthetic_judge": asdict(config.judge), "real_judge": judge_text}
+               "synthetic_judge": config.judge.record(), "real_judge": judge_text}
 
     out.mkdir(parents=True, exist_ok=True)
     plots.real_vs_synthetic_grid(out / "grid_real_vs_synthetic.png", real_images.permute(0, 2, 3, 1).numpy(),
                                  real_labels, syn_images.permute(0, 2, 3, 1).numpy(), syn_labels)
-    plots.interclass_heatmap(out / "interclass.png", {"FID": matrices["fid"], "KID×1000": matrices["kid"] * 1000}, choice.label)
+    plots.interclass_heatmap(out / "interclass.png", {"FID": matrices["fid"], "KID×1000": matrices["kid"] * 1000},
+                             choice.label)
     plots.embedding_plot(out / "embedding.png", real_features[choice.fid_layer].numpy(), real_labels,
                          syn_features[choice.fid_layer].numpy(), syn_labels, choice.label, config.seed)
     has_strips = plots.inpainting_strips(out / "inpainting.png", syn, prepared)
@@ -184,7 +208,8 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     counts = syn.manifest["label"].value_counts()
     metrics = {
         "skinaug_version": __version__, "workdir": str(prepared.workdir.resolve()), "synthetic": str(syn.root),
-        "generator": syn.info.get("generator", {}).get("name", ""), "generator_folder": syn.info.get("generator", {}).get("folder"),
+        "generator": syn.info.get("generator", {}).get("name", ""),
+        "generator_folder": syn.info.get("generator", {}).get("folder"),
         "modes": sorted(syn.manifest["mode"].unique().tolist()),
         "reference_split": config.reference_split, "image_size": size,
         "extractor": {"name": choice.name, "label": choice.label, "note": choice.note, "fid_layer": choice.fid_layer,
@@ -200,10 +225,10 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
         "pictures": {"grid": "grid_real_vs_synthetic.png", "interclass": "interclass.png",
                      "embedding": "embedding.png", "inpainting": "inpainting.png" if has_strips else None},
     }
-    metrics = _json_ready(metrics)
+    metrics = jsonable(metrics)
     write_json(out / "metrics.json", metrics)
     write_evaluation_report(out / "report.md", metrics)
-    return metrics
+    return EvaluationResult(metrics, out, notices)
 
 
 def _diagonal_wins(fid: np.ndarray) -> dict[str, Any]:
@@ -212,16 +237,3 @@ def _diagonal_wins(fid: np.ndarray) -> dict[str, Any]:
     wins = [CLASSES[i] for i in rows if int(np.nanargmin(fid[i])) == i]
     return {"wins": len(wins), "rows": len(rows), "classes": wins}
 
-
-def _json_ready(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, np.ndarray):
-        return _json_ready(value.tolist())
-    if isinstance(value, (list, tuple)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        return _finite(float(value))
-    if isinstance(value, np.integer):
-        return int(value)
-    return value

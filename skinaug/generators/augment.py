@@ -1,36 +1,43 @@
 """`skinaug augment`: a class-balanced synthetic set from a trained generator, resumable and idempotent.
 
-Every item is planned from (seed, class, k) alone: which train image is its source (intra: one of its own
-class; inter: one of another class, given the target class and that class's average measurements; free:
-none), its seed and its file names. A re-run makes only the missing items and tops the set up to exactly
-`per_class` per class; the manifest is written last (see `skinaug.synthetic.fill_synthetic_set`).
+Items are planned by `skinaug.item_plan.plan_items` from (seed, class, k) alone: which train image is its
+source (intra: one of its own class; inter: one of another class, regenerated as the target class; free: none),
+its seed and its file names. Each item is generated with its own seed, so a set made in one go and a set made
+in several (interrupted, resumed, topped up) are the same image for image. A re-run makes only the missing
+items and tops the set up to exactly `per_class` per class; the manifest is written last (see
+`skinaug.synthetic.fill_synthetic_set`).
+
+Conditioning vectors: intra items use their source's own measurements. Free and inter items draw theirs from
+the target class's train distribution: the scaled measurement vector of a real TRAIN image of that class,
+picked with the item's seed (`measurement_source="train"`, the default), or take the class's mean train vector
+for every item (`measurement_source="class-mean"`). The manifest's `measurements_from` says which.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
 from ..atomic import write_png
-from ..pictures import labelled_grid
 from ..errors import SkinaugError
+from ..item_plan import GENERATOR_MODES, MEASUREMENTS_FROM, ItemPlan, plan_items
 from ..labels import CLASSES
 from ..manifest import load_prepared, resolve
-from ..synthetic import SYNTHETIC_COLUMNS, SYNTHETIC_KIND, SYNTHETIC_VERSION, SyntheticSet, fill_synthetic_set
+from ..pictures import labelled_grid
+from ..synthetic import SYNTHETIC_KIND, SYNTHETIC_VERSION, SyntheticSet, fill_synthetic_set
 from .data import ConditionedImages, MeasurementSpace, conditioned_split
+from .folder import measurement_space
 from .generator import Generator
 from .var import SamplingConfig
 
-MODES: tuple[str, ...] = ("intra", "inter", "free")
+MEASUREMENT_SOURCES: tuple[str, ...] = ("train", "class-mean")
 
 
 @dataclass
@@ -45,41 +52,62 @@ class AugmentConfig:
     dilation: int = 2
     feather: int = 3
     device: str = "cpu"
+    measurement_source: str = "train"   # free/inter: a train image's vector of the class, or "class-mean"
 
 
-def _item_seed(seed: int, class_index: int, k: int) -> int:
-    return int(np.random.SeedSequence([seed, class_index, k]).generate_state(1)[0])
+class AugmentResult(NamedTuple):
+    """The synthetic set after an `augment` call and how many of its items that call generated."""
+
+    synthetic: SyntheticSet
+    made: int
+
+    def summary_line(self) -> str:
+        """'augment: 14 images (akiec=2 ...); 14 generated now, 0 kept -> OUT (grid: OUT/grid.png)'."""
+        manifest, out = self.synthetic.manifest, self.synthetic.root
+        counts = manifest["label"].value_counts()
+        per = " ".join(f"{c}={int(counts.get(c, 0))}" for c in sorted(counts.index))
+        return (f"augment: {len(manifest)} images ({per}); {self.made} generated now, "
+                f"{len(manifest) - self.made} kept -> {out} (grid: {out / 'grid.png'})")
 
 
-def plan_items(sources: pd.DataFrame, config: AugmentConfig, checksum: str) -> pd.DataFrame:
-    """One row per item (SYNTHETIC_COLUMNS, measurements filled in later); `sources` = usable train images."""
-    if config.mode not in MODES:
-        raise SkinaugError(f"--mode {config.mode!r}: choose one of {', '.join(MODES)}")
-    rows = []
-    for ci, label in enumerate(CLASSES):
-        pool = sources if config.mode == "free" else (
-            sources[sources["label"] == label] if config.mode == "intra" else sources[sources["label"] != label])
-        if config.per_class and config.mode != "free" and pool.empty:
-            raise SkinaugError(f"no usable train image (mask + measurements) to make {config.mode} images of {label}")
-        for k in range(config.per_class):
-            item_seed = _item_seed(config.seed, ci, k)
-            source = pool.iloc[int(np.random.default_rng(item_seed).integers(len(pool)))] if config.mode != "free" else None
-            image_id = f"{config.mode}_{label}_{k:05d}"
-            rows.append({
-                "image_id": image_id, "image_path": f"images/{label}/{image_id}.png",
-                "mask_path": f"masks/{label}/{image_id}.png" if source is not None else "", "label": label,
-                "mode": config.mode, "source_image_id": source["image_id"] if source is not None else "",
-                "source_split": "train" if source is not None else "", "seed": item_seed,
-                "guidance": config.sampling.cfg, "generator_checksum": checksum, "measurements": "",
-            })
-    return pd.DataFrame(rows, columns=list(SYNTHETIC_COLUMNS))
+def class_train_vectors(workdir: str | os.PathLike[str], space: MeasurementSpace
+                        ) -> dict[str, tuple[list[str], np.ndarray]]:
+    """class -> (image ids, scaled vectors) of the measured TRAIN images of that class (never val or test)."""
+    prepared = load_prepared(workdir)
+    train = prepared.manifest[prepared.manifest["split"] == "train"]
+    ids = train["image_id"].astype(str).tolist()
+    vectors, ok = space.vectors_for(ids)
+    labels = train["label"].to_numpy()
+    return {label: ([i for i, keep in zip(ids, ok & (labels == label)) if keep], vectors[ok & (labels == label)])
+            for label in CLASSES}
 
 
-def _vectors(plan: pd.DataFrame, gen: Generator, sources: ConditionedImages) -> list[np.ndarray]:
-    """The conditioning vector of every item: the source's own (intra) or the target class average."""
-    position = {image_id: i for i, image_id in enumerate(sources.base.frame["image_id"])}
-    return [sources.vectors[position[row.source_image_id]].numpy() if row.mode == "intra"
-            else gen.class_vector(row.label) for row in plan.itertuples(index=False)]
+def item_vectors(plan: ItemPlan, gen: Generator, sources: ConditionedImages, position: dict[str, int],
+                 train_vectors: dict[str, tuple[list[str], np.ndarray]], measurement_source: str) -> ItemPlan:
+    """The plan with every item's conditioning vector and, in its `measurements_from` column, where it came from."""
+    if measurement_source not in MEASUREMENT_SOURCES:
+        raise SkinaugError(f"--measurements-from {measurement_source!r}: choose one of "
+                           f"{', '.join(MEASUREMENT_SOURCES)}")
+    vectors: list[np.ndarray] = []
+    origins: list[str] = []
+    for row in plan.table.itertuples(index=False):
+        if row.mode == "intra":
+            vectors.append(sources.vectors[position[row.source_image_id]].numpy())
+            origins.append("own")
+        elif measurement_source == "class-mean":
+            vectors.append(gen.class_vector(row.label))
+            origins.append("class-mean")
+        else:
+            ids, rows = train_vectors[row.label]
+            if not ids:
+                raise SkinaugError(f"class {row.label!r} has no measured training image, so no measurements to "
+                                   f"draw for its {row.mode} images")
+            pick = int(np.random.default_rng([int(row.seed), 2]).integers(len(ids)))  # stream 0 chose the source
+            vectors.append(rows[pick])
+            origins.append(f"train:{ids[pick]}")
+    table = plan.table.copy()
+    table[MEASUREMENTS_FROM] = origins
+    return ItemPlan(table, np.stack(vectors).astype(np.float32) if vectors else None)
 
 
 def _batches(rows: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
@@ -89,20 +117,21 @@ def _batches(rows: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]
     return [group[i:i + size] for group in by_class.values() for i in range(0, len(group), size)]
 
 
-def _generate(batch: list[dict[str, Any]], gen: Generator, sources: ConditionedImages, config: AugmentConfig,
-              out: Path) -> None:
+def _generate(batch: list[dict[str, Any]], vectors: np.ndarray | None, gen: Generator, sources: ConditionedImages,
+              position: dict[str, int], config: AugmentConfig, out: Path) -> None:
+    """Generate one batch; each item from its own seed, so its pixels do not depend on the batch it is in."""
     labels = [row["label"] for row in batch]
-    vectors = np.stack([np.asarray(json.loads(row["measurements"]), dtype=np.float32) for row in batch])
-    seed = int(batch[0]["seed"])
+    chosen = None if vectors is None else vectors[[row["position"] for row in batch]]
+    seeds = [int(row["seed"]) for row in batch]
     if config.mode == "free":
-        images = gen.free(labels, vectors, seed, config.sampling)
-        masks = [None] * len(batch)
+        images = gen.free(labels, chosen, seeds, config.sampling)
+        masks: list[np.ndarray | None] = [None] * len(batch)
     else:
-        position = {image_id: i for i, image_id in enumerate(sources.base.frame["image_id"])}
         items = [sources[position[row["source_image_id"]]] for row in batch]
         src = torch.stack([it["image"] for it in items])
-        masks = [it["mask"].numpy() > 0.5 for it in items]
-        images = gen.inpaint(src, np.stack(masks), labels, vectors, seed, config.sampling, config.dilation,
+        lesions = [it["mask"].numpy() > 0.5 for it in items]
+        masks = list(lesions)
+        images = gen.inpaint(src, np.stack(lesions), labels, chosen, seeds, config.sampling, config.dilation,
                              config.feather)
     for row, image, mask in zip(batch, images, masks):
         if mask is not None:
@@ -111,20 +140,26 @@ def _generate(batch: list[dict[str, Any]], gen: Generator, sources: ConditionedI
 
 
 def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[str], out: str | os.PathLike[str],
-            config: AugmentConfig = AugmentConfig(), progress: bool = True) -> tuple[SyntheticSet, int]:
+            config: AugmentConfig = AugmentConfig(), progress: bool = True) -> AugmentResult:
     """Make (or top up) the synthetic set; returns it and how many items were generated in this call."""
+    if config.mode not in GENERATOR_MODES:
+        raise SkinaugError(f"--mode {config.mode!r}: choose one of {', '.join(GENERATOR_MODES)}")
     gen = Generator.load(generator_dir, config.device)
     prepared = load_prepared(workdir)
     if gen.trained_on is not None and gen.trained_on != prepared.workdir.resolve():
         raise SkinaugError(f"{generator_dir}: trained on {gen.trained_on}, not {prepared.workdir.resolve()}; "
                            "a generator must be used with the work directory (split) it was trained on")
-    space = MeasurementSpace.load(workdir)
-    space = MeasurementSpace(gen.scaler, gen.class_means, space.features)  # the generator's own scaling
+    space = measurement_space(workdir, gen.scaler, gen.class_means)
     sources = conditioned_split(workdir, "train", gen.image_size, space)
-    plan = plan_items(sources.base.frame, config, gen.checksum)
-    plan["measurements"] = [json.dumps(np.round(v, 4).tolist()) for v in _vectors(plan, gen, sources)]
+    position = {image_id: i for i, image_id in enumerate(sources.base.frame["image_id"])}
+    plan = plan_items(sources.base.frame, config.mode, config.per_class, config.seed, guidance=config.sampling.cfg,
+                      checksum=gen.checksum,
+                      no_source=lambda label: f"no usable train image (mask + measurements) to make {config.mode} "
+                                              f"images of {label}")
+    plan = item_vectors(plan, gen, sources, position, class_train_vectors(workdir, space), config.measurement_source)
     identity = {"name": "lf-var", "checksum": gen.checksum, "mode": config.mode, "seed": config.seed,
-                "sampling": asdict(config.sampling), "dilation": config.dilation, "feather": config.feather}
+                "sampling": asdict(config.sampling), "dilation": config.dilation, "feather": config.feather,
+                "seeds": "one per item", "measurements_from": config.measurement_source}
     info = {"kind": SYNTHETIC_KIND, "format_version": SYNTHETIC_VERSION,
             "workdir": str(prepared.workdir.resolve()), "per_class": config.per_class,
             "generator": {"name": "lf-var", "folder": str(Path(generator_dir).resolve()),
@@ -135,14 +170,14 @@ def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[st
     def make(todo: list[dict[str, Any]]) -> None:
         bar = tqdm(total=len(todo), desc=f"augment ({config.mode})", unit="img", disable=not progress)
         for batch in _batches(todo, config.batch_size):
-            _generate(batch, gen, sources, config, out)
+            _generate(batch, plan.vectors, gen, sources, position, config, out)
             made["n"] += len(batch)
             bar.update(len(batch))
         bar.close()
 
     syn = fill_synthetic_set(out, info, plan, make)
     write_png(out / "grid.png", sample_grid(syn))
-    return syn, made["n"]
+    return AugmentResult(syn, made["n"])
 
 
 def sample_grid(syn: SyntheticSet, per_class: int = 8, tile: int = 64) -> Image.Image:

@@ -53,6 +53,6 @@ def collate(dataset: Dataset, indices: np.ndarray, seed: int, step: int, flips: 
 def step_batch(dataset: Dataset, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1,
                flips: bool = True) -> dict[str, Any]:
     """This process's part of the global batch of `step`."""
-    indices = global_batch(len(dataset), batch_size, seed, step)
+    indices = global_batch(len(dataset), batch_size, seed, step)  # type: ignore[arg-type]  # a sized Dataset
     share = rank_share(indices, rank, world)
     return collate(dataset, share, seed, step, flips, offset=rank * len(share))

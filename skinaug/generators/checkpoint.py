@@ -18,9 +18,8 @@ from typing import Any
 
 from ..atomic import read_json, write_text
 from ..errors import SkinaugError, os_problem
+from .folder import FORMAT, FORMAT_VERSION
 
-FORMAT = "skinaug-lfvar"
-FORMAT_VERSION = 1
 MANIFEST = "checkpoint.json"
 LATEST = "LATEST"
 

@@ -6,6 +6,7 @@ the model that reads it.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from typing import Any
 
@@ -108,6 +109,25 @@ class GeneratorConfig:
     def from_dict(cls, data: dict[str, Any]) -> "GeneratorConfig":
         """Inverse of to_dict; unknown keys are an error (a config from a newer skinaug)."""
         return _build(cls, data, "generator config")
+
+    def with_overrides(self, *, tokenizer_steps: int | None = None, transformer_steps: int | None = None,
+                       batch_size: int | None = None, lesion_focus: float | None = None,
+                       measurements: str | None = None) -> "GeneratorConfig":
+        """A copy with the command-line settings changed (None or 0 keeps the config's value).
+
+        `batch_size` is the global batch of both stages; shared by `train-generator` and the demo.
+        """
+        config = copy.deepcopy(self)
+        if lesion_focus is not None:
+            config.tokenizer.lesion_focus = lesion_focus
+        if measurements:
+            config.transformer.measurements = measurements
+        for optim, steps in ((config.tokenizer_optim, tokenizer_steps), (config.transformer_optim, transformer_steps)):
+            if steps:
+                optim.steps = steps
+            if batch_size:
+                optim.batch_size = batch_size
+        return config
 
 
 def _build(kind: type, data: dict[str, Any], where: str) -> Any:

@@ -19,7 +19,6 @@ from torch.utils.data import Dataset
 
 from ..data import DecodedImageCache, ManifestDataset, real_dataset
 from ..errors import SkinaugError
-from ..labels import CLASSES
 from ..measurements import STATUS_OK, RobustScaler, load_class_means
 from ..measurements.run import CLASS_MEANS_NAME, FEATURES_NAME, SCALER_NAME
 
@@ -68,12 +67,6 @@ class MeasurementSpace:
             vectors[ok] = self.scaler.transform(rows)
         return vectors, ok
 
-    def class_vector(self, label: str) -> np.ndarray:
-        """The class-average scaled vector (inter-class synthesis); SkinaugError if the class had no train image."""
-        if label not in self.class_means:
-            raise SkinaugError(f"class {label!r} has no measured training image, so no average measurements")
-        return self.class_means[label]
-
 
 class ConditionedImages(Dataset):
     """Items {'image': float 3xSxS in [-1, 1], 'mask': float SxS, 'label': int, 'measurements': float m}."""
@@ -87,7 +80,7 @@ class ConditionedImages(Dataset):
         return len(self.base)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        image, label, mask = self.base[index]
+        image, label, mask = self.base[index]  # type: ignore[misc]  # with_mask=True: (image, label, mask)
         image = image.float() / 127.5 - 1.0
         mask = mask.float()
         if self.flips:  # mirror images keep their measurements (shape, colour and texture statistics)
@@ -110,10 +103,3 @@ def conditioned_split(workdir: str | os.PathLike[str], split: str, image_size: i
     frame = full.frame[usable].reset_index(drop=True)
     base = ManifestDataset(frame, "real", image_size, None, cache, with_mask=True)
     return ConditionedImages(base, vectors[usable], flips)
-
-
-def class_index(label: str) -> int:
-    """Index of a class name in CLASSES, with a clear error."""
-    if label not in CLASSES:
-        raise SkinaugError(f"unknown class {label!r}; known: {', '.join(CLASSES)}")
-    return CLASSES.index(label)

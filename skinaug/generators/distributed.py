@@ -8,6 +8,8 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
+from ..machine import select_device
+
 
 @dataclass(frozen=True)
 class Distributed:
@@ -29,20 +31,19 @@ class Distributed:
 
 
 def setup(device: str = "auto") -> Distributed:
-    """Join the torchrun process group if RANK/WORLD_SIZE are set (gloo on CPU, NCCL on CUDA)."""
+    """Join the torchrun process group if RANK/WORLD_SIZE are set (gloo on CPU, NCCL on CUDA).
+
+    The device is `machine.select_device(device)`; 'auto' or 'cuda' on a GPU machine means this process's
+    local rank's GPU (with TF32 matmuls)."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
-    use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
-    if device not in ("auto", "cuda", "cpu"):
-        chosen = torch.device(device)
-    elif use_cuda:
+    chosen = select_device(device)
+    if device in ("auto", "cuda") and chosen.type == "cuda":  # each process takes the GPU of its local rank
         local = int(os.environ.get("LOCAL_RANK", "0"))
         torch.cuda.set_device(local)
         chosen = torch.device("cuda", local)
         torch.backends.cuda.matmul.allow_tf32 = True  # TF32 matmuls/convolutions on Ampere and later
         torch.backends.cudnn.allow_tf32 = True
-    else:
-        chosen = torch.device("cpu")
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if chosen.type == "cuda" else "gloo", rank=rank, world_size=world)
     return Distributed(rank, world, chosen)

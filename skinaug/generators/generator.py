@@ -13,7 +13,6 @@ back outside the dilated, feathered mask, so the background is exactly the sourc
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 from typing import Sequence
@@ -24,10 +23,11 @@ from safetensors.torch import load as load_tensors
 
 from ..errors import SkinaugError
 from ..labels import CLASSES
+from ..machine import select_device
 from ..measurements import RobustScaler
-from .checkpoint import read_checkpoint
 from .composite import composite
 from .config import GeneratorConfig
+from .folder import read_class_means, read_generator_info, read_scaler, read_weights
 from .tokenizer import LesionTokenizer
 from .var import SamplingConfig, VARTransformer, sample_tokens
 from .var.conditioning import sampling_measurements
@@ -70,33 +70,18 @@ class Generator:
     def load(cls, folder: str | os.PathLike[str], device: str = "cpu") -> "Generator":
         """Load OUT of `train-generator` (latest checkpoints); one-line errors name a missing or damaged file."""
         folder = Path(folder)
-        config_path = folder / "config.json"
-        if not config_path.exists():
-            raise SkinaugError(f"{config_path}: not found; {folder} is not a trained generator")
-        try:
-            info = json.loads(config_path.read_text(encoding="utf-8"))
-            config = GeneratorConfig.from_dict(info["model"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise SkinaugError(f"{config_path}: corrupt generator config ({exc})") from exc
-        if info.get("format") != "skinaug-lfvar" or info.get("format_version") != 1:
-            raise SkinaugError(f"{config_path}: generator format {info.get('format')!r} version "
-                               f"{info.get('format_version')!r}; this skinaug reads skinaug-lfvar version 1")
+        info, config = read_generator_info(folder)
         digest = hashlib.sha256()
-        models = []
-        for stage, model in (("tokenizer", LesionTokenizer(config.tokenizer)),
-                             ("transformer", VARTransformer(config.transformer, config.tokenizer))):
-            files, _ = read_checkpoint(folder / stage)
-            digest.update(files["weights.safetensors"])
+        tokenizer, transformer = LesionTokenizer(config.tokenizer), VARTransformer(config.transformer, config.tokenizer)
+        for stage, model in (("tokenizer", tokenizer), ("transformer", transformer)):
+            weights = read_weights(folder, stage)
+            digest.update(weights)
             try:
-                model.load_state_dict(load_tensors(files["weights.safetensors"]))
+                model.load_state_dict(load_tensors(weights))
             except RuntimeError as exc:
                 raise SkinaugError(f"{folder / stage}: weights do not match config.json ({str(exc)[:200]})") from exc
-            models.append(model)
-        scaler = RobustScaler.load(folder / "scaler.json")
-        means = json.loads((folder / "class_means.json").read_text(encoding="utf-8"))
-        class_means = {c: np.asarray(v["mean_scaled"], dtype=np.float32)
-                       for c, v in means["classes"].items() if v["mean_scaled"] is not None}
-        gen = cls(config, models[0], models[1], scaler, class_means, digest.hexdigest()[:16], torch.device(device))
+        scaler, class_means = read_scaler(folder), read_class_means(folder)
+        gen = cls(config, tokenizer, transformer, scaler, class_means, digest.hexdigest()[:16], select_device(device))
         gen.trained_on = Path(info.get("workdir", "")).resolve()
         return gen
 
@@ -129,26 +114,29 @@ class Generator:
         return sampling_measurements(self.config.transformer.measurements, labels, means, own_t)
 
     @torch.no_grad()
-    def free(self, labels: Sequence[str], measurements: np.ndarray | None = None, seed: int = 0,
+    def free(self, labels: Sequence[str], measurements: np.ndarray | None = None, seed: int | Sequence[int] = 0,
              sampling: SamplingConfig = SamplingConfig()) -> np.ndarray:
-        """Images (uint8 B x S x S x 3) of the given classes; measurements B x m scaled (default: class means)."""
+        """Images (uint8 B x S x S x 3) of the given classes; measurements B x m scaled (default: class means).
+
+        seed: one seed for the batch, or one per image (each image then depends only on its own seed).
+        """
         label_t = _labels(labels)
         cond = self._measurements(label_t, measurements)
-        generator = torch.Generator().manual_seed(seed)
         tokens = sample_tokens(self.transformer, self.tokenizer.quantizer, label_t.to(self.device), cond, sampling,
-                               generator)
+                               _generators(seed))
         return to_uint8(self.tokenizer.indices_to_images(tokens))
 
     @torch.no_grad()
     def inpaint(self, sources: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor, labels: Sequence[str],
-                measurements: np.ndarray | None = None, seed: int = 0, sampling: SamplingConfig = SamplingConfig(),
-                dilation: int = 2, feather: int = 3, teacher: str = "residual", keep_coarse: float = 0.0
-                ) -> np.ndarray:
+                measurements: np.ndarray | None = None, seed: int | Sequence[int] = 0,
+                sampling: SamplingConfig = SamplingConfig(), dilation: int = 2, feather: int = 3,
+                teacher: str = "residual", keep_coarse: float = 0.0) -> np.ndarray:
         """Regenerate each source's lesion (its own mask) as `labels`; background pixels stay the source's.
 
         sources: uint8 B x S x S x 3 (or float B x 3 x S x S in [-1, 1]); masks: B x S x S (True = lesion).
         Intra-class: labels = the sources' classes, measurements = their own vectors. Inter-class: target
-        labels and (default) their class-average vectors. teacher, keep_coarse: see `inpaint_decoded`.
+        labels and (default) their class-average vectors. seed: one for the batch, or one per image.
+        teacher, keep_coarse: see `inpaint_decoded`.
         """
         images = sources.float() if isinstance(sources, torch.Tensor) and sources.is_floating_point() \
             else from_uint8(sources)
@@ -162,7 +150,7 @@ class Generator:
 
     @torch.no_grad()
     def inpaint_decoded(self, images: torch.Tensor, lesion: torch.Tensor, labels: Sequence[str],
-                        measurements: np.ndarray | None = None, seed: int = 0,
+                        measurements: np.ndarray | None = None, seed: int | Sequence[int] = 0,
                         sampling: SamplingConfig = SamplingConfig(), teacher: str = "residual",
                         keep_coarse: float = 0.0) -> torch.Tensor:
         """The decoder's in-painted images before the source pixels are composited back (float B x 3 x S x S in
@@ -178,9 +166,9 @@ class Generator:
         source_f = self.tokenizer.encode(images)
         forced = ({"source_latent": source_f} if teacher == "residual"
                   else {"teacher": self.tokenizer.quantizer.f_to_indices(source_f)})
-        generator = torch.Generator().manual_seed(seed)
         tokens = sample_tokens(self.transformer, self.tokenizer.quantizer, label_t.to(self.device),
-                               self._measurements(label_t, measurements), sampling, generator, keep=keep, **forced)
+                               self._measurements(label_t, measurements), sampling, _generators(seed), keep=keep,
+                               **forced)
         return self.tokenizer.indices_to_images(tokens)
 
     @torch.no_grad()
@@ -188,3 +176,10 @@ class Generator:
         """The source images' own token maps (what in-painting keeps outside the lesion with teacher="precomputed";
         the default residual rule re-quantizes against the tokens drawn, and equals these when nothing is redrawn)."""
         return self.tokenizer.images_to_indices(from_uint8(sources).to(self.device))
+
+
+def _generators(seed: int | Sequence[int]) -> torch.Generator | list[torch.Generator]:
+    """A seeded CPU generator, or one per seed (per-image draws)."""
+    if isinstance(seed, (int, np.integer)):
+        return torch.Generator().manual_seed(int(seed))
+    return [torch.Generator().manual_seed(int(s)) for s in seed]

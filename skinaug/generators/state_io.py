@@ -88,8 +88,6 @@ def save_state(path: str | os.PathLike[str], state: Any) -> None:
 
 def load_state(path: str | os.PathLike[str]) -> Any:
     """Read what save_state wrote; SkinaugError naming the file if it is missing, corrupt or mismatched."""
-    from safetensors.torch import load
-
     path = Path(path)
     meta_path, blob_path = path.with_suffix(".json"), path.with_suffix(".safetensors")
     for file in (meta_path, blob_path):

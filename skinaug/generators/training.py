@@ -18,17 +18,18 @@ from typing import Any, Callable
 import pandas as pd
 import torch
 import torch.distributed as dist
-from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from tqdm.auto import tqdm
 
-from .. import __version__
-from ..atomic import read_json, write_csv, write_json, write_text
+from ..atomic import read_json, write_csv, write_text
 from ..errors import SkinaugError
 from ..manifest import load_prepared
 from .batches import step_batch
 from .checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from .config import GeneratorConfig
+from .folder import (
+    CLASS_MEANS_NAME, CONFIG_NAME, SCALER_NAME, STAGES, load_tokenizer, read_generator_info, write_generator_folder,
+)
 from .data import ConditionedImages, MeasurementSpace, conditioned_split
 from .distributed import Distributed, broadcast_module, mean_over_ranks, setup, teardown
 from .state_io import pack_state, unpack_state
@@ -37,7 +38,6 @@ from .tokenizer.train_step import psnr
 from .transformer_trainer import TransformerTrainer
 from .var import VARTransformer
 
-STAGES: tuple[str, ...] = ("tokenizer", "transformer")
 VAL_IMAGES = 64
 
 
@@ -66,30 +66,20 @@ class Stage:
 def _prepare_out(out: Path, workdir: Path, config: GeneratorConfig, space: MeasurementSpace,
                  resume: bool) -> None:
     """Write config, scaler and class means to a new OUT; check them against an existing one."""
-    config_path = out / "config.json"
+    config_path = out / CONFIG_NAME
     if config_path.exists():
-        saved = read_json(config_path)
         if not resume:
             raise SkinaugError(f"{out}: already holds a generator; use --resume to continue it or another --out")
-        if not isinstance(saved, dict) or saved.get("format") != "skinaug-lfvar" or saved.get("format_version") != 1:
-            found = saved.get("format_version") if isinstance(saved, dict) else None
-            raise SkinaugError(f"{config_path}: generator format version {found!r}; this skinaug reads skinaug-lfvar "
-                               "version 1")
-        if not isinstance(saved.get("model"), dict) or GeneratorConfig.from_dict(saved["model"]) != config:
+        _, saved = read_generator_info(out)
+        if saved != config:
             raise SkinaugError(f"{config_path}: the run was started with another config; --resume needs the same")
-        for name in ("scaler.json", "class_means.json"):
+        for name in (SCALER_NAME, CLASS_MEANS_NAME):
             if not (out / name).exists():
                 raise SkinaugError(f"{out / name}: missing; {out} is not a complete generator folder")
         return
     if any(latest_checkpoint(out / stage) is not None for stage in STAGES):
         raise SkinaugError(f"{config_path}: missing; {out} holds checkpoints but no config.json to check them against")
-    prepared = load_prepared(workdir)
-    space.scaler.save(out / "scaler.json")
-    write_text(out / "class_means.json", (workdir / "measurements" / "class_means.json").read_text(encoding="utf-8"))
-    # config.json last: it marks OUT as a generator, so a failed start leaves a folder that a re-run simply redoes
-    write_json(config_path, {"format": "skinaug-lfvar", "format_version": 1, "skinaug_version": __version__,
-                             "workdir": str(workdir.resolve()), "dataset": prepared.info.get("format"),
-                             "model": config.to_dict()})
+    write_generator_folder(out, workdir, config, space.scaler, load_prepared(workdir).info.get("format"))
 
 
 def _restore(stage: Stage, root: Path, ctx: Distributed) -> tuple[int, list[dict[str, Any]]]:
@@ -188,17 +178,6 @@ def _val_batch(val: ConditionedImages) -> dict[str, Any]:
     return collate(val, torch.arange(min(len(val), VAL_IMAGES)).numpy(), 0, 0, flips=False)
 
 
-def load_tokenizer(out: Path, config: GeneratorConfig) -> LesionTokenizer:
-    """The tokenizer of the latest tokenizer checkpoint in OUT (for the transformer stage and sampling)."""
-    root = out / "tokenizer"
-    if latest_checkpoint(root) is None:
-        raise SkinaugError(f"{root}: no trained tokenizer; run `--stage tokenizer` first")
-    files, _ = read_checkpoint(root)
-    model = LesionTokenizer(config.tokenizer)
-    model.load_state_dict(load_tensors(files["weights.safetensors"]))
-    return model.eval()
-
-
 def _transformer_stage(config: GeneratorConfig, out: Path, train: ConditionedImages, val: ConditionedImages,
                        ctx: Distributed) -> Stage:
     tokenizer = load_tokenizer(out, config)
@@ -215,9 +194,29 @@ def _transformer_stage(config: GeneratorConfig, out: Path, train: ConditionedIma
                  train_step, lambda: trainer.evaluate(_val_batch(val)), model.state_dict)
 
 
+@dataclass
+class TrainResult:
+    """What one `train-generator` call did: images, processes, device, time and each stage's last log row."""
+
+    out: Path
+    config_name: str
+    train_images: int
+    val_images: int
+    world: int
+    device: str
+    seconds: float
+    last: dict[str, dict[str, Any]]
+
+    def summary_line(self) -> str:
+        """'trained tiny on 120 images (tokenizer step 6 loss 0.1234; ...) -> OUT'."""
+        parts = [f"{name} step {row.get('step')} loss {row.get('loss', float('nan')):.4f}"
+                 for name, row in self.last.items()]
+        return f"trained {self.config_name} on {self.train_images} images ({'; '.join(parts)}) -> {self.out}"
+
+
 def train_generator(workdir: str | os.PathLike[str], out: str | os.PathLike[str], config: GeneratorConfig,
-                    options: TrainOptions = TrainOptions()) -> dict[str, Any]:
-    """Train (or resume) the requested stages; returns a summary for the one-line report."""
+                    options: TrainOptions = TrainOptions()) -> TrainResult:
+    """Train (or resume) the requested stages; returns what was done, with the one-line summary."""
     if options.stage not in (*STAGES, "all"):
         raise SkinaugError(f"stage {options.stage!r}: choose tokenizer, transformer or all")
     workdir, out = Path(workdir), Path(out)
@@ -243,21 +242,23 @@ def train_generator(workdir: str | os.PathLike[str], out: str | os.PathLike[str]
                                             options.resume, options.progress)
     finally:
         teardown(ctx)
-    summary = {"out": str(out), "train_images": len(train), "val_images": len(val), "world": ctx.world,
-               "device": str(ctx.device), "seconds": time.perf_counter() - start,
-               "last": {name: rows[-1] if rows else {} for name, rows in logs.items()}}
+    summary = TrainResult(out=out, config_name=config.name, train_images=len(train), val_images=len(val),
+                          world=ctx.world, device=str(ctx.device), seconds=time.perf_counter() - start,
+                          last={name: rows[-1] if rows else {} for name, rows in logs.items()})
     if ctx.main:
         write_text(out / "model_card.md", model_card(out, config, summary, options))
     return summary
 
 
-def model_card(out: Path, config: GeneratorConfig, summary: dict[str, Any], options: TrainOptions) -> str:
+def model_card(out: Path, config: GeneratorConfig, summary: TrainResult, options: TrainOptions) -> str:
     """A short Markdown description of the trained generator: data, split, steps, losses, switches."""
-    info = json.loads((out / "config.json").read_text(encoding="utf-8"))
+    info = read_json(out / CONFIG_NAME)
+    perceptual = (f"local weights {Path(options.perceptual_weights).name}" if options.perceptual_weights
+                  else "off (no local weights file)")
     lines = [f"# LF-VAR generator `{config.name}`", "",
              f"- Data: `{info['workdir']}` ({info.get('dataset')}); trained on the train split only "
-             f"({summary['train_images']} images with a mask and measurements), validated on "
-             f"{min(summary['val_images'], VAL_IMAGES)} val images.",
+             f"({summary.train_images} images with a mask and measurements), validated on "
+             f"{min(summary.val_images, VAL_IMAGES)} val images.",
              f"- Image size {config.tokenizer.image_size} px; scales {list(config.tokenizer.scales)}; "
              f"vocabulary {config.tokenizer.vocab_size}; transformer depth {config.transformer.depth}, "
              f"width {config.transformer.width}.",
@@ -266,11 +267,11 @@ def model_card(out: Path, config: GeneratorConfig, summary: dict[str, Any], opti
              f"measurements: {config.transformer.measurements} ({config.transformer.measurement_dim} features); "
              f"CFG drop rates: both (unconditional) {config.transformer.joint_drop}, class only "
              f"{config.transformer.class_drop}, measurements only {config.transformer.measurement_drop}.",
-             f"- Perceptual loss: {'local weights ' + Path(options.perceptual_weights).name if options.perceptual_weights else 'off (no local weights file)'}.",
+             f"- Perceptual loss: {perceptual}.",
              f"- Steps: tokenizer {config.tokenizer_optim.steps}, transformer {config.transformer_optim.steps}; "
              f"batch {config.tokenizer_optim.batch_size}/{config.transformer_optim.batch_size}; "
-             f"{summary['world']} process(es) on {summary['device']}.", "", "## Last logged values", ""]
-    for name, row in summary["last"].items():
+             f"{summary.world} process(es) on {summary.device}.", "", "## Last logged values", ""]
+    for name, row in summary.last.items():
         values = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if isinstance(v, float) and "scale" not in k)
         lines.append(f"- {name}: step {row.get('step')}: {values}")
     return "\n".join(lines) + "\n"

@@ -19,7 +19,8 @@ def adamw(model: nn.Module, optim: OptimConfig) -> torch.optim.AdamW:
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
     rest = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
     return torch.optim.AdamW([{"params": decay, "weight_decay": optim.weight_decay},
-                              {"params": rest, "weight_decay": 0.0}], lr=optim.lr, betas=tuple(optim.betas))
+                              {"params": rest, "weight_decay": 0.0}],
+                             lr=optim.lr, betas=(optim.betas[0], optim.betas[1]))
 
 
 def autocast(device: torch.device) -> Any:

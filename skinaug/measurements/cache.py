@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
-from ..atomic import write_json
+from ..atomic import read_json, write_json
+from ..errors import SkinaugError
 from .extract import Measurement
 from .settings import MeasureSettings
 
@@ -55,10 +55,10 @@ class MeasurementCache:
             return None
         path = self._path(key)
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = read_json(path)
             features = {k: float("nan") if v is None else float(v) for k, v in data["features"].items()}
             return Measurement(data["status"], data["reason"], features)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        except (SkinaugError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def put(self, key: str | None, measurement: Measurement) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..atomic import write_csv, write_json
+from ..atomic import read_json, write_csv, write_json
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..manifest import load_prepared
@@ -151,8 +151,6 @@ def _fit(features: pd.DataFrame) -> tuple[RobustScaler, dict[str, Any]]:
 
 def load_class_means(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """class -> mean scaled measurement vector (classes absent from the train split are left out)."""
-    import json
-
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    data = read_json(path)
     return {c: np.asarray(v["mean_scaled"], dtype=np.float32)
             for c, v in data["classes"].items() if v["mean_scaled"] is not None}

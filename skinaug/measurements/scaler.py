@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..atomic import write_json
+from ..atomic import read_json, write_json
 from ..errors import SkinaugError
 
 MIN_FINITE_SHARE = 0.9  # a feature defined on fewer training images than this is not used
@@ -76,8 +74,8 @@ class RobustScaler:
     def load(cls, path: str | os.PathLike[str]) -> "RobustScaler":
         """Read a scaler written by `save`."""
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = read_json(path)
             data.pop("method", None)
             return cls(**data)
-        except (OSError, ValueError, TypeError) as exc:
+        except (SkinaugError, AttributeError, ValueError, TypeError) as exc:
             raise SkinaugError(f"{path}: not a readable scaler file ({exc})") from exc

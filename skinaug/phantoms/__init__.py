@@ -42,10 +42,10 @@ The package, in the order of the pipeline:
 
 from .config import PhantomConfig
 from .dataset import IMAGES_DIR, MASKS_DIR, METADATA_COLUMNS, METADATA_NAME, make_phantoms, phantom_metadata
-from .dataset import render_planned as _render_planned  # the tests' name for drawing one planned image
+from .dataset import render_planned as _render_planned  # noqa: F401 (the tests' name for drawing one planned image)
 from .photo import render_phantom
 from .plan import HAM_COUNTS, class_counts
-from .plan import plan_images as _plan  # the tests' name for the plan
+from .plan import plan_images as _plan  # noqa: F401 (the tests' name for the plan)
 
 __all__ = [
     "HAM_COUNTS", "IMAGES_DIR", "MASKS_DIR", "METADATA_COLUMNS", "METADATA_NAME", "PhantomConfig", "class_counts",

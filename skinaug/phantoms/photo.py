@@ -81,7 +81,7 @@ def _skin(tone: np.ndarray, rng: np.random.Generator, W: int, H: int) -> np.ndar
     """Skin of the given tone with reddish blotches and grain (HxWx3 float)."""
     img = np.empty((H, W, 3), dtype=np.float32)
     img[:] = tone
-    blotch = upsample(rng.standard_normal((4, 5)).astype(np.float32), W, H, Image.BICUBIC)
+    blotch = upsample(rng.standard_normal((4, 5)).astype(np.float32), W, H, Image.Resampling.BICUBIC)
     lerp_into(img, ERYTHEMA, np.clip(blotch, 0, None) * float(rng.uniform(0.05, 0.25)))
     grain = float(rng.uniform(0.01, 0.025)) * noise_image(rng, W, H, 4)
     grain += float(rng.uniform(0.01, 0.03)) * noise_image(rng, W, H, 2)

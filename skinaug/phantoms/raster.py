@@ -16,7 +16,7 @@ def smoothstep(x: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return t * t * (3 - 2 * t)
 
 
-def upsample(small: np.ndarray, width: int, height: int, resample: int = Image.BILINEAR) -> np.ndarray:
+def upsample(small: np.ndarray, width: int, height: int, resample: int = Image.Resampling.BILINEAR) -> np.ndarray:
     """A float image resized to width x height with PIL."""
     img = Image.fromarray(np.ascontiguousarray(small, dtype=np.float32))
     return np.array(img.resize((width, height), resample), dtype=np.float32)
@@ -25,10 +25,10 @@ def upsample(small: np.ndarray, width: int, height: int, resample: int = Image.B
 def noise_image(rng: np.random.Generator, width: int, height: int, cell: int) -> np.ndarray:
     """Smooth image-space noise with blobs of about `cell` px (white noise on a coarse grid, upsampled)."""
     small = rng.standard_normal(((height + cell - 1) // cell, (width + cell - 1) // cell)).astype(np.float32)
-    return upsample(small, width, height, Image.BICUBIC)
+    return upsample(small, width, height, Image.Resampling.BICUBIC)
 
 
-def lerp_into(img: np.ndarray, colour: np.ndarray, weight: np.ndarray) -> None:
+def lerp_into(img: np.ndarray, colour: np.ndarray | tuple[float, float, float], weight: np.ndarray) -> None:
     """img <- img + weight * (colour - img), in place (colour: 3-vector or HxWx3)."""
     w = weight[..., None]
     img += w * (colour - img)

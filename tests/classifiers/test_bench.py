@@ -85,7 +85,7 @@ def test_an_interrupted_benchmark_keeps_finished_runs(phantom_work: dict[str, Pa
         bench_classifier(phantom_work["work"], out, config, progress=False)
     assert (out / "runs" / "a_seed0" / "run.json").exists() and not (out / "runs" / "b_seed0").exists()
     monkeypatch.setattr(bench_module, "train_classifier", original)
-    summary = bench_classifier(phantom_work["work"], out, config, progress=False)
+    summary = bench_classifier(phantom_work["work"], out, config, progress=False).as_dict()
     assert set(summary["summary"]["arms"]) == {"a", "b"}
 
 

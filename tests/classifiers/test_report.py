@@ -14,7 +14,9 @@ from PIL import Image
 from skinaug.atomic import write_json
 from skinaug.classifiers.arms import ARMS
 from skinaug.classifiers.metrics import classification_metrics
-from skinaug.classifiers.report import IncompleteRunWarning, load_runs, summarise, write_report
+from skinaug.classifiers.report import write_report
+from skinaug.classifiers.runs import IncompleteRunWarning, load_runs
+from skinaug.classifiers.summary import summarise
 from skinaug.errors import SkinaugError
 from skinaug.labels import CLASSES
 
@@ -66,7 +68,7 @@ def bench_out(tmp_path_factory) -> Path:
 def written(bench_out: Path) -> dict:
     with pytest.warns(IncompleteRunWarning, match="a_seed2"):
         runs = load_runs(bench_out)
-    results = write_report(bench_out, runs, META, n_boot=500)
+    results = write_report(bench_out, runs, META, n_boot=500).as_dict()
     return results
 
 
@@ -179,7 +181,7 @@ def test_weights_from_scratch_and_single_seed(tmp_path: Path):
     ids = np.array([f"img{i}" for i in range(120)])
     _save_run(tmp_path, "a", 0, y, ids, rng, epochs=3)
     _save_run(tmp_path, "c", 0, y, ids, rng, epochs=3)
-    results = write_report(tmp_path, load_runs(tmp_path), {"weights": None, "seeds": 1}, n_boot=50)
+    results = write_report(tmp_path, load_runs(tmp_path), {"weights": None, "seeds": 1}, n_boot=50).as_dict()
     text = (tmp_path / "report.md").read_text()
     assert "| Weights | from scratch |" in text
     info = results["summary"]["arms"]["c"]
@@ -225,7 +227,7 @@ def test_external_test_set_is_summarised_and_reported(tmp_path: Path):
             buffer = io.BytesIO()
             np.savez(buffer, y_true=y_ext, proba=proba, image_ids=np.array([f"ext{i}" for i in range(60)]))
             (tmp_path / "runs" / f"{arm}_seed{seed}" / "external_predictions.npz").write_bytes(buffer.getvalue())
-    results = write_report(tmp_path, load_runs(tmp_path), {}, n_boot=50)
+    results = write_report(tmp_path, load_runs(tmp_path), {}, n_boot=50).as_dict()
     external = results["summary"]["external"]
     assert external["test_set"]["n_images"] == 60
     assert math.isnan(external["arms"]["a"]["per_class_recall"]["df"]["mean"])

@@ -29,7 +29,7 @@ def test_demo_runs_every_step_and_writes_one_report_whose_pictures_exist(tmp_pat
     plan = _micro_plan(tmp_path)
     out = tmp_path / "demo"
     result = run_demo(out, plan=plan)
-    assert len(result["timings"]) == 6 and all(s >= 0 for s in result["timings"].values())
+    assert len(result.timings) == 6 and all(s >= 0 for s in result.timings.values())
     html = (out / "report.html").read_text()
     markdown = (out / "report.md").read_text()
     for section in ("1. Data", "2. LF-VAR generator", "3. Does synthetic data help the classifier?",

@@ -11,7 +11,7 @@ from PIL import Image
 
 from skinaug.cli import main
 from skinaug.evaluation import EvaluateConfig, evaluate
-from skinaug.evaluation.judges import JudgeSettings
+from skinaug.evaluation.judges import JudgeSettings, judge_train
 from skinaug.evaluation.plots import inpainting_strips
 from skinaug.labels import CLASSES
 from skinaug.manifest import load_prepared
@@ -56,7 +56,7 @@ def test_python_api_returns_the_numbers_of_metrics_json_and_reuses_its_judge(
         eval_workdir: Path, copy_set: Path, random_classifier: Path, tmp_path: Path) -> None:
     config = EvaluateConfig(reference_split="val", classifier=str(random_classifier), bootstrap=10, cas=False)
     out = tmp_path / "api"
-    metrics = evaluate(eval_workdir, copy_set, out, config, progress=False)
+    metrics = evaluate(eval_workdir, copy_set, out, config, progress=False).metrics
     assert metrics == json.loads((out / "metrics.json").read_text())
     assert metrics["reference_split"] == "val" and metrics["cas"] is None
     assert "random weights" in metrics["conditioning"]["judge"]
@@ -68,7 +68,7 @@ def test_local_inception_weights_are_used_and_named(eval_workdir: Path, copy_set
     weights = _random_inception_file(tmp_path / "inception.safetensors")
     config = EvaluateConfig(inception_weights=str(weights), classifier=str(random_classifier), bootstrap=5,
                             cas=False, kid_subsets=10)
-    metrics = evaluate(eval_workdir, copy_set, tmp_path / "inc", config, progress=False)
+    metrics = evaluate(eval_workdir, copy_set, tmp_path / "inc", config, progress=False).metrics
     assert metrics["extractor"]["label"] == "Inception-v3" and metrics["extractor"]["fid_layer"] == "2048"
     assert "FID (Inception-v3)" in (tmp_path / "inc" / "report.md").read_text()
 
@@ -96,13 +96,13 @@ def test_inpainting_strips_show_source_mask_and_result(eval_workdir: Path, copy_
 
 
 def test_the_real_judge_is_recorded_and_reused_on_a_rerun(eval_workdir: Path, copy_set: Path, tmp_path: Path) -> None:
-    config = EvaluateConfig(judge=JudgeSettings(image_size=32, epochs=1, min_steps=0), bootstrap=0, cas=False)
-    metrics = evaluate(eval_workdir, copy_set, tmp_path / "j", config, progress=False)
-    assert metrics["config"]["judge"]["image_size"] == 32
+    config = EvaluateConfig(judge=JudgeSettings(judge_train(image_size=32, epochs=1), min_steps=0), bootstrap=0, cas=False)
+    metrics = evaluate(eval_workdir, copy_set, tmp_path / "j", config, progress=False).metrics
+    assert metrics["config"]["judge"]["train"]["image_size"] == 32
     assert metrics["overall"]["fid_ci"] == [None, None]  # no bootstrap asked
     saved = json.loads((tmp_path / "j" / "judge-real" / "model.json").read_text())
     assert saved["trained_on"] == "the real train split" and saved["settings"]["epochs"] == 1
     weights = tmp_path / "j" / "judge-real" / "model.safetensors"
     before = weights.stat().st_mtime_ns
-    again = evaluate(eval_workdir, copy_set, tmp_path / "j", config, progress=False)
+    again = evaluate(eval_workdir, copy_set, tmp_path / "j", config, progress=False).metrics
     assert weights.stat().st_mtime_ns == before and again["overall"] == metrics["overall"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -98,3 +99,78 @@ def test_a_generator_is_used_only_with_the_work_directory_it_was_trained_on(meas
     shutil.copytree(measured_phantoms, other)  # same images; a user could re-split it with another seed
     with pytest.raises(SkinaugError, match="a generator must be used with the work directory"):
         augment(other, generator_dir, tmp_path / "syn", AugmentConfig(per_class=1), False)
+
+
+def _pixels(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*.png") if p.name != "grid.png"}
+
+
+@pytest.mark.parametrize("mode", ["inter", "free"])
+def test_a_set_made_in_several_runs_equals_one_made_at_once_image_for_image(measured_phantoms: Path,
+                                                                           generator_dir: Path, tmp_path: Path,
+                                                                           mode: str) -> None:
+    """Each item is generated from its own recorded seed, whatever batch it lands in."""
+    straight, _ = augment(measured_phantoms, generator_dir, tmp_path / "straight",
+                          AugmentConfig(per_class=2, mode=mode, batch_size=4), False)
+    out = tmp_path / "pieces"
+    augment(measured_phantoms, generator_dir, out, AugmentConfig(per_class=1, mode=mode, batch_size=3), False)
+    (out / "images" / "nv" / f"{mode}_nv_00000.png").unlink()  # as if killed before this image was published
+    pieces, made = augment(measured_phantoms, generator_dir, out, AugmentConfig(per_class=2, mode=mode, batch_size=2),
+                           False)
+    assert made == 8
+    assert _pixels(out) == _pixels(tmp_path / "straight")
+    assert straight.manifest.equals(pieces.manifest)
+    seeds = straight.manifest["seed"]
+    assert seeds.is_unique  # one seed per item, the one that made it
+
+
+def _planned(measured_phantoms: Path, generator_dir: Path, mode: str, source: str, per_class: int = 4):
+    """The free/inter plan with its vectors (no image generated), and the scaled train vectors by image id."""
+    from skinaug.generators.data import conditioned_split
+    from skinaug.generators.folder import measurement_space
+    from skinaug.generators.generator import Generator
+    from skinaug.item_plan import plan_items
+
+    gen = Generator.load(generator_dir)
+    space = measurement_space(measured_phantoms, gen.scaler, gen.class_means)
+    sources = conditioned_split(measured_phantoms, "train", gen.image_size, space)
+    position = {image_id: i for i, image_id in enumerate(sources.base.frame["image_id"])}
+    plan = plan_items(sources.base.frame, mode, per_class, 0, guidance=1.0, checksum="x", no_source=str)
+    plan = augment_module.item_vectors(plan, gen, sources, position,
+                                       augment_module.class_train_vectors(measured_phantoms, space), source)
+    manifest = load_prepared(measured_phantoms).manifest
+    ids = manifest["image_id"].astype(str).tolist()
+    vectors, ok = space.vectors_for(ids)
+    return gen, plan, manifest.set_index("image_id"), {i: v for i, v, good in zip(ids, vectors, ok) if good}
+
+
+@pytest.mark.parametrize("mode", ["free", "inter"])
+def test_free_and_inter_items_draw_their_measurements_from_train_images_of_their_class(
+        measured_phantoms: Path, generator_dir: Path, mode: str) -> None:
+    _, plan, real, measured = _planned(measured_phantoms, generator_dir, mode, "train")
+    table = plan.table
+    assert table["measurements_from"].str.startswith("train:").all()
+    drawn = table["measurements_from"].str.removeprefix("train:")
+    assert (real.loc[drawn, "label"].to_numpy() == table["label"].to_numpy()).all()  # of the item's own class
+    assert (real.loc[drawn, "split"] == "train").all()  # never a val or test image
+    assert {"val", "test"} <= set(real.loc[list(measured), "split"])  # although those were measured too
+    for vector, image_id in zip(plan.vectors, drawn):
+        np.testing.assert_array_equal(vector, measured[image_id])
+    nv = plan.vectors[(table["label"] == "nv").to_numpy()]
+    assert len({v.tobytes() for v in nv}) > 1  # items of one class get different vectors
+    manifest = plan.manifest()
+    assert np.allclose([json.loads(v) for v in manifest["measurements"]], plan.vectors, atol=1e-4)
+
+
+def test_the_class_mean_option_gives_every_item_its_class_mean(measured_phantoms: Path, generator_dir: Path) -> None:
+    gen, plan, _, _ = _planned(measured_phantoms, generator_dir, "free", "class-mean", per_class=2)
+    assert (plan.table["measurements_from"] == "class-mean").all()
+    for vector, label in zip(plan.vectors, plan.table["label"]):
+        np.testing.assert_array_equal(vector, gen.class_means[label])
+
+
+def test_intra_items_keep_their_sources_own_measurements(measured_phantoms: Path, generator_dir: Path) -> None:
+    _, plan, _, measured = _planned(measured_phantoms, generator_dir, "intra", "train", per_class=1)
+    assert (plan.table["measurements_from"] == "own").all()
+    for vector, source in zip(plan.vectors, plan.table["source_image_id"]):
+        np.testing.assert_array_equal(vector, measured[source])

@@ -37,7 +37,7 @@ def test_a_run_writes_weights_config_scaler_codebook_card_and_logs(measured_phan
     log = pd.read_csv(out / "transformer_log.csv")
     assert list(log["step"]) == list(range(1, 7)) and log["val_loss"].notna().sum() == 2
     assert "train split only" in (out / "model_card.md").read_text()
-    assert summary["train_images"] > 20 and set(_weights(out, "transformer"))
+    assert summary.train_images > 20 and set(_weights(out, "transformer"))
     assert not list(out.rglob("*.pickle")) and not list(out.rglob("*.pt"))
 
 

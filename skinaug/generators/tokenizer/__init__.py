@@ -19,11 +19,11 @@ from .model import LesionTokenizer, TokenizerOutput
 from .perceptual import PERCEPTUAL_OFF, PerceptualLoss, describe_perceptual, load_perceptual
 from .quantizer import MultiScaleQuantizer, QuantizerOutput
 from .token_masks import token_masks
-from .train_step import TokenizerTrainer, lr_at, psnr
+from .train_step import TokenizerTrainer, psnr
 
 __all__ = [
     "Decoder", "Encoder", "LesionTokenizer", "MultiScaleQuantizer", "PERCEPTUAL_OFF", "PatchDiscriminator",
     "PerceptualLoss", "QuantizerOutput", "TokenizerOutput", "TokenizerTrainer", "adaptive_weight",
-    "describe_perceptual", "hinge_d_loss", "hinge_g_loss", "lesion_focus_loss", "load_perceptual", "lr_at", "psnr",
+    "describe_perceptual", "hinge_d_loss", "hinge_g_loss", "lesion_focus_loss", "load_perceptual", "psnr",
     "token_masks",
 ]

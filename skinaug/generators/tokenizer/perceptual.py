@@ -45,6 +45,9 @@ def _vgg16_features() -> nn.Sequential:
 class PerceptualLoss(nn.Module):
     """LPIPS-style distance between two image batches in [-1, 1]; frozen, always in eval mode."""
 
+    mean: torch.Tensor  # buffers (see __init__)
+    std: torch.Tensor
+
     def __init__(self, weights_path: str | Path) -> None:
         super().__init__()
         self.weights_path = Path(weights_path)

@@ -87,6 +87,9 @@ def _perplexity(counts: torch.Tensor) -> torch.Tensor:
 class MultiScaleQuantizer(nn.Module):
     """Residual quantization of f over `config.scales` with one shared vocab_size x latent_dim codebook."""
 
+    unused_steps: torch.Tensor  # buffers (see __init__)
+    restarts: torch.Tensor
+
     def __init__(self, config: TokenizerConfig) -> None:
         super().__init__()
         scales = tuple(int(s) for s in config.scales)
@@ -275,9 +278,10 @@ class MultiScaleQuantizer(nn.Module):
         area-downsampled to scales[k+1] and flattened row-major; concatenated: B x (L - scales[0]**2) x d."""
         B = indices[0].shape[0]
         f_hat = None
-        parts = []
+        parts: list[torch.Tensor] = []
         for k in range(len(self.scales) - 1):
             f_hat, nxt = self.next_input(k, f_hat, indices[k])
+            assert nxt is not None  # every scale but the last has a next input
             parts.append(nxt)
         if not parts:
             return self.codebook.weight.new_zeros(B, 0, self.latent_dim)

@@ -9,7 +9,7 @@ perceptual), or 1 with adaptive_weight=False. The discriminator is a PatchGAN tr
 
 Both optimizers are AdamW(betas, weight_decay) from the OptimConfig; weight decay applies to conv/linear
 weights only (not to biases, normalisation parameters or the codebook). With `schedule=True` (default) the
-learning rate of both follows `lr_at(step_index)`: linear warm-up over `warmup_steps`, then cosine decay to
+learning rate of both follows `schedules.warmup_cosine`: linear warm-up over `warmup_steps`, then cosine decay to
 0 at `steps` (it stays 0 after), so a resumed run only needs the step index. Gradients are clipped to
 `grad_clip` (0 = no clipping). After each generator step, dead codes are restarted (MultiScaleQuantizer.
 restart_dead_codes) and their AdamW moments reset.
@@ -23,26 +23,19 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ...schedules import warmup_cosine
 from ..config import OptimConfig, TokenizerConfig
 from .discriminator import PatchDiscriminator, adaptive_weight, hinge_d_loss, hinge_g_loss
 from .model import LesionTokenizer
 from .perceptual import PerceptualLoss, describe_perceptual
 
 
-def lr_at(step_index: int, optim: OptimConfig) -> float:
-    """Learning rate at `step_index` (0-based): linear warm-up, then cosine decay to 0 at optim.steps."""
-    if optim.warmup_steps > 0 and step_index < optim.warmup_steps:
-        return optim.lr * (step_index + 1) / optim.warmup_steps
-    span = max(1, optim.steps - optim.warmup_steps)
-    progress = min(1.0, (step_index - optim.warmup_steps) / span)
-    return optim.lr * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-
 def param_groups(module: nn.Module, weight_decay: float, no_decay: tuple[torch.Tensor, ...] = ()
                  ) -> list[dict[str, Any]]:
     """AdamW groups: decay on >= 2-D weights, none on biases, norm parameters and the tensors in no_decay."""
     skip = {id(t) for t in no_decay}
-    decay, plain = [], []
+    decay: list[torch.Tensor] = []
+    plain: list[torch.Tensor] = []
     for p in module.parameters():
         if not p.requires_grad:
             continue
@@ -74,7 +67,7 @@ class TokenizerTrainer:
         self.adaptive_weight = adaptive_weight
         self.schedule = schedule
         codebook = self.model.quantizer.codebook.weight
-        betas = tuple(optim_config.betas)
+        betas = (optim_config.betas[0], optim_config.betas[1])
         self.opt_g = torch.optim.AdamW(param_groups(self.model, optim_config.weight_decay, (codebook,)),
                                        lr=optim_config.lr, betas=betas)
         self.opt_d = torch.optim.AdamW(param_groups(self.discriminator, optim_config.weight_decay),
@@ -84,7 +77,8 @@ class TokenizerTrainer:
         return self.config.adversarial_weight > 0 and step_index >= self.config.adversarial_start
 
     def _set_lr(self, step_index: int) -> float:
-        lr = lr_at(step_index, self.optim) if self.schedule else self.optim.lr
+        optim = self.optim
+        lr = optim.lr * warmup_cosine(step_index, optim.warmup_steps, optim.steps) if self.schedule else optim.lr
         for opt in (self.opt_g, self.opt_d):
             for group in opt.param_groups:
                 group["lr"] = lr

@@ -63,7 +63,7 @@ class SelfAttention(nn.Module):
         self.attn_dropout = dropout
         self.proj_drop = nn.Dropout(dropout)
         if l2_norm:
-            self.log_scale = nn.Parameter(torch.full((1, heads, 1, 1), math.log(4.0)))
+            self.log_scale: nn.Parameter | None = nn.Parameter(torch.full((1, heads, 1, 1), math.log(4.0)))
         else:
             self.log_scale = None
 
@@ -72,6 +72,7 @@ class SelfAttention(nn.Module):
         batch, n, _ = x.shape
         q, k, v = self.qkv(x).view(batch, n, 3, self.heads, self.head_dim).permute(2, 0, 3, 1, 4).unbind(0)
         if self.l2_norm:
+            assert self.log_scale is not None
             q = F.normalize(q, dim=-1) * self.log_scale.clamp(max=math.log(100.0)).exp().to(q.dtype)
             k = F.normalize(k, dim=-1)
             scale = 1.0

@@ -43,6 +43,8 @@ class AdaLNBlock(nn.Module):
     (each block starts close to the identity), the scales/shifts small.
     """
 
+    ada: nn.Sequential
+
     def __init__(self, width: int, heads: int, mlp_ratio: float = 4.0, dropout: float = 0.0,
                  drop_path: float = 0.0, attn_l2_norm: bool = True, norm_eps: float = 1e-6) -> None:
         super().__init__()
@@ -57,6 +59,7 @@ class AdaLNBlock(nn.Module):
     @torch.no_grad()
     def init_modulation(self, gate_gain: float = 1e-5, scale_shift_gain: float = 0.5) -> None:
         lin = self.ada[-1]
+        assert isinstance(lin, nn.Linear)
         lin.weight[: 2 * self.width].mul_(gate_gain)
         lin.weight[2 * self.width:].mul_(scale_shift_gain)
         lin.bias.zero_()
@@ -73,6 +76,9 @@ class AdaLNBlock(nn.Module):
 
 class AdaLNHead(nn.Module):
     """Final AdaLN (scale, shift from the condition) followed by the linear head to the vocabulary."""
+
+    ada: nn.Sequential
+    head: nn.Linear
 
     def __init__(self, width: int, vocab_size: int, norm_eps: float = 1e-6) -> None:
         super().__init__()

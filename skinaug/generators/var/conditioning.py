@@ -100,8 +100,9 @@ class ConditionEncoder(nn.Module):
         self.joint_drop = joint_drop
         self.class_embed = nn.Embedding(num_classes + 1, width)
         if self.uses_measurements:
-            self.measurement_embed = nn.Sequential(nn.Linear(measurement_dim, width), nn.LayerNorm(width), nn.SiLU())
-            self.null_measurement = nn.Parameter(torch.zeros(width))
+            self.measurement_embed: nn.Sequential | None = nn.Sequential(nn.Linear(measurement_dim, width),
+                                                                          nn.LayerNorm(width), nn.SiLU())
+            self.null_measurement: nn.Parameter | None = nn.Parameter(torch.zeros(width))
         else:
             self.measurement_embed = None
             self.null_measurement = None
@@ -143,6 +144,7 @@ class ConditionEncoder(nn.Module):
         if drop:
             null |= measurements_null
         measurements = measurements.to(cond.dtype).masked_fill(null[:, None], 0.0)
+        assert self.measurement_embed is not None and self.null_measurement is not None  # uses_measurements
         fq = self.measurement_embed(measurements)
         fq = torch.where(null[:, None], self.null_measurement.to(fq.dtype).expand_as(fq), fq)
         return cond + fq

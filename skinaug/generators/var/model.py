@@ -46,6 +46,9 @@ class VARLossOutput:
 class VARTransformer(nn.Module):
     """Next-scale prediction transformer; see the module docstring for the token layout."""
 
+    levels: Tensor  # buffers (see __init__)
+    attn_mask: Tensor
+
     def __init__(self, transformer_config: TransformerConfig, tokenizer_config: TokenizerConfig) -> None:
         super().__init__()
         tc, kc = transformer_config, tokenizer_config
@@ -104,9 +107,12 @@ class VARTransformer(nn.Module):
         trunc(self.pos_start)
         trunc(self.pos_embed)
         self.head.head.weight.mul_(init_head)
-        self.head.ada[-1].weight.mul_(init_adaln)
+        head_ada = self.head.ada[-1]
+        assert isinstance(head_ada, nn.Linear)
+        head_ada.weight.mul_(init_adaln)
         residual_gain = 1.0 / math.sqrt(2 * max(self.depth, 1))
         for block in self.blocks:
+            assert isinstance(block, AdaLNBlock)
             block.attn.proj.weight.mul_(residual_gain)
             block.mlp.fc2.weight.mul_(residual_gain)
             block.init_modulation(gate_gain=init_adaln_gamma, scale_shift_gain=init_adaln)

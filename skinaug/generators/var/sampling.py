@@ -26,7 +26,7 @@ Per scale k (one forward each):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence, Union
 
 import torch
 from torch import Tensor
@@ -78,15 +78,28 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 0.0) -> Tensor:
     return logits
 
 
-def draw_tokens(logits: Tensor, generator: torch.Generator | None, top_k: int = 0, top_p: float = 0.0,
+Generators = Union[torch.Generator, Sequence[torch.Generator], None]
+
+
+def _uniforms(shape: torch.Size, generator: Generators) -> Tensor:
+    """Uniforms of `shape` from one generator, or from one generator per sample (first dimension)."""
+    if generator is None or isinstance(generator, torch.Generator):
+        device = generator.device if generator is not None else torch.device("cpu")
+        return torch.rand(shape, generator=generator, device=device)
+    if len(generator) != shape[0]:
+        raise SkinaugError(f"{len(generator)} generators for a batch of {shape[0]}")
+    return torch.cat([torch.rand((1, *shape[1:]), generator=g, device=g.device).cpu() for g in generator])
+
+
+def draw_tokens(logits: Tensor, generator: Generators, top_k: int = 0, top_p: float = 0.0,
                 temperature: float = 1.0) -> Tensor:
     """One token per row of logits (... x V), filtered, drawn by inverse CDF from one uniform per token taken
-    from `generator` (on the generator's device, then moved). Returns LongTensor (...)."""
+    from `generator` (on the generator's device, then moved), or per sample from a list of generators, one per
+    row of the first dimension (a sample's tokens then depend only on its own generator). Returns LongTensor (...)."""
     logits = filter_logits(logits.float() / temperature, top_k, top_p)
     probs = logits.softmax(-1)
     cdf = probs.cumsum(-1)
-    device = generator.device if generator is not None else torch.device("cpu")
-    u = torch.rand(probs.shape[:-1] + (1,), generator=generator, device=device).to(probs.device)
+    u = _uniforms(probs.shape[:-1] + (1,), generator).to(probs.device)
     idx = torch.searchsorted(cdf, u * cdf[..., -1:], right=True)
     # rounding guard: never beyond the last token with non-zero probability
     positions = torch.arange(probs.shape[-1], device=probs.device)
@@ -120,7 +133,7 @@ def _check_inpainting(teacher: list[Tensor] | None, keep: list[Tensor] | None, s
 
 @torch.no_grad()
 def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measurements: Tensor | None,
-                  config: SamplingConfig, generator: torch.Generator | None,
+                  config: SamplingConfig, generator: Generators,
                   teacher: list[Tensor] | None = None, keep: list[Tensor] | None = None,
                   use_cache: bool = True, source_latent: Tensor | None = None) -> list[Tensor]:
     """Sample the K token maps (LongTensor B x s_k x s_k each) for `labels` / `measurements`.
@@ -128,7 +141,7 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
     quantizer: the tokenizer's `MultiScaleQuantizer` (``scales``, ``latent_dim``, ``next_input``, ``residual_codes``).
     measurements: B x m scaled vectors (see `conditioning.sampling_measurements` for the fixed/adaptive
         choice), or None (null measurements).
-    generator: the seeded RNG of the draws (any device).
+    generator: the seeded RNG of the draws (any device), or one per sample.
     keep: in-painting; K bool maps B x s_k x s_k, True = the token is taken from the source (per sample), and
         the next scales are predicted from those tokens. With it, exactly one of:
     source_latent: the sources' latents f (B x d x h x w): residual teacher rule (module docstring);
@@ -171,7 +184,12 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
         tokens: list[Tensor] = []
         for k, s in enumerate(scales):
             if use_cache:
-                x = model.scale_tokens(0, cond=cond) if k == 0 else model.scale_tokens(k, inputs=both(next_in))
+                assert caches is not None
+                if k == 0:
+                    x = model.scale_tokens(0, cond=cond)
+                else:
+                    assert next_in is not None  # set at the end of the previous scale
+                    x = model.scale_tokens(k, inputs=both(next_in))
                 logits = model.step(x, cond, caches)
             else:
                 var_input = (torch.cat(inputs, dim=1) if inputs

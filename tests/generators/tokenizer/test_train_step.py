@@ -1,0 +1,76 @@
+"""TokenizerTrainer steps: learning-rate schedule, adversarial start, resumable state."""
+
+from __future__ import annotations
+
+import copy
+import io
+
+import pytest
+import torch
+
+from skinaug.generators.config import OptimConfig
+from skinaug.generators.tokenizer import LesionTokenizer, TokenizerTrainer
+from skinaug.schedules import warmup_cosine
+
+from .conftest import batch, small_config
+
+
+def lr_at(step_index: int, optim: OptimConfig) -> float:
+    """The tokenizer's learning rate at a step (TokenizerTrainer._set_lr with schedule=True)."""
+    return optim.lr * warmup_cosine(step_index, optim.warmup_steps, optim.steps)
+
+
+def test_lr_schedule_warms_up_then_decays_to_zero() -> None:
+    optim = OptimConfig(lr=1e-3, warmup_steps=10, steps=110)
+    assert lr_at(0, optim) == pytest.approx(1e-4)
+    assert lr_at(9, optim) == pytest.approx(1e-3)
+    assert lr_at(60, optim) == pytest.approx(5e-4)
+    assert lr_at(110, optim) == pytest.approx(0.0) and lr_at(500, optim) == pytest.approx(0.0)
+
+
+def _trainer(seed: int, **changes) -> TokenizerTrainer:
+    cfg = small_config(disc_channels=8, adversarial_start=1, dead_code_steps=1, **changes)
+    torch.manual_seed(seed)
+    return TokenizerTrainer(LesionTokenizer(cfg), cfg, OptimConfig(lr=1e-3, warmup_steps=2, steps=10))
+
+
+def test_adversarial_step_starts_at_adversarial_start() -> None:
+    trainer = _trainer(0)
+    images, masks = batch(2)
+    first = trainer.step(images, masks, 0)
+    assert "d_loss" not in first and "g_adv" not in first
+    second = trainer.step(images, masks, 1)
+    assert {"d_loss", "g_adv", "adv_weight", "logits_real", "logits_fake"} <= set(second)
+    assert {f"perplexity/s{s}" for s in trainer.model.quantizer.scales} <= set(second)
+    assert {"pixel", "latent", "lesion_focus", "codebook", "total", "loss", "psnr", "lr"} <= set(second)
+
+
+def test_state_dict_round_trip_resumes_identically() -> None:
+    images, masks = batch(2)
+    a = _trainer(0)
+    for i in range(2):
+        a.step(images, masks, i)
+    buffer = io.BytesIO()
+    torch.save(a.state_dict(), buffer)
+    saved_codebook = a.model.quantizer.codebook.weight.detach().clone()
+    logs_a = [a.step(images, masks, i) for i in (2, 3)]
+    assert sum(log["restarted"] for log in logs_a) > 0                 # restarts happen and must resume too
+
+    b = _trainer(123)                                                   # different initial weights
+    buffer.seek(0)
+    b.load_state_dict(torch.load(buffer, weights_only=True))
+    assert torch.equal(b.model.quantizer.codebook.weight, saved_codebook)
+    logs_b = [b.step(images, masks, i) for i in (2, 3)]
+    assert logs_a == logs_b
+    for pa, pb in zip(a.state_dict()["model"].values(), b.state_dict()["model"].values()):
+        assert torch.equal(pa, pb)
+    for pa, pb in zip(a.discriminator.parameters(), b.discriminator.parameters()):
+        assert torch.equal(pa, pb)
+    assert torch.equal(a.model.quantizer.unused_steps, b.model.quantizer.unused_steps)
+
+
+def test_state_dict_holds_models_optimizers_and_dead_code_counters() -> None:
+    state = _trainer(0).state_dict()
+    assert set(state) == {"model", "discriminator", "opt_g", "opt_d"}
+    assert "quantizer.unused_steps" in state["model"] and "quantizer.restarts" in state["model"]
+    copy.deepcopy(state)
