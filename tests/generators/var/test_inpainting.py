@@ -12,7 +12,7 @@ from skinaug.generators.tokenizer import MultiScaleQuantizer, token_masks
 from skinaug.generators.var import SamplingConfig, sample_tokens
 from skinaug.generators.var.inpainting import check_teacher_rule, keep_masks
 
-from .test_var import LATENT, SCALES, VOCAB, inputs, make_model
+from .conftest import LATENT, SCALES, VOCAB, inputs, make_model
 
 SAMPLING = SamplingConfig(cfg=1.0, top_k=0, top_p=0.0)
 
