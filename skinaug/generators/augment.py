@@ -25,7 +25,8 @@ from ..pictures import labelled_grid
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..manifest import load_prepared, resolve
-from ..synthetic import SYNTHETIC_COLUMNS, SYNTHETIC_KIND, SYNTHETIC_VERSION, SyntheticSet, fill_synthetic_set
+from ..fingerprints import check_made_from
+from ..synthetic import SYNTHETIC_COLUMNS, SyntheticSet, fill_synthetic_set, set_info
 from .data import ConditionedImages, MeasurementSpace, conditioned_split
 from .generator import Generator
 from .var import SamplingConfig
@@ -115,9 +116,8 @@ def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[st
     """Make (or top up) the synthetic set; returns it and how many items were generated in this call."""
     gen = Generator.load(generator_dir, config.device)
     prepared = load_prepared(workdir)
-    if gen.trained_on is not None and gen.trained_on != prepared.workdir.resolve():
-        raise SkinaugError(f"{generator_dir}: trained on {gen.trained_on}, not {prepared.workdir.resolve()}; "
-                           "a generator must be used with the work directory (split) it was trained on")
+    check_made_from(f"generator {generator_dir}", gen.made_from, str(gen.trained_on) if gen.trained_on else None,
+                    prepared)
     space = MeasurementSpace.load(workdir)
     space = MeasurementSpace(gen.scaler, gen.class_means, space.features)  # the generator's own scaling
     sources = conditioned_split(workdir, "train", gen.image_size, space)
@@ -125,10 +125,8 @@ def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[st
     plan["measurements"] = [json.dumps(np.round(v, 4).tolist()) for v in _vectors(plan, gen, sources)]
     identity = {"name": "lf-var", "checksum": gen.checksum, "mode": config.mode, "seed": config.seed,
                 "sampling": asdict(config.sampling), "dilation": config.dilation, "feather": config.feather}
-    info = {"kind": SYNTHETIC_KIND, "format_version": SYNTHETIC_VERSION,
-            "workdir": str(prepared.workdir.resolve()), "per_class": config.per_class,
-            "generator": {"name": "lf-var", "folder": str(Path(generator_dir).resolve()),
-                          "config": gen.config.name, "identity": identity}}
+    info = set_info(prepared, {"name": "lf-var", "folder": str(Path(generator_dir).resolve()),
+                               "config": gen.config.name, "identity": identity}, config.per_class)
     made = {"n": 0}
     out = Path(out).resolve()
 

@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -62,7 +62,9 @@ class Generator:
         self.tokenizer = tokenizer.to(device).eval()
         self.transformer = transformer.to(device).eval()
         self.class_means = class_means
-        self.trained_on: Path | None = None  # the work directory whose train split the generator learned
+        self.trained_on: Path | None = None  # where the work directory whose train split it learned was then
+        self.made_from: dict[str, Any] | None = None  # that work directory's split/scaler fingerprints
+        self.info: dict[str, Any] = {}  # config.json as written by train-generator
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str], device: str = "cpu") -> "Generator":
@@ -95,7 +97,9 @@ class Generator:
         class_means = {c: np.asarray(v["mean_scaled"], dtype=np.float32)
                        for c, v in means["classes"].items() if v["mean_scaled"] is not None}
         gen = cls(config, models[0], models[1], scaler, class_means, digest.hexdigest()[:16], torch.device(device))
-        gen.trained_on = Path(info.get("workdir", "")).resolve()
+        gen.trained_on = Path(info["workdir"]).resolve() if info.get("workdir") else None
+        gen.made_from = info.get("made_from")
+        gen.info = info
         return gen
 
     @property

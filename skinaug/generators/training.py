@@ -25,7 +25,10 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..atomic import read_json, write_csv, write_json, write_text
 from ..errors import SkinaugError
-from ..manifest import load_prepared
+from ..fingerprints import workdir_fingerprints
+from ..labels import CLASSES
+from ..licences import data_licence
+from ..manifest import Prepared, load_prepared
 from .batches import step_batch
 from .checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from .config import GeneratorConfig
@@ -64,7 +67,7 @@ class Stage:
 
 
 def _prepare_out(out: Path, workdir: Path, config: GeneratorConfig, space: MeasurementSpace,
-                 resume: bool) -> None:
+                 resume: bool, train: ConditionedImages) -> None:
     """Write config, scaler and class means to a new OUT; check them against an existing one."""
     config_path = out / "config.json"
     if config_path.exists():
@@ -89,7 +92,16 @@ def _prepare_out(out: Path, workdir: Path, config: GeneratorConfig, space: Measu
     # config.json last: it marks OUT as a generator, so a failed start leaves a folder that a re-run simply redoes
     write_json(config_path, {"format": "skinaug-lfvar", "format_version": 1, "skinaug_version": __version__,
                              "workdir": str(workdir.resolve()), "dataset": prepared.info.get("format"),
+                             "made_from": workdir_fingerprints(prepared), "data": training_data_summary(prepared, train),
                              "model": config.to_dict()})
+
+
+def training_data_summary(prepared: Prepared, train: ConditionedImages) -> dict[str, Any]:
+    """Data set, licence and images per class the generator learned from (for config.json and model cards)."""
+    counts = train.base.frame["label"].value_counts()
+    return {"format": prepared.info.get("format"), "license": data_licence(prepared.info),
+            "split": prepared.info.get("split"), "train_images": int(len(train)),
+            "train_images_per_class": {c: int(counts.get(c, 0)) for c in CLASSES}}
 
 
 def _restore(stage: Stage, root: Path, ctx: Distributed) -> tuple[int, list[dict[str, Any]]]:
@@ -230,7 +242,7 @@ def train_generator(workdir: str | os.PathLike[str], out: str | os.PathLike[str]
     val = conditioned_split(workdir, "val", size, space)
     continuing = options.resume or options.stage == "transformer"  # the transformer stage reuses OUT's tokenizer
     if ctx.main:
-        _prepare_out(out, workdir, config, space, continuing)
+        _prepare_out(out, workdir, config, space, continuing, train)
     if ctx.enabled:
         dist.barrier()  # the other processes start once rank 0 has checked and written OUT
     logs: dict[str, list[dict[str, Any]]] = {}

@@ -95,6 +95,10 @@ def test_a_generator_is_used_only_with_the_work_directory_it_was_trained_on(meas
     import shutil
 
     other = tmp_path / "other_work"
-    shutil.copytree(measured_phantoms, other)  # same images; a user could re-split it with another seed
-    with pytest.raises(SkinaugError, match="a generator must be used with the work directory"):
-        augment(other, generator_dir, tmp_path / "syn", AugmentConfig(per_class=1), False)
+    shutil.copytree(measured_phantoms, other)  # same images and split: the same work directory, elsewhere
+    augment(other, generator_dir, tmp_path / "syn", AugmentConfig(per_class=1), False)
+    manifest = pd.read_csv(other / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest["split"] = manifest["split"].replace({"test": "train", "train": "test"})  # re-split by hand
+    manifest.to_csv(other / "manifest.csv", index=False)
+    with pytest.raises(SkinaugError, match="made from another split"):
+        augment(other, generator_dir, tmp_path / "syn2", AugmentConfig(per_class=1), False)
