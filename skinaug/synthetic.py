@@ -223,7 +223,7 @@ def _make_copy(row: dict[str, Any], source: pd.Series, prepared: Prepared, out: 
     write_png(resolve(out, row["image_path"]), image)  # the image last: it marks the item as done
 
 
-def _start_or_resume(out: Path, info: dict[str, Any]) -> None:
+def start_or_resume(out: Path, info: dict[str, Any]) -> None:
     """Refuse a folder that is neither empty nor a set made by the same generator identity from the same workdir."""
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         return
@@ -258,7 +258,7 @@ def fill_synthetic_set(out: str | os.PathLike[str], info: dict[str, Any], plan: 
     an interrupted run leaves no manifest, so a reader never sees a manifest that does not match the files.
     """
     out = Path(out).resolve()
-    _start_or_resume(out, info)
+    start_or_resume(out, info)
     if not (out / SYNTHETIC_NAME).exists():
         write_json(out / SYNTHETIC_NAME, info)  # marks the folder as ours before any image is written
     todo = [r for r in plan.to_dict("records")

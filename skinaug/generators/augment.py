@@ -29,6 +29,7 @@ from ..fingerprints import check_made_from
 from ..synthetic import SYNTHETIC_COLUMNS, SyntheticSet, fill_synthetic_set, set_info
 from .data import ConditionedImages, MeasurementSpace, conditioned_split
 from .generator import Generator
+from .shards import Shard, claim, merge_shards, shard_folder, shard_info, shard_plan
 from .var import SamplingConfig
 
 MODES: tuple[str, ...] = ("intra", "inter", "free")
@@ -45,7 +46,8 @@ class AugmentConfig:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     dilation: int = 2
     feather: int = 3
-    device: str = "cpu"
+    device: str = "auto"
+    shard: str | None = None  # "i/n": make only shard i of n (see shards.py)
 
 
 def _item_seed(seed: int, class_index: int, k: int) -> int:
@@ -129,17 +131,26 @@ def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[st
                                "config": gen.config.name, "identity": identity}, config.per_class)
     made = {"n": 0}
     out = Path(out).resolve()
+    target = out
+    if config.shard:  # this process makes one shard's batches below OUT/shards/, merged once all are there
+        shard = Shard.parse(config.shard)
+        claim(out, info)
+        target = shard_folder(out, shard)
+        info, plan = shard_info(info, shard, config.batch_size), shard_plan(plan, shard, config.batch_size)
 
     def make(todo: list[dict[str, Any]]) -> None:
         bar = tqdm(total=len(todo), desc=f"augment ({config.mode})", unit="img", disable=not progress)
         for batch in _batches(todo, config.batch_size):
-            _generate(batch, gen, sources, config, out)
+            _generate(batch, gen, sources, config, target)
             made["n"] += len(batch)
             bar.update(len(batch))
         bar.close()
 
-    syn = fill_synthetic_set(out, info, plan, make)
-    write_png(out / "grid.png", sample_grid(syn))
+    syn = fill_synthetic_set(target, info, plan, make)
+    if config.shard:
+        syn = merge_shards(out, required=False) or syn
+    if syn.root == out:
+        write_png(out / "grid.png", sample_grid(syn))
     return syn, made["n"]
 
 
