@@ -309,6 +309,22 @@ def _set_summary(command: str, syn: Any, out: Path, what: str) -> str:
     return f"{command}: {len(syn.manifest)} images ({per}); {what} -> {out} (grid: {out / 'grid.png'})"
 
 
+@main.command("export-generator")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--evaluation", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An `evaluate` metrics.json whose scores go into the model card.")
+@_friendly_errors
+def export_generator_command(run_dir: Path, out: Path, evaluation: Path | None) -> None:
+    """Write a trained generator to share: weights only (safetensors), config, scaler, class means, README.md card."""
+    from .generators.pretrained import export_generator
+
+    export_generator(run_dir, out, evaluation)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    click.echo(f"export-generator: {run_dir} -> {out} ({size / 1e6:.1f} MB; load with "
+               f"Generator.from_pretrained({str(out)!r}))")
+
+
 @main.command("merge-shards")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @_friendly_errors

@@ -116,7 +116,7 @@ def _generate(batch: list[dict[str, Any]], gen: Generator, sources: ConditionedI
 def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[str], out: str | os.PathLike[str],
             config: AugmentConfig = AugmentConfig(), progress: bool = True) -> tuple[SyntheticSet, int]:
     """Make (or top up) the synthetic set; returns it and how many items were generated in this call."""
-    gen = Generator.load(generator_dir, config.device)
+    gen = Generator.from_pretrained(generator_dir, config.device)
     prepared = load_prepared(workdir)
     check_made_from(f"generator {generator_dir}", gen.made_from, str(gen.trained_on) if gen.trained_on else None,
                     prepared)

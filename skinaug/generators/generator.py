@@ -23,6 +23,7 @@ import torch
 from safetensors.torch import load as load_tensors
 
 from ..classifiers.train import select_device
+from ..atomic import read_json
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..measurements import RobustScaler
@@ -32,6 +33,26 @@ from .config import GeneratorConfig
 from .tokenizer import LesionTokenizer, token_masks
 from .var import SamplingConfig, VARTransformer, sample_tokens
 from .var.conditioning import sampling_measurements
+
+
+RUN_FORMAT = "skinaug-lfvar"
+STAGES: tuple[str, ...] = ("tokenizer", "transformer")
+
+
+def read_generator_config(folder: Path, fmt: str) -> tuple[dict[str, Any], GeneratorConfig]:
+    """(config.json content, model config) of a generator folder of format `fmt`, with one-line errors."""
+    config_path = folder / "config.json"
+    if not config_path.exists():
+        raise SkinaugError(f"{config_path}: not found; {folder} is not a trained generator")
+    try:
+        info = json.loads(config_path.read_text(encoding="utf-8"))
+        config = GeneratorConfig.from_dict(info["model"])
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        raise SkinaugError(f"{config_path}: corrupt generator config ({exc})") from exc
+    if info.get("format") != fmt or info.get("format_version") != 1:
+        raise SkinaugError(f"{config_path}: generator format {info.get('format')!r} version "
+                           f"{info.get('format_version')!r}; expected {fmt} version 1")
+    return info, config
 
 
 def _labels(labels: Sequence[str]) -> torch.Tensor:
@@ -66,36 +87,38 @@ class Generator:
         self.class_means = class_means
         self.trained_on: Path | None = None  # where the work directory whose train split it learned was then
         self.made_from: dict[str, Any] | None = None  # that work directory's split/scaler fingerprints
-        self.info: dict[str, Any] = {}  # config.json as written by train-generator
+        self.info: dict[str, Any] = {}  # config.json as written by train-generator (or save_pretrained)
+        self.scores: dict[str, dict[str, Any]] = {}  # last logged values of each training stage
 
     @classmethod
     def load(cls, folder: str | os.PathLike[str], device: str = "auto") -> "Generator":
         """Load OUT of `train-generator` (latest checkpoints); one-line errors name a missing or damaged file."""
         folder = Path(folder)
-        config_path = folder / "config.json"
-        if not config_path.exists():
-            raise SkinaugError(f"{config_path}: not found; {folder} is not a trained generator")
-        try:
-            info = json.loads(config_path.read_text(encoding="utf-8"))
-            config = GeneratorConfig.from_dict(info["model"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise SkinaugError(f"{config_path}: corrupt generator config ({exc})") from exc
-        if info.get("format") != "skinaug-lfvar" or info.get("format_version") != 1:
-            raise SkinaugError(f"{config_path}: generator format {info.get('format')!r} version "
-                               f"{info.get('format_version')!r}; this skinaug reads skinaug-lfvar version 1")
+        info, config = read_generator_config(folder, RUN_FORMAT)
+        blobs, scores = {}, {}
+        for stage in STAGES:
+            files, manifest = read_checkpoint(folder / stage)
+            blobs[stage], scores[stage] = files["weights.safetensors"], dict(manifest["meta"].get("last") or {})
+        gen = cls.from_parts(folder, info, config, blobs, device)
+        gen.scores = scores
+        return gen
+
+    @classmethod
+    def from_parts(cls, folder: Path, info: dict[str, Any], config: GeneratorConfig, blobs: dict[str, bytes],
+                   device: str = "auto") -> "Generator":
+        """A generator from its config.json content, safetensors bytes per stage, and FOLDER's scaler/class means."""
         digest = hashlib.sha256()
         models = []
-        for stage, model in (("tokenizer", LesionTokenizer(config.tokenizer)),
-                             ("transformer", VARTransformer(config.transformer, config.tokenizer))):
-            files, _ = read_checkpoint(folder / stage)
-            digest.update(files["weights.safetensors"])
+        for stage, model in zip(STAGES, (LesionTokenizer(config.tokenizer),
+                                         VARTransformer(config.transformer, config.tokenizer))):
+            digest.update(blobs[stage])
             try:
-                model.load_state_dict(load_tensors(files["weights.safetensors"]))
-            except RuntimeError as exc:
+                model.load_state_dict(load_tensors(blobs[stage]))
+            except Exception as exc:  # safetensors raises its own error types for unreadable bytes
                 raise SkinaugError(f"{folder / stage}: weights do not match config.json ({str(exc)[:200]})") from exc
             models.append(model)
         scaler = RobustScaler.load(folder / "scaler.json")
-        means = json.loads((folder / "class_means.json").read_text(encoding="utf-8"))
+        means = read_json(folder / "class_means.json")
         class_means = {c: np.asarray(v["mean_scaled"], dtype=np.float32)
                        for c, v in means["classes"].items() if v["mean_scaled"] is not None}
         gen = cls(config, models[0], models[1], scaler, class_means, digest.hexdigest()[:16], select_device(device))
@@ -103,6 +126,19 @@ class Generator:
         gen.made_from = info.get("made_from")
         gen.info = info
         return gen
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike[str], device: str = "auto") -> "Generator":
+        """Load an exported generator (`save_pretrained`, `skinaug export-generator`) or a train-generator folder."""
+        from .pretrained import load_pretrained
+
+        return load_pretrained(path, device)
+
+    def save_pretrained(self, out: str | os.PathLike[str], evaluation: dict[str, Any] | None = None) -> Path:
+        """Write weights only (safetensors), config.json, scaler, class means and a README.md model card to OUT."""
+        from .pretrained import save_pretrained
+
+        return save_pretrained(self, out, evaluation)
 
     @property
     def image_size(self) -> int:
