@@ -29,6 +29,7 @@ from .generator import RUN_FORMAT, STAGES, Generator, read_generator_config
 
 PRETRAINED_FORMAT = "skinaug-lfvar-pretrained"
 WEIGHTS_NAME = "model.safetensors"
+CARD_SCORES = ("loss", "psnr", "val_psnr", "accuracy", "val_loss", "val_accuracy")
 DATA_NAMES = {"ham10000": "HAM10000", "isic2017": "ISIC 2017", "isic2018": "ISIC 2018", "ph2": "PH2",
               "dermofit": "Dermofit"}
 
@@ -126,7 +127,7 @@ def model_card(config: dict[str, Any]) -> str:
         f"weights checksum `{config['checksum']}`.", "",
         "## Scores", "Last logged training values:", ""]
     for stage, row in (config.get("scores") or {}).items():
-        values = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if isinstance(v, float) and "scale" not in k)
+        values = ", ".join(f"{k} {row[k]:.4g}" for k in CARD_SCORES if isinstance(row.get(k), (int, float)))
         lines.append(f"- {stage} (step {row.get('step')}): {values or 'n/a'}")
     evaluation = config.get("evaluation")
     if evaluation:

@@ -94,3 +94,16 @@ def test_a_damaged_export_is_refused_in_one_line(run_and_export: tuple[Path, Pat
         Generator.from_pretrained(copy, "cpu")
     result = CliRunner().invoke(main, ["export-generator", str(tmp_path / "nothing"), str(tmp_path / "out")])
     assert result.exit_code == 1 and "not a trained generator" in result.stderr
+
+
+def test_an_evaluation_s_scores_go_into_the_card(run_and_export: tuple[Path, Path]) -> None:
+    from skinaug.generators.pretrained import _evaluation_summary, model_card
+
+    _, export = run_and_export
+    config = json.loads((export / "config.json").read_text())
+    metrics = {"overall": {"fid": 41.25, "kid": 0.0123}, "extractor": {"label": "Inception-v3"},
+               "conditioning": {"mean_recall": 0.625}, "config": {"reference_split": "test"},
+               "synthetic": "/abs/path/syn", "workdir": "/abs/path/work"}
+    card = model_card({**config, "evaluation": _evaluation_summary(metrics)})
+    assert "(Inception-v3 features): FID 41.25, KID 0.0123, conditioning recall 0.625" in card
+    assert "/abs/path" not in card
