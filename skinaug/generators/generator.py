@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from safetensors.torch import load as load_tensors
 
-from ..classifiers.train import select_device
 from ..atomic import read_json
+from ..classifiers.train import select_device
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..measurements import RobustScaler

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 import pytest
@@ -29,16 +29,15 @@ def _config(steps: int = 6, log_every: int = 2) -> GeneratorConfig:
 
 
 class FakeWriter:
-    """Records what TensorBoard's SummaryWriter would be given."""
+    """Records what TensorBoard's SummaryWriter would be given (every writer opened is kept in `instances`)."""
 
-    opened: list[tuple[str, int | None]] = []
+    opened: ClassVar[list[tuple[str, int | None]]] = []
+    instances: ClassVar[list[FakeWriter]] = []
 
     def __init__(self, folder: Path, purge_step: int | None) -> None:
         FakeWriter.opened.append((Path(folder).name, purge_step))
         self.stage, self.scalars, self.closed = Path(folder).name, [], False
         FakeWriter.instances.append(self)
-
-    instances: list["FakeWriter"] = []
 
     def add_scalar(self, tag: str, scalar_value: float, global_step: int) -> None:
         self.scalars.append((tag, scalar_value, global_step))
@@ -91,7 +90,7 @@ def test_resume_neither_duplicates_nor_loses_rows_and_tensorboard_purges(measure
     monkeypatch.setattr(train_log, "open_tensorboard", FakeWriter)
     FakeWriter.opened, FakeWriter.instances = [], []
     train_generator(measured_phantoms, tmp_path / "straight", _config(log_every=1), QUIET)
-    straight_scalars = [w.scalars for w in FakeWriter.instances if w.stage == "transformer"][0]
+    straight_scalars = next(w.scalars for w in FakeWriter.instances if w.stage == "transformer")
 
     FakeWriter.opened, FakeWriter.instances = [], []
     out = tmp_path / "resumed"
