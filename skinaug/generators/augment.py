@@ -3,7 +3,8 @@
 Every item is planned from (seed, class, k) alone: which train image is its source (intra: one of its own
 class; inter: one of another class, given the target class and that class's average measurements; free:
 none), its seed and its file names. A re-run makes only the missing items and tops the set up to exactly
-`per_class` per class; the manifest is written last (see `skinaug.synthetic.fill_synthetic_set`).
+`per_class` per class; the manifest is written last (see `skinaug.synthetic.fill_synthetic_set`). With
+`shard="i/n"` only shard i's batches are made, and the shards merge into one set (see shards.py).
 """
 
 from __future__ import annotations

@@ -108,6 +108,8 @@ def merge_shards(out: str | os.PathLike[str], required: bool = True) -> Syntheti
 def _merge(out: Path, required: bool) -> SyntheticSet | None:
     folders = sorted(p for p in (out / SHARDS).glob("*") if p.is_dir() and _FOLDER.match(p.name))
     if not folders:
+        if (out / MANIFEST_NAME).exists() and (out / SYNTHETIC_NAME).exists():
+            return load_synthetic(out)  # merged already (by the shard that finished last)
         if required:
             raise SkinaugError(f"{out / SHARDS}: no shard folders (<i>-of-<n>) to merge")
         return None

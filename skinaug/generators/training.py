@@ -1,9 +1,10 @@
 """`skinaug train-generator`: train the tokenizer, then the transformer; checkpoint, resume, log, validate.
 
 OUT/ holds config.json, scaler.json and class_means.json (from the work directory's train-split fit),
-OUT/tokenizer/ and OUT/transformer/ (checkpoint folders, see checkpoint.py), <stage>_log.csv and
-model_card.md. A run continued with `--resume` reproduces the uninterrupted run: batches depend only on
-the step number (batches.py) and the checkpoint carries optimizer, schedule, RNG and log state.
+OUT/tokenizer/ and OUT/transformer/ (checkpoint folders, see checkpoint.py), <stage>_log.csv (appended every
+log_every steps, see train_log.py; TensorBoard events in OUT/tensorboard/ when installed) and model_card.md.
+A run continued with `--resume` reproduces the uninterrupted run: batches depend only on the step number
+(batches.py) and the checkpoint carries optimizer, schedule and RNG state (and the last logged row only).
 """
 
 from __future__ import annotations

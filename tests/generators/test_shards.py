@@ -85,6 +85,9 @@ def test_shards_from_two_machines_merge_with_merge_shards(measured_phantoms: Pat
     assert code == 0, err
     assert stdout.startswith("merge-shards: 21 images")
     _assert_same_set(here, one_run)
+    code, stdout, _ = _cli("merge-shards", here)  # merged already: says so, changes nothing
+    assert code == 0 and stdout.startswith("merge-shards: 21 images")
+    _assert_same_set(here, one_run)
 
 
 def test_shard_arguments_and_device_auto(generator_dir: Path) -> None:
