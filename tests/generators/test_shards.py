@@ -101,3 +101,16 @@ def test_shard_arguments_and_device_auto(generator_dir: Path) -> None:
     if not torch.cuda.is_available():
         with pytest.raises(SkinaugError, match="no CUDA GPU is available"):
             Generator.load(generator_dir, "cuda")
+
+
+def test_sampling_uses_bf16_autocast_on_cuda_only(generator_dir: Path) -> None:
+    import contextlib
+    import warnings
+
+    gen = Generator.load(generator_dir, "cpu")
+    assert isinstance(gen._autocast(), contextlib.nullcontext)  # CPU sampling stays float32
+    gen.device = torch.device("cuda")  # what a GPU run chooses (nothing runs here)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "CUDA is not available" where there is none
+        context = gen._autocast()
+    assert isinstance(context, torch.autocast) and context.fast_dtype == torch.bfloat16
