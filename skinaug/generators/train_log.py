@@ -1,11 +1,13 @@
 """Training logs that grow linearly: an append-only CSV per stage, and TensorBoard events when it is installed.
 
-OUT/<stage>_log.csv gets one row every `log_every` steps (and at every validation and the last step),
-appended as it is logged; nothing is rewritten at checkpoints. A row that brings a new column (validation
-values, the adversarial losses once they start) rewrites the file once with the wider header. On resume
-the rows after the checkpoint's step (logged by the interrupted run, and logged again now) are dropped, so
-no step appears twice. TensorBoard event files go to OUT/tensorboard/<stage>/ when `tensorboard` is
-importable; on resume TensorBoard is told to discard the events after the checkpoint (`purge_step`).
+OUT/<stage>_log.csv gets one row every `log_every` steps (and at every validation and the last step). Rows
+are appended when the checkpoint that covers them is published (each checkpoint also carries the rows
+logged since the previous one, a bounded number), so the CSV never runs ahead of the checkpoints: a run that
+fails to write a checkpoint leaves the CSV as it was, and a resumed run appends whatever a kill between
+checkpoint and CSV left out; nothing is rewritten at checkpoints. A row that brings a new column (validation
+values, the adversarial losses once they start) rewrites the file once with the wider header. TensorBoard
+event files go to OUT/tensorboard/<stage>/ live when `tensorboard` is importable; on resume TensorBoard is
+told to discard the events after the checkpoint (`purge_step`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,16 @@ class CsvLog:
         self.columns = header
         write_text(self.path, "".join(kept))
 
+    def last_step(self) -> int:
+        """The step of the last row (0 when there is none)."""
+        if not self.path.exists():
+            return 0
+        lines = self.path.read_text(encoding="utf-8").splitlines()
+        try:
+            return int(float(next(csv.reader([lines[-1]]))[0])) if len(lines) > 1 else 0
+        except (ValueError, IndexError):
+            return 0
+
     def _rewrite_with(self, columns: list[str]) -> None:
         rows = []
         if self.path.exists():
@@ -105,21 +117,37 @@ class TrainingLog:
         self.log_every, self.main = max(1, int(log_every)), main
         self.csv = CsvLog(out / f"{stage}_log.csv", resume_after) if main else None
         self.tensorboard = open_tensorboard(out / "tensorboard" / stage, resume_after) if main else None
+        self.pending: list[dict[str, Any]] = []  # rows logged since the last checkpoint
 
     def due(self, step: int, last_step: int) -> bool:
         """Whether step `step` (1-based) is logged: every `log_every` steps and the last one."""
         return step % self.log_every == 0 or step == last_step
 
     def write(self, row: dict[str, Any]) -> None:
-        """Log one row ({"step": n, name: value, ...})."""
+        """Log one row ({"step": n, name: value, ...}): to TensorBoard now, to the CSV at the next checkpoint."""
         if not self.main:
             return
-        assert self.csv is not None
-        self.csv.write(row)
+        self.pending.append(row)
         if self.tensorboard is not None:
             for name, value in row.items():
                 if name != "step" and isinstance(value, (int, float)) and math.isfinite(value):
                     self.tensorboard.add_scalar(name, float(value), int(row["step"]))
+
+    def flush(self) -> None:
+        """Append the pending rows to the CSV (call once the checkpoint that carries them is published)."""
+        if self.csv is not None:
+            for row in self.pending:
+                self.csv.write(row)
+        self.pending = []
+
+    def catch_up(self, rows: list[dict[str, Any]]) -> None:
+        """On resume: append the checkpoint's rows that the CSV lacks (a kill between checkpoint and CSV)."""
+        if self.csv is None:
+            return
+        last = self.csv.last_step()
+        for row in rows:
+            if int(row.get("step", 0)) > last:
+                self.csv.write(row)
 
     def close(self) -> None:
         """Flush and close TensorBoard's event file."""

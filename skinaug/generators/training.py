@@ -1,8 +1,9 @@
 """`skinaug train-generator`: train the tokenizer, then the transformer; checkpoint, resume, log, validate.
 
 OUT/ holds config.json, scaler.json and class_means.json (from the work directory's train-split fit),
-OUT/tokenizer/ and OUT/transformer/ (checkpoint folders, see checkpoint.py), <stage>_log.csv (appended every
-log_every steps, see train_log.py; TensorBoard events in OUT/tensorboard/ when installed) and model_card.md.
+OUT/tokenizer/ and OUT/transformer/ (checkpoint folders, see checkpoint.py), <stage>_log.csv (a row every
+log_every steps, appended at each checkpoint, see train_log.py; TensorBoard events in OUT/tensorboard/ when
+installed) and model_card.md.
 A run continued with `--resume` reproduces the uninterrupted run: batches depend only on the step number
 (batches.py) and the checkpoint carries optimizer, schedule and RNG state (and the last logged row only).
 """
@@ -106,35 +107,37 @@ def training_data_summary(prepared: Prepared, train: ConditionedImages) -> dict[
             "train_images_per_class": {c: int(counts.get(c, 0)) for c in CLASSES}}
 
 
-def _restore(stage: Stage, root: Path, ctx: Distributed) -> tuple[int, dict[str, Any]]:
-    """(first step, last logged row) from the latest checkpoint of a stage, or (0, {})."""
+def _restore(stage: Stage, root: Path, ctx: Distributed) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+    """(first step, last row, rows logged since the previous checkpoint) from a stage's latest checkpoint."""
     if latest_checkpoint(root) is None:
-        return 0, {}
+        return 0, {}, []
     files, manifest = read_checkpoint(root)
     tree = json.loads(files["train_state.json"])
     state = unpack_state(files["train_state.safetensors"], tree, str(root / manifest["tag"]))
     stage.trainer.load_state_dict(state["trainer"])
     torch.set_rng_state(state["torch_rng"])
-    return int(manifest["meta"]["step"]), dict(manifest["meta"].get("last") or {})
+    meta = manifest["meta"]
+    return int(meta["step"]), dict(meta.get("last") or {}), list(meta.get("log_rows") or [])
 
 
-def _save(stage: Stage, root: Path, step: int, last: dict[str, Any]) -> None:
-    """A checkpoint of weights and training state; its size does not grow with the step (no log inside)."""
+def _save(stage: Stage, root: Path, step: int, last: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """A checkpoint of weights and training state, and the log rows since the previous one (bounded size)."""
     blob, tree = pack_state({"trainer": stage.trainer.state_dict(), "torch_rng": torch.get_rng_state()})
     weights = {k: v.detach().cpu().contiguous() for k, v in stage.weights().items()}
     write_checkpoint(root, f"step{step:07d}", {
         "weights.safetensors": save_tensors(weights), "train_state.safetensors": blob,
         "train_state.json": json.dumps(tree).encode(),
-    }, {"stage": stage.name, "step": step, "last": last})
+    }, {"stage": stage.name, "step": step, "last": last, "log_rows": rows})
 
 
 def run_stage(stage: Stage, out: Path, ctx: Distributed, resume: bool, progress: bool) -> dict[str, Any]:
     """Train a stage to its last step, checkpointing and logging as configured; returns the last row."""
     root = out / stage.name
-    start, last = _restore(stage, root, ctx) if resume else (0, {})
+    start, last, rows = _restore(stage, root, ctx) if resume else (0, {}, [])
     if not resume and latest_checkpoint(root) is not None:
         raise SkinaugError(f"{root}: already holds checkpoints; use --resume")
     log = TrainingLog(out, stage.name, stage.log_every, start if resume else None, ctx.main)
+    log.catch_up(rows)
     bar = tqdm(range(start, stage.steps), initial=start, total=stage.steps, desc=stage.name, unit="step",
                disable=not (progress and ctx.main))
     try:
@@ -150,7 +153,8 @@ def run_stage(stage: Stage, out: Path, ctx: Distributed, resume: bool, progress:
             bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "psnr", "val_psnr", "val_loss")})
             if done % stage.checkpoint_every == 0 or done == stage.steps:
                 if ctx.main:
-                    _save(stage, root, done, last)
+                    _save(stage, root, done, last, log.pending)
+                    log.flush()
                 if ctx.enabled:
                     dist.barrier()
     finally:

@@ -97,10 +97,11 @@ def test_resume_neither_duplicates_nor_loses_rows_and_tensorboard_purges(measure
     _interrupt_transformer_at(4, monkeypatch)  # killed after logging step 4, past the step-3 checkpoint
     with pytest.raises(KeyboardInterrupt):
         train_generator(measured_phantoms, out, _config(log_every=1), QUIET)
-    assert list(pd.read_csv(out / "transformer_log.csv")["step"]) == [1, 2, 3, 4]
+    assert list(pd.read_csv(out / "transformer_log.csv")["step"]) == [1, 2, 3]  # the CSV follows the checkpoints
+    assert [s[2] for s in FakeWriter.instances[-1].scalars if s[0] == "loss"] == [1, 2, 3, 4]  # TensorBoard: live
     assert all(w.closed for w in FakeWriter.instances)
-    with open(out / "transformer_log.csv", "a") as handle:
-        handle.write("5,0.12")  # a row half-written when the process was killed
+    lines = (out / "transformer_log.csv").read_text().splitlines(keepends=True)
+    (out / "transformer_log.csv").write_text("".join(lines[:2]) + "3,0.12")  # killed while appending row 3
     monkeypatch.setattr(training, "run_stage", ORIGINAL_RUN_STAGE)
     FakeWriter.opened = []
     train_generator(measured_phantoms, out, _config(log_every=1), TrainOptions(resume=True, progress=False))
