@@ -153,8 +153,9 @@ def measure(workdir: Path, workers: int | None, cache_dir: Path | None) -> None:
               help="Layout of --data.")
 @click.option("--n", "count", default=700, show_default=True, type=click.IntRange(min=70),
               help="Phantom images to make (without --data).")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
 @_friendly_errors
-def demo(out: Path, data: Path | None, fmt: str, count: int) -> None:
+def demo(out: Path, data: Path | None, fmt: str, count: int, device: str) -> None:
     """The whole pipeline: prepare, measure, train-generator, augment, bench-classifier, evaluate -> report.html.
 
     Without --data it runs on embedded phantoms in about 10 minutes on 2 CPU cores; with --data the sizes are
@@ -162,7 +163,7 @@ def demo(out: Path, data: Path | None, fmt: str, count: int) -> None:
     """
     from .demo import choose_plan, run_demo
 
-    plan = choose_plan(real_data=data is not None)
+    plan = choose_plan(real_data=data is not None, device=device)
     plan.phantoms = count
     result = run_demo(out, data, fmt, plan, log=lambda line: click.echo(line, err=True))
     _notices(result.notices)
@@ -299,19 +300,68 @@ def train_generator_command(workdir: Path, config_name: str, stage: str, out: Pa
 @click.option("--cfg", default=4.0, show_default=True, help="Classifier-free guidance at the last scale.")
 @click.option("--top-k", default=900, show_default=True)
 @click.option("--top-p", default=0.95, show_default=True)
-@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1))
-@click.option("--device", default="cpu", show_default=True)
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1),
+              help="Images sampled together (one class per batch); shards of one set must use the same.")
+@click.option("--device", default="auto", show_default=True,
+              help="auto (a CUDA GPU when there is one, sampling in bf16), cpu, cuda, cuda:1, ...")
+@click.option("--shard", default=None, metavar="I/N",
+              help="Make only shard I of N (I counts from 0), e.g. one per GPU or machine; the shards are merged "
+                   "into OUT when the last one finishes (or with `skinaug merge-shards OUT`).")
 @_friendly_errors
 def augment_command(workdir: Path, generator_dir: Path, per_class: int, mode: str, measurement_source: str, out: Path,
-                    seed: int, cfg: float, top_k: int, top_p: float, batch_size: int, device: str) -> None:
+                    seed: int, cfg: float, top_k: int, top_p: float, batch_size: int, device: str,
+                    shard: str | None) -> None:
     """Fill a class-balanced synthetic set (PNG images + masks + manifest) from train-split sources."""
     from .generators.augment import AugmentConfig, augment
     from .generators.var import SamplingConfig
 
     config = AugmentConfig(per_class=per_class, mode=mode, seed=seed, batch_size=batch_size,
                            sampling=SamplingConfig(cfg=cfg, top_k=top_k, top_p=top_p), device=device,
-                           measurement_source=measurement_source)
-    click.echo(augment(workdir, generator_dir, out, config).summary_line())
+                           measurement_source=measurement_source, shard=shard)
+    result = augment(workdir, generator_dir, out, config)
+    syn, made = result
+    if syn.root != out.resolve():
+        click.echo(f"augment: shard {shard}: {len(syn.manifest)} images; {made} generated now -> {syn.root}; "
+                   "merged into OUT once every shard is finished")
+        return
+    click.echo(result.summary_line())
+
+
+def _set_summary(command: str, syn: Any, out: Path, what: str) -> str:
+    counts = syn.manifest["label"].value_counts()
+    per = " ".join(f"{c}={int(counts.get(c, 0))}" for c in sorted(counts.index))
+    return f"{command}: {len(syn.manifest)} images ({per}); {what} -> {out} (grid: {out / 'grid.png'})"
+
+
+@main.command("export-generator")
+@click.argument("run_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--evaluation", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="An `evaluate` metrics.json whose scores go into the model card.")
+@_friendly_errors
+def export_generator_command(run_dir: Path, out: Path, evaluation: Path | None) -> None:
+    """Write a trained generator to share: weights only (safetensors), config, scaler, class means, README.md card."""
+    from .generators.pretrained import export_generator
+
+    export_generator(run_dir, out, evaluation)
+    size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
+    click.echo(f"export-generator: {run_dir} -> {out} ({size / 1e6:.1f} MB; load with "
+               f"Generator.from_pretrained({str(out)!r}))")
+
+
+@main.command("merge-shards")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@_friendly_errors
+def merge_shards_command(out: Path) -> None:
+    """Merge the shard folders OUT/shards/I-of-N/ of `augment --shard` into the synthetic set OUT."""
+    from .atomic import write_png
+    from .generators.augment import sample_grid
+    from .generators.shards import merge_shards
+
+    syn = merge_shards(out)
+    assert syn is not None  # required=True raises instead
+    write_png(out / "grid.png", sample_grid(syn))
+    click.echo(_set_summary("merge-shards", syn, out, "merged"))
 
 
 @main.command("evaluate")

@@ -40,12 +40,29 @@ class ItemPlan:
     table: pd.DataFrame                 # SYNTHETIC_COLUMNS + MEASUREMENTS_FROM; "measurements" filled by manifest()
     vectors: np.ndarray | None = None   # N x m scaled measurement vectors, or None (no measurements)
 
+    def subset(self, keep: np.ndarray | pd.Series) -> "ItemPlan":
+        """The items where `keep` (bool, one per row) is True, with their vectors."""
+        mask = np.asarray(keep, dtype=bool)
+        return ItemPlan(self.table[mask].reset_index(drop=True), None if self.vectors is None else self.vectors[mask])
+
     def manifest(self) -> pd.DataFrame:
         """The table as manifest.csv holds it: each vector as a JSON list rounded to 4 decimals ("" without)."""
         table = self.table.copy()
         if self.vectors is not None:
             table["measurements"] = [json.dumps(np.round(v, 4).tolist()) for v in self.vectors]
         return table
+
+
+def item_index(image_id: str) -> int:
+    """k of an item id "<mode>_<label>_<k>" (its index within its class)."""
+    return int(str(image_id).rsplit("_", 1)[1])
+
+
+def batch_of(label: str, image_id: str, batch_size: int) -> tuple[int, int]:
+    """The batch an item is generated in: (class index, k // batch_size). Batches never depend on which items
+    are still missing, so a resumed set is made in the same batches as an uninterrupted one (floating-point
+    results depend slightly on what else is in a batch)."""
+    return CLASSES.index(label), item_index(image_id) // batch_size
 
 
 def plan_items(sources: pd.DataFrame, mode: str, per_class: int, seed: int, *, guidance: float, checksum: str,

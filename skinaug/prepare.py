@@ -14,7 +14,9 @@ from tqdm.auto import tqdm
 from . import __version__
 from .atomic import write_csv, write_json
 from .errors import SkinaugError
+from .derived import check_resplit
 from .images import open_image
+from .licences import licence_for_format
 from .labels import CLASSES
 from .manifest import (
     DATASET_NAME, MANIFEST_COLUMNS, MANIFEST_NAME, MANIFEST_VERSION, PROBLEM_COLUMNS, PROBLEMS_NAME, resolve,
@@ -120,12 +122,14 @@ def prepare_dataset(fmt: str, root: str | os.PathLike[str], out: str | os.PathLi
     manifest["split"] = assign_splits(manifest, split)
     manifest = manifest[list(MANIFEST_COLUMNS)]
     out = Path(out)
+    check_resplit(out, manifest)
     write_csv(out / MANIFEST_NAME, manifest)
     write_csv(out / PROBLEMS_NAME, problems)
     write_json(out / DATASET_NAME, {
         "manifest_version": MANIFEST_VERSION,
         "skinaug_version": __version__,
         "format": fmt,
+        "license": licence_for_format(fmt),
         "root": str(root),
         "split": asdict(split),
         "images": int(len(manifest)),

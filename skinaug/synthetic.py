@@ -9,8 +9,14 @@ A synthetic set is a folder SYN with
   made before it lack it) `measurements_from`, which vector conditioned the item: "own" (intra: the
   source's own), "train:<image_id>" (free/inter: a train image of the target class, drawn with the item's
   seed) or "class-mean" (the target class's mean train vector); "" for copies;
-* `synthetic.json`: `{"kind": "skinaug-synthetic", "format_version": 1, "workdir": ..., "generator": {...},
-  "per_class": N}` where `workdir` is the absolute path of the real work directory the set was made from.
+* `synthetic.json`: `{"kind": "skinaug-synthetic", "format_version": 1, "workdir": ..., "made_from": {...},
+  "source_license": {...}, "generator": {...}, "per_class": N}` where `made_from` holds the fingerprints of
+  the split and scaler of the real work directory the set was made from (see `skinaug.fingerprints`: the set
+  follows its work directory when that is moved), `workdir` the path it had then (for information; sets of
+  older versions have only this, and are then tied to it) and `source_license` the real data's licence;
+* `images/metadata.csv`: `file_name` (relative to `images/`, the ImageFolder root with one folder per class),
+  `label`, `mode`, `source_image_id`: Hugging Face `datasets` reads it with
+  `load_dataset("imagefolder", data_dir="SYN/images")`.
 
 Synthetic images are for training only: `check_sources` refuses a set made from a val or test image.
 """
@@ -32,13 +38,16 @@ from tqdm.auto import tqdm
 
 from .atomic import read_json, write_csv, write_json, write_png
 from .errors import SkinaugError
+from .fingerprints import check_made_from, workdir_fingerprints
 from .images import load_rgb
 from .item_plan import MEASUREMENTS_FROM, MODES, SYNTHETIC_COLUMNS, ItemPlan, plan_items
 from .labels import CLASSES
+from .licences import data_licence
 from .manifest import MANIFEST_NAME, Prepared, load_prepared, resolve
 from .masks import MASK_OK, load_mask
 
 SYNTHETIC_NAME = "synthetic.json"
+METADATA_NAME = "metadata.csv"
 SYNTHETIC_KIND = "skinaug-synthetic"
 SYNTHETIC_VERSION = 1
 COPY_GENERATOR: dict[str, Any] = {
@@ -146,10 +155,7 @@ def check_sources(syn: SyntheticSet, prepared: Prepared) -> None:
     The work directory must be the same because its split decides what is train: a set (or the generator that
     made it) fitted on another split could have seen this work directory's test images.
     """
-    made_from = Path(syn.info.get("workdir", "")).resolve()
-    if made_from != prepared.workdir.resolve():
-        raise SkinaugError(f"{syn.root}: made from the work directory {made_from}, not {prepared.workdir.resolve()}; "
-                           "its train split may hold this work directory's val/test images")
+    check_made_from(str(syn.root), syn.info.get("made_from"), syn.info.get("workdir"), prepared, scaler=False)
     sourceless = syn.manifest[(syn.manifest["mode"] != "free") & (syn.manifest["source_image_id"] == "")]
     if not sourceless.empty:
         raise SkinaugError(f"{syn.root}: synthetic image {sourceless.iloc[0]['image_id']} (mode "
@@ -196,7 +202,7 @@ def _make_copy(row: dict[str, Any], source: pd.Series, prepared: Prepared, out: 
     write_png(resolve(out, row["image_path"]), image)  # the image last: it marks the item as done
 
 
-def _start_or_resume(out: Path, info: dict[str, Any]) -> None:
+def start_or_resume(out: Path, info: dict[str, Any]) -> None:
     """Refuse a folder that is neither empty nor a set made by the same generator identity from the same workdir."""
     if not out.exists() or (out.is_dir() and not any(out.iterdir())):
         return
@@ -205,7 +211,9 @@ def _start_or_resume(out: Path, info: dict[str, Any]) -> None:
     except SkinaugError as exc:
         raise SkinaugError(f"{exc}; write a synthetic set into an empty or new folder") from exc
     mine, theirs = info["generator"].get("identity"), existing.get("generator", {}).get("identity")
-    if Path(existing["workdir"]) != Path(info["workdir"]) or mine != theirs:
+    split, their_split = info.get("made_from", {}).get("split"), (existing.get("made_from") or {}).get("split")
+    same_workdir = split == their_split if split and their_split else Path(existing["workdir"]) == Path(info["workdir"])
+    if not same_workdir or mine != theirs:
         raise SkinaugError(f"{out}: holds a synthetic set made differently (from {existing['workdir']} with "
                            f"{theirs}); use the same settings to top it up, or another folder")
 
@@ -230,7 +238,7 @@ def fill_synthetic_set(out: str | os.PathLike[str], info: dict[str, Any], plan: 
     does not match the files.
     """
     out = Path(out).resolve()
-    _start_or_resume(out, info)
+    start_or_resume(out, info)
     if not (out / SYNTHETIC_NAME).exists():
         write_json(out / SYNTHETIC_NAME, info)  # marks the folder as ours before any image is written
     todo = [{**r, "position": i} for i, r in enumerate(plan.table.to_dict("records"))
@@ -239,13 +247,32 @@ def fill_synthetic_set(out: str | os.PathLike[str], info: dict[str, Any], plan: 
     stale = _stale(out, plan.table)
     if todo or stale:
         (out / MANIFEST_NAME).unlink(missing_ok=True)  # the set is incomplete until the new manifest is written
+        (out / "images" / METADATA_NAME).unlink(missing_ok=True)
     for path in stale:
         path.unlink()
     if todo:
         make(todo)
     write_json(out / SYNTHETIC_NAME, info)
+    write_csv(out / "images" / METADATA_NAME, hf_metadata(plan.table))
     write_csv(out / MANIFEST_NAME, plan.manifest())
     return load_synthetic(out)
+
+
+def hf_metadata(plan: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `images/metadata.csv` (Hugging Face imagefolder): file_name relative to images/, label, ..."""
+    prefix = "images/"
+    if not plan["image_path"].str.startswith(prefix).all():
+        bad = plan.loc[~plan["image_path"].str.startswith(prefix), "image_path"].iloc[0]
+        raise SkinaugError(f"synthetic image path {bad!r} is not below {prefix}; cannot list it in {METADATA_NAME}")
+    return pd.DataFrame({"file_name": plan["image_path"].str.slice(len(prefix)), "label": plan["label"],
+                         "mode": plan["mode"], "source_image_id": plan["source_image_id"]})
+
+
+def set_info(prepared: Prepared, generator: dict[str, Any], per_class: int) -> dict[str, Any]:
+    """The content of synthetic.json for a set made from `prepared` by `generator`."""
+    return {"kind": SYNTHETIC_KIND, "format_version": SYNTHETIC_VERSION, "workdir": str(prepared.workdir.resolve()),
+            "made_from": workdir_fingerprints(prepared), "source_license": data_licence(prepared.info),
+            "generator": generator, "per_class": per_class}
 
 
 def write_copy_set(workdir: str | os.PathLike[str], out: str | os.PathLike[str], per_class: int, seed: int = 0,
@@ -261,9 +288,8 @@ def write_copy_set(workdir: str | os.PathLike[str], out: str | os.PathLike[str],
     train = prepared.manifest[prepared.manifest["split"] == "train"]
     fingerprint = _train_fingerprint(train)
     identity = {"name": "copy", "seed": seed, "train_fingerprint": fingerprint}
-    info = {"kind": SYNTHETIC_KIND, "format_version": SYNTHETIC_VERSION, "workdir": str(workdir_abs),
-            "generator": {**COPY_GENERATOR, "seed": seed, "train_fingerprint": fingerprint, "identity": identity},
-            "per_class": per_class}
+    info = set_info(prepared, {**COPY_GENERATOR, "seed": seed, "train_fingerprint": fingerprint,
+                               "identity": identity}, per_class)
     plan = plan_items(train.sort_values("image_id"), "copy", per_class, seed, guidance=0.0, checksum=COPY_CHECKSUM,
                       no_source=lambda label: f"{workdir_abs}: no train image of class {label}; cannot make copies "
                                               "of it",

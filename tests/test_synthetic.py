@@ -216,7 +216,7 @@ def test_an_interrupted_top_up_leaves_no_stale_manifest(workdir: Path, tmp_path:
 def test_a_set_made_from_another_work_directory_is_refused(workdir: Path, tiny_ham: Path, tmp_path: Path) -> None:
     syn = write_copy_set(workdir, tmp_path / "syn", per_class=1, progress=False)
     prepare_dataset("ham10000", tiny_ham, tmp_path / "other", SplitConfig(seed=5), progress=False)
-    with pytest.raises(SkinaugError, match="made from the work directory .* its train split may hold"):
+    with pytest.raises(SkinaugError, match="made from another split .* its train images may be this split's val/test"):
         check_sources(syn, load_prepared(tmp_path / "other"))
     manifest = syn.manifest.copy()
     manifest.loc[0, "source_image_id"] = ""

@@ -29,7 +29,28 @@ KINDS: tuple[str, ...] = ("real", "synthetic", "mixed")
 CacheArg = DecodedImageCache | str | os.PathLike[str] | None
 
 
-class ManifestDataset(Dataset):
+class TorchvisionLabels:
+    """`.classes`, `.class_to_idx` and `.targets` as torchvision's ImageFolder has them (from `.labels`)."""
+
+    labels: np.ndarray
+
+    @property
+    def classes(self) -> list[str]:
+        """Class names in index order (all seven, whether or not present)."""
+        return list(CLASSES)
+
+    @property
+    def class_to_idx(self) -> dict[str, int]:
+        """Class name -> index."""
+        return {name: index for index, name in enumerate(CLASSES)}
+
+    @property
+    def targets(self) -> list[int]:
+        """The class index of every item, in item order."""
+        return self.labels.tolist()
+
+
+class ManifestDataset(TorchvisionLabels, Dataset):
     """Images of a table with absolute `image_file`, `mask_file` ("" if none) and `label` columns.
 
     Items are `(image, label_index)`, or `(image, label_index, mask)` with `with_mask=True`: image is a
@@ -154,7 +175,7 @@ def synthetic_dataset(syn_dir: str | os.PathLike[str], workdir: str | os.PathLik
     return ManifestDataset(frame, "synthetic", image_size, transform, cache, with_mask, via_size)
 
 
-class CombinedDataset(ConcatDataset):
+class CombinedDataset(TorchvisionLabels, ConcatDataset):
     """Several datasets end to end, with `.labels` concatenated and `.kind` real/synthetic/mixed."""
 
     def __init__(self, datasets: Sequence[Any]) -> None:  # ManifestDatasets or CombinedDatasets (checked)

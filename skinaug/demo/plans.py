@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
-
+from ..classifiers.train import select_device
 from ..machine import describe_hardware
 
 
@@ -37,18 +36,18 @@ class DemoPlan:
     device: str = "auto"
 
 
-def choose_plan(real_data: bool) -> DemoPlan:
+def choose_plan(real_data: bool, device: str = "auto") -> DemoPlan:
     """Phantoms: a demo-sized plan on any hardware. Real data: the paper-sized plan on a GPU, a CPU-sized one
-    otherwise."""
+    otherwise. `device` (auto, cpu, cuda, ...) is what every step runs on."""
     found = describe_hardware()
     if not real_data:
-        return DemoPlan("phantom demo (demo-sized training: minutes, not quality)", found)
-    if torch.cuda.is_available():
+        return DemoPlan("phantom demo (demo-sized training: minutes, not quality)", found, device=device)
+    if select_device(device).type == "cuda":
         return DemoPlan("real data, GPU plan (generator `small` at its configured steps, ResNet-50 224 px, "
                         "3 seeds, 500 synthetic images per class)", found, generator="small",
                         tokenizer_steps=None, transformer_steps=None, per_class=500, classifier_arch="resnet50",
                         classifier_size=224, epochs=30, seeds=3, arms="a,b,c,d,c-copies,topup,topup-copies",
-                        synthetic_shares=(0.25, 0.5), shortcut_steps=300, judge_epochs=15)
+                        synthetic_shares=(0.25, 0.5), shortcut_steps=300, judge_epochs=15, device=device)
     return DemoPlan("real data, CPU plan (generator `tiny` 64 px, ResNet-18 64 px, 1 seed, 100 synthetic images "
                     "per class; hours, not minutes)", found, tokenizer_steps=1500, transformer_steps=3000,
-                    per_class=100, epochs=10, judge_epochs=10)
+                    per_class=100, epochs=10, judge_epochs=10, device=device)

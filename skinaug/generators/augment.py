@@ -11,6 +11,7 @@ Conditioning vectors: intra items use their source's own measurements. Free and 
 the target class's train distribution: the scaled measurement vector of a real TRAIN image of that class,
 picked with the item's seed (`measurement_source="train"`, the default), or take the class's mean train vector
 for every item (`measurement_source="class-mean"`). The manifest's `measurements_from` says which.
+With `shard="i/n"` only shard i's batches are made, and the shards merge into one set (see shards.py).
 """
 
 from __future__ import annotations
@@ -21,20 +22,23 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
 from ..atomic import write_png
 from ..errors import SkinaugError
-from ..item_plan import GENERATOR_MODES, MEASUREMENTS_FROM, ItemPlan, plan_items
+from ..item_plan import batch_of, GENERATOR_MODES, MEASUREMENTS_FROM, ItemPlan, plan_items
 from ..labels import CLASSES
 from ..manifest import load_prepared, resolve
+from ..fingerprints import check_made_from
 from ..pictures import labelled_grid
-from ..synthetic import SYNTHETIC_KIND, SYNTHETIC_VERSION, SyntheticSet, fill_synthetic_set
+from ..synthetic import SyntheticSet, fill_synthetic_set, set_info
 from .data import ConditionedImages, MeasurementSpace, conditioned_split
 from .folder import measurement_space
 from .generator import Generator
+from .shards import Shard, claim, merge_shards, shard_folder, shard_info, shard_plan
 from .var import SamplingConfig
 
 MEASUREMENT_SOURCES: tuple[str, ...] = ("train", "class-mean")
@@ -51,8 +55,9 @@ class AugmentConfig:
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     dilation: int = 2
     feather: int = 3
-    device: str = "cpu"
+    device: str = "auto"
     measurement_source: str = "train"   # free/inter: a train image's vector of the class, or "class-mean"
+    shard: str | None = None  # "i/n": make only shard i of n (see shards.py)
 
 
 class AugmentResult(NamedTuple):
@@ -110,16 +115,24 @@ def item_vectors(plan: ItemPlan, gen: Generator, sources: ConditionedImages, pos
     return ItemPlan(table, np.stack(vectors).astype(np.float32) if vectors else None)
 
 
-def _batches(rows: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
-    by_class: dict[str, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_class.setdefault(row["label"], []).append(row)
-    return [group[i:i + size] for group in by_class.values() for i in range(0, len(group), size)]
+def _batches(plan: pd.DataFrame, todo: list[dict[str, Any]], size: int) -> list[list[dict[str, Any]]]:
+    """The whole planned batches (`batch_of`) that hold a missing item, every row with its plan position.
+
+    A batch is generated whole even when only some of its items are missing, so every image is made in the
+    same company as in an uninterrupted run (with the same batch size) and comes out bit for bit the same.
+    """
+    needed = {batch_of(r["label"], r["image_id"], size) for r in todo}
+    batches: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for position, row in enumerate(plan.to_dict("records")):
+        key = batch_of(row["label"], row["image_id"], size)
+        if key in needed:
+            batches.setdefault(key, []).append({**row, "position": position})
+    return [batches[key] for key in sorted(batches)]
 
 
 def _generate(batch: list[dict[str, Any]], vectors: np.ndarray | None, gen: Generator, sources: ConditionedImages,
-              position: dict[str, int], config: AugmentConfig, out: Path) -> None:
-    """Generate one batch; each item from its own seed, so its pixels do not depend on the batch it is in."""
+              position: dict[str, int], config: AugmentConfig, out: Path, wanted: set[str]) -> int:
+    """Generate one batch, each item from its own seed; write the items in `wanted`; returns how many."""
     labels = [row["label"] for row in batch]
     chosen = None if vectors is None else vectors[[row["position"] for row in batch]]
     seeds = [int(row["seed"]) for row in batch]
@@ -133,10 +146,15 @@ def _generate(batch: list[dict[str, Any]], vectors: np.ndarray | None, gen: Gene
         masks = list(lesions)
         images = gen.inpaint(src, np.stack(lesions), labels, chosen, seeds, config.sampling, config.dilation,
                              config.feather)
+    written = 0
     for row, image, mask in zip(batch, images, masks):
+        if row["image_id"] not in wanted:
+            continue
+        written += 1
         if mask is not None:
             write_png(resolve(out, row["mask_path"]), mask.astype(np.uint8) * 255)
         write_png(resolve(out, row["image_path"]), image)  # the image last: it marks the item as done
+    return written
 
 
 def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -144,11 +162,10 @@ def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[st
     """Make (or top up) the synthetic set; returns it and how many items were generated in this call."""
     if config.mode not in GENERATOR_MODES:
         raise SkinaugError(f"--mode {config.mode!r}: choose one of {', '.join(GENERATOR_MODES)}")
-    gen = Generator.load(generator_dir, config.device)
+    gen = Generator.from_pretrained(generator_dir, config.device)
     prepared = load_prepared(workdir)
-    if gen.trained_on is not None and gen.trained_on != prepared.workdir.resolve():
-        raise SkinaugError(f"{generator_dir}: trained on {gen.trained_on}, not {prepared.workdir.resolve()}; "
-                           "a generator must be used with the work directory (split) it was trained on")
+    check_made_from(f"generator {generator_dir}", gen.made_from, str(gen.trained_on) if gen.trained_on else None,
+                    prepared)
     space = measurement_space(workdir, gen.scaler, gen.class_means)
     sources = conditioned_split(workdir, "train", gen.image_size, space)
     position = {image_id: i for i, image_id in enumerate(sources.base.frame["image_id"])}
@@ -159,24 +176,33 @@ def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[st
     plan = item_vectors(plan, gen, sources, position, class_train_vectors(workdir, space), config.measurement_source)
     identity = {"name": "lf-var", "checksum": gen.checksum, "mode": config.mode, "seed": config.seed,
                 "sampling": asdict(config.sampling), "dilation": config.dilation, "feather": config.feather,
-                "seeds": "one per item", "measurements_from": config.measurement_source}
-    info = {"kind": SYNTHETIC_KIND, "format_version": SYNTHETIC_VERSION,
-            "workdir": str(prepared.workdir.resolve()), "per_class": config.per_class,
-            "generator": {"name": "lf-var", "folder": str(Path(generator_dir).resolve()),
-                          "config": gen.config.name, "identity": identity}}
+                "seeds": "one per item", "measurements_from": config.measurement_source,
+                "batches": "by class, k // batch_size"}
+    info = set_info(prepared, {"name": "lf-var", "folder": str(Path(generator_dir).resolve()),
+                               "config": gen.config.name, "identity": identity}, config.per_class)
     made = {"n": 0}
     out = Path(out).resolve()
+    target = out
+    if config.shard:  # this process makes one shard's batches below OUT/shards/, merged once all are there
+        shard = Shard.parse(config.shard)
+        claim(out, info)
+        target = shard_folder(out, shard)
+        info, plan = shard_info(info, shard, config.batch_size), shard_plan(plan, shard, config.batch_size)
 
     def make(todo: list[dict[str, Any]]) -> None:
         bar = tqdm(total=len(todo), desc=f"augment ({config.mode})", unit="img", disable=not progress)
-        for batch in _batches(todo, config.batch_size):
-            _generate(batch, plan.vectors, gen, sources, position, config, out)
-            made["n"] += len(batch)
-            bar.update(len(batch))
+        wanted = {r["image_id"] for r in todo}
+        for batch in _batches(plan.table, todo, config.batch_size):
+            written = _generate(batch, plan.vectors, gen, sources, position, config, target, wanted)
+            made["n"] += written
+            bar.update(written)
         bar.close()
 
-    syn = fill_synthetic_set(out, info, plan, make)
-    write_png(out / "grid.png", sample_grid(syn))
+    syn = fill_synthetic_set(target, info, plan, make)
+    if config.shard:
+        syn = merge_shards(out, required=False) or syn
+    if syn.root == out:
+        write_png(out / "grid.png", sample_grid(syn))
     return AugmentResult(syn, made["n"])
 
 

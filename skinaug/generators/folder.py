@@ -35,13 +35,14 @@ STAGES: tuple[str, ...] = ("tokenizer", "transformer")
 
 
 def write_generator_folder(out: Path, workdir: Path, config: GeneratorConfig, scaler: RobustScaler,
-                           dataset_format: Any) -> None:
-    """Start a generator folder: scaler, class means, then config.json last (a failed start is simply redone)."""
+                           dataset_format: Any, extra: dict[str, Any] | None = None) -> None:
+    """Start a generator folder: scaler, class means, then config.json last (a failed start is simply redone);
+    `extra` adds facts to config.json (the work directory's fingerprints, a training-data summary)."""
     scaler.save(out / SCALER_NAME)
     write_text(out / CLASS_MEANS_NAME, (workdir / "measurements" / CLASS_MEANS_NAME).read_text(encoding="utf-8"))
     write_json(out / CONFIG_NAME, {"format": FORMAT, "format_version": FORMAT_VERSION, "skinaug_version": __version__,
                                    "workdir": str(workdir.resolve()), "dataset": dataset_format,
-                                   "model": config.to_dict()})
+                                   **(extra or {}), "model": config.to_dict()})
 
 
 def read_generator_info(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], GeneratorConfig]:

@@ -12,26 +12,48 @@ back outside the dilated, feathered mask, so the background is exactly the sourc
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from safetensors.torch import load as load_tensors
 
+from ..atomic import read_json
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..machine import select_device
 from ..measurements import RobustScaler
+from .checkpoint import read_checkpoint
 from .composite import composite
 from .config import GeneratorConfig
-from .folder import read_class_means, read_generator_info, read_scaler, read_weights
+from .folder import CONFIG_NAME, FORMAT, STAGES, read_class_means, read_scaler
 from .tokenizer import LesionTokenizer
 from .var import SamplingConfig, VARTransformer, sample_tokens
 from .var.conditioning import sampling_measurements
 from .var.inpainting import check_teacher_rule, keep_masks
+
+
+RUN_FORMAT = FORMAT  # a train-generator folder; exported generators have their own (generators.pretrained)
+
+
+def read_generator_config(folder: Path, fmt: str) -> tuple[dict[str, Any], GeneratorConfig]:
+    """(config.json content, model config) of a generator folder of format `fmt`, with one-line errors."""
+    config_path = folder / CONFIG_NAME
+    if not config_path.exists():
+        raise SkinaugError(f"{config_path}: not found; {folder} is not a trained generator")
+    info = read_json(config_path)
+    try:
+        config = GeneratorConfig.from_dict(info["model"])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise SkinaugError(f"{config_path}: corrupt generator config ({exc})") from exc
+    if info.get("format") != fmt or info.get("format_version") != 1:
+        raise SkinaugError(f"{config_path}: generator format {info.get('format')!r} version "
+                           f"{info.get('format_version')!r}; expected {fmt} version 1")
+    return info, config
 
 
 def _labels(labels: Sequence[str]) -> torch.Tensor:
@@ -64,26 +86,57 @@ class Generator:
         self.tokenizer = tokenizer.to(device).eval()
         self.transformer = transformer.to(device).eval()
         self.class_means = class_means
-        self.trained_on: Path | None = None  # the work directory whose train split the generator learned
+        self.trained_on: Path | None = None  # where the work directory whose train split it learned was then
+        self.made_from: dict[str, Any] | None = None  # that work directory's split/scaler fingerprints
+        self.info: dict[str, Any] = {}  # config.json as written by train-generator (or save_pretrained)
+        self.scores: dict[str, dict[str, Any]] = {}  # last logged values of each training stage
 
     @classmethod
-    def load(cls, folder: str | os.PathLike[str], device: str = "cpu") -> "Generator":
+    def load(cls, folder: str | os.PathLike[str], device: str = "auto") -> "Generator":
         """Load OUT of `train-generator` (latest checkpoints); one-line errors name a missing or damaged file."""
         folder = Path(folder)
-        info, config = read_generator_info(folder)
-        digest = hashlib.sha256()
-        tokenizer, transformer = LesionTokenizer(config.tokenizer), VARTransformer(config.transformer, config.tokenizer)
-        for stage, model in (("tokenizer", tokenizer), ("transformer", transformer)):
-            weights = read_weights(folder, stage)
-            digest.update(weights)
-            try:
-                model.load_state_dict(load_tensors(weights))
-            except RuntimeError as exc:
-                raise SkinaugError(f"{folder / stage}: weights do not match config.json ({str(exc)[:200]})") from exc
-        scaler, class_means = read_scaler(folder), read_class_means(folder)
-        gen = cls(config, tokenizer, transformer, scaler, class_means, digest.hexdigest()[:16], select_device(device))
-        gen.trained_on = Path(info.get("workdir", "")).resolve()
+        info, config = read_generator_config(folder, RUN_FORMAT)
+        blobs, scores = {}, {}
+        for stage in STAGES:
+            files, manifest = read_checkpoint(folder / stage)
+            blobs[stage], scores[stage] = files["weights.safetensors"], dict(manifest["meta"].get("last") or {})
+        gen = cls.from_parts(folder, info, config, blobs, device)
+        gen.scores = scores
         return gen
+
+    @classmethod
+    def from_parts(cls, folder: Path, info: dict[str, Any], config: GeneratorConfig, blobs: dict[str, bytes],
+                   device: str = "auto") -> "Generator":
+        """A generator from its config.json content, safetensors bytes per stage, and FOLDER's scaler/class means."""
+        digest = hashlib.sha256()
+        models = []
+        for stage, model in zip(STAGES, (LesionTokenizer(config.tokenizer),
+                                         VARTransformer(config.transformer, config.tokenizer))):
+            digest.update(blobs[stage])
+            try:
+                model.load_state_dict(load_tensors(blobs[stage]))
+            except Exception as exc:  # safetensors raises its own error types for unreadable bytes
+                raise SkinaugError(f"{folder / stage}: weights do not match config.json ({str(exc)[:200]})") from exc
+            models.append(model)
+        scaler, class_means = read_scaler(folder), read_class_means(folder)
+        gen = cls(config, models[0], models[1], scaler, class_means, digest.hexdigest()[:16], select_device(device))
+        gen.trained_on = Path(info["workdir"]).resolve() if info.get("workdir") else None
+        gen.made_from = info.get("made_from")
+        gen.info = info
+        return gen
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike[str], device: str = "auto") -> "Generator":
+        """Load an exported generator (`save_pretrained`, `skinaug export-generator`) or a train-generator folder."""
+        from .pretrained import load_pretrained
+
+        return load_pretrained(path, device)
+
+    def save_pretrained(self, out: str | os.PathLike[str], evaluation: dict[str, Any] | None = None) -> Path:
+        """Write weights only (safetensors), config.json, scaler, class means and a README.md model card to OUT."""
+        from .pretrained import save_pretrained
+
+        return save_pretrained(self, out, evaluation)
 
     @property
     def image_size(self) -> int:
@@ -122,9 +175,11 @@ class Generator:
         """
         label_t = _labels(labels)
         cond = self._measurements(label_t, measurements)
-        tokens = sample_tokens(self.transformer, self.tokenizer.quantizer, label_t.to(self.device), cond, sampling,
-                               _generators(seed))
-        return to_uint8(self.tokenizer.indices_to_images(tokens))
+        with self._autocast():
+            tokens = sample_tokens(self.transformer, self.tokenizer.quantizer, label_t.to(self.device), cond,
+                                   sampling, _generators(seed))
+            images = self.tokenizer.indices_to_images(tokens)
+        return to_uint8(images.float())
 
     @torch.no_grad()
     def inpaint(self, sources: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor, labels: Sequence[str],
@@ -145,8 +200,16 @@ class Generator:
             raise SkinaugError(f"sources and masks must be {self.image_size} x {self.image_size}; got "
                                f"{tuple(images.shape)} and {tuple(lesion.shape)}")
         images, lesion = images.to(self.device), lesion.to(self.device)
-        generated = self.inpaint_decoded(images, lesion, labels, measurements, seed, sampling, teacher, keep_coarse)
-        return to_uint8(composite(images, generated, lesion, dilation, feather))
+        with self._autocast():
+            generated = self.inpaint_decoded(images, lesion, labels, measurements, seed, sampling, teacher,
+                                             keep_coarse)
+        return to_uint8(composite(images, generated.float(), lesion, dilation, feather))
+
+    def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        """bf16 autocast on CUDA (tensor cores, half the memory traffic); CPU sampling stays in float32."""
+        if self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     @torch.no_grad()
     def inpaint_decoded(self, images: torch.Tensor, lesion: torch.Tensor, labels: Sequence[str],

@@ -1,9 +1,11 @@
 """`skinaug train-generator`: train the tokenizer, then the transformer; checkpoint, resume, log, validate.
 
 OUT/ holds config.json, scaler.json and class_means.json (from the work directory's train-split fit),
-OUT/tokenizer/ and OUT/transformer/ (checkpoint folders, see checkpoint.py), <stage>_log.csv and
-model_card.md. A run continued with `--resume` reproduces the uninterrupted run: batches depend only on
-the step number (batches.py) and the checkpoint carries optimizer, schedule, RNG and log state.
+OUT/tokenizer/ and OUT/transformer/ (checkpoint folders, see checkpoint.py), <stage>_log.csv (a row every
+log_every steps, appended at each checkpoint, see train_log.py; TensorBoard events in OUT/tensorboard/ when
+installed) and model_card.md.
+A run continued with `--resume` reproduces the uninterrupted run: batches depend only on the step number
+(batches.py) and the checkpoint carries optimizer, schedule and RNG state (and the last logged row only).
 """
 
 from __future__ import annotations
@@ -15,15 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import pandas as pd
 import torch
 import torch.distributed as dist
 from safetensors.torch import save as save_tensors
 from tqdm.auto import tqdm
 
-from ..atomic import read_json, write_csv, write_text
+from ..atomic import read_json, write_text
 from ..errors import SkinaugError
-from ..manifest import load_prepared
+from ..fingerprints import workdir_fingerprints
+from ..labels import CLASSES
+from ..licences import data_licence
+from ..manifest import Prepared, load_prepared
 from .batches import step_batch
 from .checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from .config import GeneratorConfig
@@ -35,6 +39,7 @@ from .distributed import Distributed, broadcast_module, mean_over_ranks, setup, 
 from .state_io import pack_state, unpack_state
 from .tokenizer import LesionTokenizer, TokenizerTrainer, load_perceptual
 from .tokenizer.train_step import psnr
+from .train_log import TrainingLog
 from .transformer_trainer import TransformerTrainer
 from .var import VARTransformer
 
@@ -57,14 +62,15 @@ class Stage:
 
     def __init__(self, name: str, trainer: Any, steps: int, batch_size: int, checkpoint_every: int,
                  val_every: int, train_step: Callable[[dict[str, Any], int], dict[str, float]],
-                 validate: Callable[[], dict[str, float]], weights: Callable[[], dict[str, torch.Tensor]]) -> None:
+                 validate: Callable[[], dict[str, float]], weights: Callable[[], dict[str, torch.Tensor]],
+                 log_every: int = 1) -> None:
         self.name, self.trainer, self.steps, self.batch_size = name, trainer, steps, batch_size
-        self.checkpoint_every, self.val_every = checkpoint_every, val_every
+        self.checkpoint_every, self.val_every, self.log_every = checkpoint_every, val_every, log_every
         self.train_step, self.validate, self.weights = train_step, validate, weights
 
 
 def _prepare_out(out: Path, workdir: Path, config: GeneratorConfig, space: MeasurementSpace,
-                 resume: bool) -> None:
+                 resume: bool, train: ConditionedImages) -> None:
     """Write config, scaler and class means to a new OUT; check them against an existing one."""
     config_path = out / CONFIG_NAME
     if config_path.exists():
@@ -79,53 +85,73 @@ def _prepare_out(out: Path, workdir: Path, config: GeneratorConfig, space: Measu
         return
     if any(latest_checkpoint(out / stage) is not None for stage in STAGES):
         raise SkinaugError(f"{config_path}: missing; {out} holds checkpoints but no config.json to check them against")
-    write_generator_folder(out, workdir, config, space.scaler, load_prepared(workdir).info.get("format"))
+    prepared = load_prepared(workdir)
+    write_generator_folder(out, workdir, config, space.scaler, prepared.info.get("format"),
+                           {"made_from": workdir_fingerprints(prepared),
+                            "data": training_data_summary(prepared, train)})
 
 
-def _restore(stage: Stage, root: Path, ctx: Distributed) -> tuple[int, list[dict[str, Any]]]:
-    """(first step, log rows) from the latest checkpoint of a stage, or (0, [])."""
+def training_data_summary(prepared: Prepared, train: ConditionedImages) -> dict[str, Any]:
+    """Data set, licence and images per class the generator learned from (for config.json and model cards)."""
+    counts = train.base.frame["label"].value_counts()
+    return {"format": prepared.info.get("format"), "license": data_licence(prepared.info),
+            "split": prepared.info.get("split"), "train_images": int(len(train)),
+            "train_images_per_class": {c: int(counts.get(c, 0)) for c in CLASSES}}
+
+
+def _restore(stage: Stage, root: Path, ctx: Distributed) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
+    """(first step, last row, rows logged since the previous checkpoint) from a stage's latest checkpoint."""
     if latest_checkpoint(root) is None:
-        return 0, []
+        return 0, {}, []
     files, manifest = read_checkpoint(root)
     tree = json.loads(files["train_state.json"])
     state = unpack_state(files["train_state.safetensors"], tree, str(root / manifest["tag"]))
     stage.trainer.load_state_dict(state["trainer"])
     torch.set_rng_state(state["torch_rng"])
-    return int(manifest["meta"]["step"]), state["log"]
+    meta = manifest["meta"]
+    return int(meta["step"]), dict(meta.get("last") or {}), list(meta.get("log_rows") or [])
 
 
-def _save(stage: Stage, root: Path, step: int, log: list[dict[str, Any]]) -> None:
-    blob, tree = pack_state({"trainer": stage.trainer.state_dict(), "torch_rng": torch.get_rng_state(),
-                             "log": log})
+def _save(stage: Stage, root: Path, step: int, last: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """A checkpoint of weights and training state, and the log rows since the previous one (bounded size)."""
+    blob, tree = pack_state({"trainer": stage.trainer.state_dict(), "torch_rng": torch.get_rng_state()})
     weights = {k: v.detach().cpu().contiguous() for k, v in stage.weights().items()}
     write_checkpoint(root, f"step{step:07d}", {
         "weights.safetensors": save_tensors(weights), "train_state.safetensors": blob,
         "train_state.json": json.dumps(tree).encode(),
-    }, {"stage": stage.name, "step": step, "last": log[-1] if log else {}})
+    }, {"stage": stage.name, "step": step, "last": last, "log_rows": rows})
 
 
-def run_stage(stage: Stage, out: Path, ctx: Distributed, resume: bool, progress: bool) -> list[dict[str, Any]]:
-    """Train a stage to its last step, checkpointing as configured; returns the log rows."""
+def run_stage(stage: Stage, out: Path, ctx: Distributed, resume: bool, progress: bool) -> dict[str, Any]:
+    """Train a stage to its last step, checkpointing and logging as configured; returns the last row."""
     root = out / stage.name
-    start, log = _restore(stage, root, ctx) if resume else (0, [])
+    start, last, rows = _restore(stage, root, ctx) if resume else (0, {}, [])
     if not resume and latest_checkpoint(root) is not None:
         raise SkinaugError(f"{root}: already holds checkpoints; use --resume")
+    log = TrainingLog(out, stage.name, stage.log_every, start if resume else None, ctx.main)
+    log.catch_up(rows)
     bar = tqdm(range(start, stage.steps), initial=start, total=stage.steps, desc=stage.name, unit="step",
                disable=not (progress and ctx.main))
-    for step in bar:
-        logs = mean_over_ranks(stage.train_step({}, step), ctx)
-        done = step + 1
-        if done % stage.val_every == 0 or done == stage.steps:
-            logs.update(stage.validate())
-        log.append({"step": done, **logs})
-        bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "psnr", "val_psnr", "val_loss")})
-        if done % stage.checkpoint_every == 0 or done == stage.steps:
-            if ctx.main:
-                _save(stage, root, done, log)
-                write_csv(out / f"{stage.name}_log.csv", pd.DataFrame(log))
-            if ctx.enabled:
-                dist.barrier()
-    return log
+    try:
+        for step in bar:
+            logs = mean_over_ranks(stage.train_step({}, step), ctx)
+            done = step + 1
+            validated = done % stage.val_every == 0 or done == stage.steps
+            if validated:
+                logs.update(stage.validate())
+            last = {"step": done, **logs}
+            if validated or log.due(done, stage.steps):
+                log.write(last)
+            bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "psnr", "val_psnr", "val_loss")})
+            if done % stage.checkpoint_every == 0 or done == stage.steps:
+                if ctx.main:
+                    _save(stage, root, done, last, log.pending)
+                    log.flush()
+                if ctx.enabled:
+                    dist.barrier()
+    finally:
+        log.close()
+    return last
 
 
 def _average_gradients(modules: list[torch.nn.Module], ctx: Distributed) -> None:
@@ -169,7 +195,7 @@ def _tokenizer_stage(config: GeneratorConfig, train: ConditionedImages, val: Con
         return {"val_psnr": psnr(recon, batch["image"].to(ctx.device))}
 
     return Stage("tokenizer", trainer, optim.steps, optim.batch_size, optim.checkpoint_every, optim.val_every,
-                 train_step, validate, model.state_dict)
+                 train_step, validate, model.state_dict, optim.log_every)
 
 
 def _val_batch(val: ConditionedImages) -> dict[str, Any]:
@@ -191,7 +217,7 @@ def _transformer_stage(config: GeneratorConfig, out: Path, train: ConditionedIma
         return trainer.step(step_batch(train, optim.batch_size, config.seed, step, ctx.rank, ctx.world))
 
     return Stage("transformer", trainer, optim.steps, optim.batch_size, optim.checkpoint_every, optim.val_every,
-                 train_step, lambda: trainer.evaluate(_val_batch(val)), model.state_dict)
+                 train_step, lambda: trainer.evaluate(_val_batch(val)), model.state_dict, optim.log_every)
 
 
 @dataclass
@@ -229,22 +255,21 @@ def train_generator(workdir: str | os.PathLike[str], out: str | os.PathLike[str]
     val = conditioned_split(workdir, "val", size, space)
     continuing = options.resume or options.stage == "transformer"  # the transformer stage reuses OUT's tokenizer
     if ctx.main:
-        _prepare_out(out, workdir, config, space, continuing)
+        _prepare_out(out, workdir, config, space, continuing, train)
     if ctx.enabled:
         dist.barrier()  # the other processes start once rank 0 has checked and written OUT
-    logs: dict[str, list[dict[str, Any]]] = {}
+    last: dict[str, dict[str, Any]] = {}
     try:
         if options.stage in ("tokenizer", "all"):
-            logs["tokenizer"] = run_stage(_tokenizer_stage(config, train, val, options, ctx), out, ctx,
+            last["tokenizer"] = run_stage(_tokenizer_stage(config, train, val, options, ctx), out, ctx,
                                           options.resume, options.progress)
         if options.stage in ("transformer", "all"):
-            logs["transformer"] = run_stage(_transformer_stage(config, out, train, val, ctx), out, ctx,
+            last["transformer"] = run_stage(_transformer_stage(config, out, train, val, ctx), out, ctx,
                                             options.resume, options.progress)
     finally:
         teardown(ctx)
     summary = TrainResult(out=out, config_name=config.name, train_images=len(train), val_images=len(val),
-                          world=ctx.world, device=str(ctx.device), seconds=time.perf_counter() - start,
-                          last={name: rows[-1] if rows else {} for name, rows in logs.items()})
+                          world=ctx.world, device=str(ctx.device), seconds=time.perf_counter() - start, last=last)
     if ctx.main:
         write_text(out / "model_card.md", model_card(out, config, summary, options))
     return summary

@@ -157,3 +157,32 @@ def test_synthetic_set_json_is_respected(workdir: Path, tmp_path: Path) -> None:
     (tmp_path / "syn" / "synthetic.json").write_text(json.dumps(info))
     with pytest.raises(SkinaugError, match="synthetic format version 9"):
         synthetic_dataset(tmp_path / "syn", workdir)
+
+
+def test_datasets_expose_classes_class_to_idx_and_targets_like_torchvision(workdir: Path, tmp_path: Path) -> None:
+    from torchvision.datasets import ImageFolder
+
+    real = real_dataset(workdir, "train")
+    syn_dir = tmp_path / "syn"
+    write_copy_set(workdir, syn_dir, per_class=2, progress=False)
+    synthetic = synthetic_dataset(syn_dir, workdir)
+    both = combine(real, synthetic)
+    for dataset in (real, synthetic, both):
+        assert dataset.classes == list(CLASSES) and dataset.class_to_idx == {c: i for i, c in enumerate(CLASSES)}
+        assert dataset.targets == [int(dataset[i][1]) for i in range(len(dataset))]
+    assert both.targets == real.targets + synthetic.targets
+    folder = ImageFolder(str(syn_dir / "images"))  # the set's images/ is an ImageFolder root
+    assert folder.class_to_idx == synthetic.class_to_idx and len(folder) == len(synthetic) == 14
+    assert sorted(folder.targets) == sorted(synthetic.targets)
+
+
+def test_synthetic_sets_write_a_hugging_face_imagefolder_metadata_csv(workdir: Path, tmp_path: Path) -> None:
+    syn_dir = tmp_path / "syn"
+    syn = write_copy_set(workdir, syn_dir, per_class=2, progress=False)
+    metadata = pd.read_csv(syn_dir / "images" / "metadata.csv", dtype=str, keep_default_na=False)
+    assert list(metadata.columns[:2]) == ["file_name", "label"] and len(metadata) == 14
+    for row, item in zip(metadata.to_dict("records"), syn.manifest.to_dict("records")):
+        assert (syn_dir / "images" / row["file_name"]).resolve() == syn.image_file(item)  # relative to images/
+        assert row["label"] == item["label"] and row["file_name"].split("/")[0] == item["label"]
+    assert not [p for p in (syn_dir / "images").rglob("*.png") if p.relative_to(syn_dir / "images").as_posix()
+                not in set(metadata["file_name"])]  # every image below images/ is listed, nothing else

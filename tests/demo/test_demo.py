@@ -79,7 +79,7 @@ def test_cli_demo_on_a_given_data_set_asks_for_the_real_data_plan(tmp_path: Path
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     plan = _micro_plan(tmp_path)
     asked: list[bool] = []
-    monkeypatch.setattr(skinaug.demo, "choose_plan", lambda real_data: asked.append(real_data) or plan)
+    monkeypatch.setattr(skinaug.demo, "choose_plan", lambda real_data, device: asked.append(real_data) or plan)
     make_phantoms(tmp_path / "data", PhantomConfig(n=84, seed=5), progress=False)  # stands in for a real data set
     result = CliRunner().invoke(main, ["demo", "--data", str(tmp_path / "data"), "--format", "ham10000",
                                        "--out", str(tmp_path / "d")])

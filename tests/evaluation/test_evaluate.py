@@ -80,10 +80,12 @@ def test_bad_reference_split_and_foreign_synthetic_set_are_refused(eval_workdir:
     assert bad.exit_code == 2 and "holdout" in bad.output
     other = tmp_path / "other"
     other.mkdir()
-    (other / "manifest.csv").write_bytes((eval_workdir / "manifest.csv").read_bytes())
+    manifest = (eval_workdir / "manifest.csv").read_text()
+    (other / "manifest.csv").write_text(manifest.replace(",train,", ",tmp,").replace(",test,", ",train,")
+                                        .replace(",tmp,", ",test,"))  # the same images, split otherwise
     (other / "dataset.json").write_bytes((eval_workdir / "dataset.json").read_bytes())
     refused = CliRunner().invoke(main, ["evaluate", str(other), "--synthetic", str(copy_set), *QUICK])
-    assert refused.exit_code == 1 and "made from the work directory" in refused.stderr
+    assert refused.exit_code == 1 and "made from another split" in refused.stderr
 
 
 def test_inpainting_strips_show_source_mask_and_result(eval_workdir: Path, copy_set: Path, tmp_path: Path) -> None:

@@ -96,9 +96,13 @@ def test_a_generator_is_used_only_with_the_work_directory_it_was_trained_on(meas
     import shutil
 
     other = tmp_path / "other_work"
-    shutil.copytree(measured_phantoms, other)  # same images; a user could re-split it with another seed
-    with pytest.raises(SkinaugError, match="a generator must be used with the work directory"):
-        augment(other, generator_dir, tmp_path / "syn", AugmentConfig(per_class=1), False)
+    shutil.copytree(measured_phantoms, other)  # same images and split: the same work directory, elsewhere
+    augment(other, generator_dir, tmp_path / "syn", AugmentConfig(per_class=1), False)
+    manifest = pd.read_csv(other / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest["split"] = manifest["split"].replace({"test": "train", "train": "test"})  # re-split by hand
+    manifest.to_csv(other / "manifest.csv", index=False)
+    with pytest.raises(SkinaugError, match="made from another split"):
+        augment(other, generator_dir, tmp_path / "syn2", AugmentConfig(per_class=1), False)
 
 
 def _pixels(folder: Path) -> dict[str, bytes]:
@@ -109,15 +113,18 @@ def _pixels(folder: Path) -> dict[str, bytes]:
 def test_a_set_made_in_several_runs_equals_one_made_at_once_image_for_image(measured_phantoms: Path,
                                                                            generator_dir: Path, tmp_path: Path,
                                                                            mode: str) -> None:
-    """Each item is generated from its own recorded seed, whatever batch it lands in."""
-    straight, _ = augment(measured_phantoms, generator_dir, tmp_path / "straight",
-                          AugmentConfig(per_class=2, mode=mode, batch_size=4), False)
+    """Each item is generated from its own recorded seed in its planned batch (same --batch-size), so a resumed
+    set equals an uninterrupted one bit for bit, whichever items an interruption left missing."""
+    config = AugmentConfig(per_class=3, mode=mode, batch_size=2)
+    straight, _ = augment(measured_phantoms, generator_dir, tmp_path / "straight", config, False)
     out = tmp_path / "pieces"
-    augment(measured_phantoms, generator_dir, out, AugmentConfig(per_class=1, mode=mode, batch_size=3), False)
-    (out / "images" / "nv" / f"{mode}_nv_00000.png").unlink()  # as if killed before this image was published
-    pieces, made = augment(measured_phantoms, generator_dir, out, AugmentConfig(per_class=2, mode=mode, batch_size=2),
-                           False)
-    assert made == 8
+    augment(measured_phantoms, generator_dir, out, config, False)
+    (out / "images" / "nv" / f"{mode}_nv_00000.png").unlink()  # as if killed before these images were published
+    (out / "images" / "df" / f"{mode}_df_00002.png").unlink()
+    for image in (out / "images" / "mel").glob("*.png"):
+        image.unlink()
+    pieces, made = augment(measured_phantoms, generator_dir, out, config, False)
+    assert made == 5
     assert _pixels(out) == _pixels(tmp_path / "straight")
     assert straight.manifest.equals(pieces.manifest)
     seeds = straight.manifest["seed"]

@@ -38,7 +38,9 @@ def assert_set_matches_disk(out: Path) -> None:
     assert not manifest["image_id"].duplicated().any()
     listed = set(manifest["image_path"]) | set(manifest["mask_path"]) - {""}
     on_disk = {p.relative_to(out).as_posix() for sub in ("images", "masks") for p in (out / sub).rglob("*")
-               if p.is_file()}
+               if p.is_file() and p.relative_to(out).as_posix() != "images/metadata.csv"}
+    metadata = pd.read_csv(out / "images" / "metadata.csv", dtype=str, keep_default_na=False)
+    assert sorted("images/" + metadata["file_name"]) == sorted(manifest["image_path"])
     assert on_disk == listed, f"extra: {sorted(on_disk - listed)[:3]}, missing: {sorted(listed - on_disk)[:3]}"
     for relative in sorted(listed):
         assert_decodes(out / relative)

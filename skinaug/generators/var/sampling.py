@@ -198,6 +198,7 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
                 logits = model.forward_prefix(cond, both(var_input), k + 1)[:, begin:end]
             if guided:
                 w = config.guidance(k, num_scales)
+                logits = logits.float()  # bf16 under autocast on a GPU: guide in float32
                 logits = (1 + w) * logits[:batch] - w * logits[batch:]
             idx = draw_tokens(logits, generator, config.top_k, config.top_p, config.temperature).view(batch, s, s)
             if inpaint is not None:
