@@ -12,7 +12,7 @@ import json
 import os
 import platform
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,13 @@ from ..atomic import atomic_open, write_json
 from ..data import (
     DecodedImageCache, ManifestDataset, eval_transform, real_dataset, require_real, synthetic_dataset, train_transform,
 )
+from ..data.transforms import Normalisation
 from ..errors import SkinaugError
 from ..labels import CLASSES
+from ..pretrained import wants_pretrained
 from ..manifest import MANIFEST_NAME, Prepared, load_prepared
 from .arms import ARMS, build_arm
-from .models import create_classifier
+from .models import create_classifier, model_normalisation
 from .report import load_runs, write_report
 from .saved import save_classifier
 from .train import TrainConfig, default_workers, make_loader, predict_proba, select_device, train_classifier
@@ -100,8 +102,8 @@ def _arms_to_run(config: BenchConfig) -> list[str]:
     return arms
 
 
-def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
-              cache: DecodedImageCache) -> tuple[ManifestDataset | None, np.ndarray | None]:
+def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray, cache: DecodedImageCache,
+              normalisation: Normalisation) -> tuple[ManifestDataset | None, np.ndarray | None]:
     """The cross-dataset test set and the classes both data sets have.
 
     Every image of the other work directory whose class the training set has, except images that also
@@ -113,7 +115,8 @@ def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
     other = load_prepared(config.test_manifest)
     if other.workdir.resolve() == prepared.workdir.resolve():
         raise SkinaugError(f"--test-manifest {config.test_manifest}: is the training work directory itself")
-    full = real_dataset(config.test_manifest, ["train", "val", "test"], config.train.image_size, eval_transform())
+    full = real_dataset(config.test_manifest, ["train", "val", "test"], config.train.image_size,
+                        eval_transform(normalisation))
     own_ids = set(prepared.manifest["image_id"])
     own_files = {str(prepared.image_file(r)) for r in prepared.manifest.to_dict("records")}
     shared = np.intersect1d(np.unique(train_labels), np.unique(full.labels))
@@ -126,7 +129,7 @@ def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
         raise SkinaugError(f"--test-manifest {config.test_manifest}: no image left in the classes both data sets "
                            "have once the training work directory's images are removed")
     dataset = ManifestDataset(full.frame[keep].reset_index(drop=True), "real", config.train.image_size,
-                              eval_transform(), cache)
+                              eval_transform(normalisation), cache)
     require_real(dataset, "cross-dataset test")
     return dataset, shared
 
@@ -146,18 +149,23 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
     arms = _arms_to_run(config)
     tc = config.train
     select_device(tc.device)  # bad --device: a clear error before any work
-    weights_note = create_classifier(tc.arch, len(CLASSES), config.weights)[1].describe()  # bad --arch/--weights
+    # bad --arch/--weights fail here; "pretrained" is resolved once (to its cached file, or offline to scratch)
+    first_model, weights_report = create_classifier(tc.arch, len(CLASSES), config.weights, tc.image_size)
+    weights_note, run_weights = weights_report.describe(), weights_report.file
+    normalisation = model_normalisation(first_model)  # the model's own mean/std (timm's data config)
+    del first_model
     workers = default_workers() if tc.workers is None else tc.workers
     cache = DecodedImageCache(out / "decoded")
-    real_train = real_dataset(workdir, "train", tc.image_size, train_transform(tc.image_size), cache)
-    val = real_dataset(workdir, "val", tc.image_size, eval_transform(), cache)
-    test = real_dataset(workdir, "test", tc.image_size, eval_transform(), cache)
+    real_train = real_dataset(workdir, "train", tc.image_size, train_transform(tc.image_size, normalisation), cache)
+    val = real_dataset(workdir, "val", tc.image_size, eval_transform(normalisation), cache)
+    test = real_dataset(workdir, "test", tc.image_size, eval_transform(normalisation), cache)
     require_real(val, "validation")
     require_real(test, "test")
-    synthetic = (synthetic_dataset(config.synthetic, workdir, tc.image_size, train_transform(tc.image_size), cache)
-                 if "c" in arms else None)
-    external, shared = _external(config, prepared, real_train.labels, cache)
-    _check_same_config(out, workdir, config)  # after every input was checked, so a typo does not lock OUT
+    synthetic = (synthetic_dataset(config.synthetic, workdir, tc.image_size,
+                                   train_transform(tc.image_size, normalisation), cache) if "c" in arms else None)
+    external, shared = _external(config, prepared, real_train.labels, cache, normalisation)
+    # after every input was checked, so a typo does not lock OUT; compared: the weights file used, not the word
+    _check_same_config(out, workdir, replace(config, weights=run_weights))
     val_loader = make_loader(val, tc.batch_size, workers)
     test_loader = make_loader(test, tc.batch_size, workers)
     for seed in range(config.seeds):
@@ -169,7 +177,7 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
             loader = make_loader(dataset, tc.batch_size, workers, sampler=sampler, shuffle=sampler is None,
                                  seed=seed, drop_last=len(real_train) > tc.batch_size)  # n draws per epoch
             torch.manual_seed(seed)
-            model, _ = create_classifier(tc.arch, len(CLASSES), config.weights)
+            model, _ = create_classifier(tc.arch, len(CLASSES), run_weights, tc.image_size)
             result = train_classifier(model, loader, val_loader, tc, seed, desc=f"arm {arm} seed {seed}",
                                       progress=progress)
             proba, y_true = predict_proba(result.model, test_loader, channels_last=tc.channels_last)
@@ -179,7 +187,7 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
                 _save_npz(folder / "external_predictions.npz", y_true=ext_true,
                           proba=_restrict(ext_proba, shared), image_ids=external.frame["image_id"].to_numpy(str))
             if config.save_models or (arm == "a" and seed == 0):
-                save_classifier(folder, result.model, tc.arch, tc.image_size,
+                save_classifier(folder, result.model, tc.arch, tc.image_size, normalisation,
                                 trained_on=f"bench-classifier arm {arm} ({ARMS[arm]}), seed {seed}")
             _save_npz(folder / "predictions.npz", y_true=y_true, proba=proba,
                       image_ids=test.frame["image_id"].to_numpy(str))
@@ -192,7 +200,8 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
     meta = {
         "workdir": str(Path(workdir).resolve()), "dataset": prepared.info.get("format"),
         "dataset_root": prepared.info.get("root"), "architecture": tc.arch, "image_size": tc.image_size,
-        "weights": config.weights or "from scratch", "seeds": config.seeds, "arms": arms,
+        "weights": config.weights if run_weights and not wants_pretrained(config.weights) else weights_note,
+        "seeds": config.seeds, "arms": arms,
         "device": str(select_device(tc.device)), "device_name": _device_name(tc.device),
         "train_config": asdict(tc), "synthetic": config.synthetic, "test_manifest": config.test_manifest,
         "shared_classes": [CLASSES[i] for i in shared] if shared is not None else None,

@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..atomic import write_json
 from ..classifiers.metrics import classification_metrics
-from ..classifiers.saved import classifier_folder, load_classifier
+from ..classifiers.saved import classifier_folder, load_classifier, saved_normalisation
 from ..classifiers.train import select_device
 from ..data import ManifestDataset, real_dataset, synthetic_dataset
 from ..errors import SkinaugError
@@ -103,8 +103,8 @@ def _choose_extractor(config: EvaluateConfig, judge_folder: Path, judge_text: st
     weights = find_inception_weights(config.inception_weights)
     if weights is not None:
         return inception_choice(weights)
-    print("skinaug: no Inception weights (--inception-weights FILE or torch's hub cache): FID/KID/IS/PR are "
-          f"computed on domain features ({judge_text})", file=sys.stderr)
+    print("skinaug: no Inception weights (--inception-weights FILE or pretrained, or torch's hub cache): "
+          f"FID/KID/IS/PR are computed on domain features ({judge_text})", file=sys.stderr)
     return domain_choice(judge_folder, judge_text)
 
 
@@ -164,7 +164,8 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     cas: dict[str, Any] | None = None
     if config.cas:
         judge_model, judge_meta = load_classifier(judge_folder)
-        y_true, real_proba = real_test_predictions(judge_model, workdir, int(judge_meta["image_size"]))
+        y_true, real_proba = real_test_predictions(judge_model, workdir, int(judge_meta["image_size"]),
+                                                   normalisation=saved_normalisation(judge_meta))
         syn_model = synthetic_judge(workdir, syn.root, config.judge, config.seed, progress)
         y_syn, syn_proba = real_test_predictions(syn_model, workdir, config.judge.image_size)
         cas = {"trained_on_synthetic": classification_metrics(y_syn, syn_proba),

@@ -26,6 +26,7 @@ from .. import __version__
 from ..atomic import read_json, write_csv, write_json, write_text
 from ..errors import SkinaugError
 from ..manifest import load_prepared
+from ..pretrained import wants_pretrained
 from .batches import step_batch
 from .checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from .config import GeneratorConfig
@@ -251,6 +252,15 @@ def train_generator(workdir: str | os.PathLike[str], out: str | os.PathLike[str]
     return summary
 
 
+def _perceptual_card_text(weights: str | None) -> str:
+    """The model card's words for --perceptual-weights."""
+    if not weights:
+        return "off (no local weights file)"
+    if wants_pretrained(weights):
+        return "torchvision VGG16_Weights.IMAGENET1K_V1 (off if they could not be had: see the training log)"
+    return "local weights " + Path(weights).name
+
+
 def model_card(out: Path, config: GeneratorConfig, summary: dict[str, Any], options: TrainOptions) -> str:
     """A short Markdown description of the trained generator: data, split, steps, losses, switches."""
     info = json.loads((out / "config.json").read_text(encoding="utf-8"))
@@ -266,7 +276,7 @@ def model_card(out: Path, config: GeneratorConfig, summary: dict[str, Any], opti
              f"measurements: {config.transformer.measurements} ({config.transformer.measurement_dim} features); "
              f"CFG drop rates: class {config.transformer.class_drop}, measurements "
              f"{config.transformer.measurement_drop}.",
-             f"- Perceptual loss: {'local weights ' + Path(options.perceptual_weights).name if options.perceptual_weights else 'off (no local weights file)'}.",
+             f"- Perceptual loss: {_perceptual_card_text(options.perceptual_weights)}.",
              f"- Steps: tokenizer {config.tokenizer_optim.steps}, transformer {config.transformer_optim.steps}; "
              f"batch {config.tokenizer_optim.batch_size}/{config.transformer_optim.batch_size}; "
              f"{summary['world']} process(es) on {summary['device']}.", "", "## Last logged values", ""]
