@@ -10,7 +10,8 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
+from urllib.parse import urlparse
 
 import torch
 
@@ -34,6 +35,24 @@ def hub_cached_file(url: str) -> Path | None:
     """Where torch.hub.load_state_dict_from_url keeps `url`'s file, if it is there."""
     path = Path(torch.hub.get_dir()) / "checkpoints" / Path(url.split("?")[0]).name
     return path if path.is_file() else None
+
+
+def hub_weights_file(url: str, what: str, fallback: str,
+                     download: Callable[..., Any] | None = None) -> Path | None:
+    """`url`'s file in torch hub's cache, downloaded there once by `download(url, progress=True)` (default:
+    torch.hub.load_state_dict_from_url) when it is missing; None after one notice naming `fallback` when it
+    cannot be had (offline, or the download fails)."""
+    cached = hub_cached_file(url)
+    if cached is not None:
+        return cached
+    host = urlparse(url).hostname or ""
+    if not reachable(host):
+        notice(f"{what}: not in torch hub's cache and {host} cannot be reached (offline); {fallback}")
+        return None
+    loader = download or torch.hub.load_state_dict_from_url
+    if fetch(what, lambda: loader(url, progress=True), fallback) is None:
+        return None
+    return hub_cached_file(url)
 
 
 def reachable(host: str) -> bool:

@@ -48,6 +48,17 @@ def _hf_cached(cache: Path, repo: str, state: dict[str, torch.Tensor]) -> Path:
     return path
 
 
+def _failing_download(error: Exception):
+    """A download function that raises `error` (what it raises offline); counts its calls."""
+    _failing_download.calls = 0
+
+    def download(*args: object, **kwargs: object) -> None:
+        _failing_download.calls += 1
+        raise error
+
+    return download
+
+
 # -- classifiers (timm) -------------------------------------------------------------------------------------
 
 
@@ -97,9 +108,10 @@ def test_pretrained_download_failing_is_one_notice(empty_caches: Path, monkeypat
 
     monkeypatch.setattr(skinaug.pretrained, "reachable", lambda host: True)  # the host answers, the hub fails
     monkeypatch.setattr(skinaug.classifiers.models, "reachable", lambda host: True)
-    monkeypatch.setattr(builder, "load_state_dict_from_hf", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(builder, "load_state_dict_from_hf", _failing_download(
         huggingface_hub.errors.LocalEntryNotFoundError("cannot find the requested files in the local cache")))
     _, report = create_classifier("test_resnet", 7, "pretrained")
+    assert _failing_download.calls == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "could not be downloaded" in err and "training from scratch" in err
     assert report.file is None
@@ -156,12 +168,13 @@ def test_perceptual_pretrained_offline_is_one_notice_and_off(empty_caches: Path,
 
 def test_perceptual_pretrained_download_error_is_one_notice(empty_caches: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
-    import skinaug.generators.tokenizer.perceptual as perceptual
+    import torchvision.models._api as torchvision_api
 
-    monkeypatch.setattr(perceptual, "reachable", lambda host: True)
-    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", lambda *a, **k: (_ for _ in ()).throw(
+    monkeypatch.setattr(skinaug.pretrained, "reachable", lambda host: True)  # the host answers, the download fails
+    monkeypatch.setattr(torchvision_api, "load_state_dict_from_url", _failing_download(
         urllib.error.URLError("[Errno -3] Temporary failure in name resolution")))
     assert load_perceptual("pretrained") is None
+    assert _failing_download.calls == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "could not be downloaded" in err and "perceptual loss: off" in err
 
@@ -178,10 +191,11 @@ def test_inception_pretrained_download_error_falls_back(empty_caches: Path, monk
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     import skinaug.evaluation.extractors as extractors
 
-    monkeypatch.setattr(extractors, "reachable", lambda host: True)
+    monkeypatch.setattr(skinaug.pretrained, "reachable", lambda host: True)
     monkeypatch.setattr(extractors.fidelity_inception, "load_state_dict_from_url",
-                        lambda *a, **k: (_ for _ in ()).throw(urllib.error.URLError("unreachable")))
+                        _failing_download(urllib.error.URLError("unreachable")))
     assert find_inception_weights("pretrained") is None
+    assert _failing_download.calls == 1
     assert "could not be downloaded" in capsys.readouterr().err
 
 

@@ -13,7 +13,6 @@ Both take uint8 B x 3 x H x W tensors, like every torch-fidelity extractor, and 
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
 
 from ..errors import SkinaugError
-from ..pretrained import fetch, hub_cached_file, notice, reachable, wants_pretrained
+from ..pretrained import hub_cached_file, hub_weights_file, wants_pretrained
 from ..weights import read_state_dict
 
 DOMAIN_EXTRACTOR = "skinaug-domain"
@@ -123,20 +122,8 @@ class ExtractorChoice:
 def download_inception_weights() -> Path | None:
     """torch-fidelity's Inception-v3 file in torch hub's cache, downloaded there once by torch-fidelity's loader
     when it is missing; None after one notice line when it cannot be had (offline)."""
-    from urllib.parse import urlparse
-
-    url = fidelity_inception.URL_INCEPTION_V3
-    cached = hub_cached_file(url)
-    if cached is not None:
-        return cached
-    what, host = "Inception-v3 FID weights (torch-fidelity)", urlparse(url).hostname or ""
-    if not reachable(host):
-        notice(f"{what}: not in torch hub's cache and {host} cannot be reached (offline); using domain features")
-        return None
-    download = functools.partial(fidelity_inception.load_state_dict_from_url, url, progress=True)
-    if fetch(what, download, "using domain features") is None:
-        return None
-    return hub_cached_file(url)
+    return hub_weights_file(fidelity_inception.URL_INCEPTION_V3, "Inception-v3 FID weights (torch-fidelity)",
+                            "using domain features", fidelity_inception.load_state_dict_from_url)
 
 
 def find_inception_weights(given: str | os.PathLike[str] | None) -> Path | None:

@@ -25,7 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...errors import SkinaugError
-from ...pretrained import fetch, hub_cached_file, notice, reachable, wants_pretrained
+from ...pretrained import hub_weights_file, wants_pretrained
 from ...weights import read_state_dict
 
 PERCEPTUAL_OFF = "perceptual loss: off (no local weights file)"
@@ -91,22 +91,11 @@ class PerceptualLoss(nn.Module):
 def torchvision_vgg16_file() -> Path | None:
     """torchvision's ImageNet VGG16 file (VGG16_Weights.IMAGENET1K_V1) in torch hub's cache, downloading it once
     when it is not there; None (after one notice line) when it cannot be had (offline)."""
-    from urllib.parse import urlparse
-
     from torchvision.models import VGG16_Weights
 
     weights = VGG16_Weights.IMAGENET1K_V1
-    cached = hub_cached_file(weights.url)
-    if cached is not None:
-        return cached
-    what = "VGG16 ImageNet weights (torchvision VGG16_Weights.IMAGENET1K_V1)"
-    host = urlparse(weights.url).hostname or ""
-    if not reachable(host):
-        notice(f"{what}: not in torch hub's cache and {host} cannot be reached (offline); perceptual loss: off")
-        return None
-    if fetch(what, lambda: weights.get_state_dict(progress=True), "perceptual loss: off") is None:
-        return None
-    return hub_cached_file(weights.url)
+    return hub_weights_file(weights.url, "VGG16 ImageNet weights (torchvision VGG16_Weights.IMAGENET1K_V1)",
+                            "perceptual loss: off", lambda url, progress: weights.get_state_dict(progress=progress))
 
 
 def load_perceptual(weights_path: str | Path | None) -> PerceptualLoss | None:
