@@ -27,8 +27,8 @@ from ..data import (
 from ..data.transforms import Normalisation
 from ..errors import SkinaugError
 from ..labels import CLASSES
-from ..pretrained import wants_pretrained
 from ..manifest import MANIFEST_NAME, Prepared, load_prepared
+from ..pretrained import wants_pretrained
 from .arms import ARMS, build_arm
 from .models import create_classifier, model_normalisation
 from .report import load_runs, write_report

@@ -65,11 +65,17 @@ def model_normalisation(model: nn.Module) -> tuple[tuple[float, ...], tuple[floa
     return tuple(float(v) for v in config["mean"]), tuple(float(v) for v in config["std"])
 
 
+def _pretrained_cfg(model: nn.Module) -> dict[str, Any]:
+    """timm's description of the model's published weights (hub id, head name, mean/std); {} if none."""
+    cfg = getattr(model, "pretrained_cfg", None)
+    return dict(cfg) if isinstance(cfg, dict) else {}
+
+
 def published_weights_file(model: nn.Module) -> Path | None:
     """The model's published weights file in the Hugging Face cache, if it was downloaded before."""
     from huggingface_hub import try_to_load_from_cache
 
-    cfg = getattr(model, "pretrained_cfg", {}) or {}
+    cfg = _pretrained_cfg(model)
     repo = cfg.get("hf_hub_id")
     if not repo:
         return None
@@ -84,7 +90,7 @@ def _from_file(arch: str, num_classes: int, image_size: int | None, path: Path) 
     """The model with a local file's tensors, loaded by timm's pretrained loader; refused if it barely matches."""
     state = read_state_dict(path)  # a readable file of tensors, or a one-line error naming it
     probe = _create(arch, num_classes, image_size)
-    head = (probe.pretrained_cfg or {}).get("classifier")
+    head = _pretrained_cfg(probe).get("classifier")
     head_rows = state.get(f"{head}.weight", torch.empty(0)).shape[:1] if isinstance(head, str) else ()
     overlay: dict[str, Any] = {"file": str(path)}
     if head_rows:  # a head of the right size is kept; another is dropped and re-initialised by timm

@@ -75,7 +75,7 @@ def _data_uri(path: Path) -> str:
 
 
 def _anchors(blocks: Sequence[Block]) -> dict[int, str]:
-    """A unique id per heading (keyed by block position), made from its text: 'Synthetic images' -> 'synthetic-images'."""
+    """A unique id per heading (keyed by position), from its text: 'Synthetic images' -> 'synthetic-images'."""
     anchors: dict[int, str] = {}
     for position, block in enumerate(blocks):
         if isinstance(block, Heading):
