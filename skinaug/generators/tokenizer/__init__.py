@@ -6,7 +6,7 @@
                       the lesion-focused loss, collapse guard; the protocol the VAR transformer uses
     token_masks.py    token_masks: the lesion mask at every scale (any-overlap rule)
     discriminator.py  PatchGAN, hinge losses, VQGAN's adaptive weight
-    perceptual.py     LPIPS-style VGG16 loss from a local weights file only
+    perceptual.py     LPIPS-style VGG16 loss (a local file or torchvision's weights)
     model.py          LesionTokenizer (forward -> TokenizerOutput)
     train_step.py     TokenizerTrainer: one generator + discriminator step, resumable state
 """
