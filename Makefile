@@ -9,15 +9,18 @@ DEMO_OUT ?= demo-output
 
 env: $(STAMP)
 
+# Every install is held to the tested versions of constraints.txt (pyproject.toml itself only gives ranges).
 # pyradiomics 3.1.0's sdist is broken on Python 3.11 and 3.0.1 needs numpy at build time,
 # so it is built without isolation after numpy/setuptools/versioneer are in place.
-$(STAMP): pyproject.toml
+PIP := $(BIN)/python -m pip install -q -c constraints.txt
+
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/python -m pip install -q numpy==2.4.6 setuptools wheel versioneer
-	$(BIN)/python -m pip install -q --no-build-isolation pyradiomics==3.0.1
-	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(PIP) torch torchvision
+	$(PIP) numpy setuptools wheel versioneer
+	$(PIP) --no-build-isolation pyradiomics
+	$(PIP) -e ".[dev]"
 	touch $(STAMP)
 
 demo: env

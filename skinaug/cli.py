@@ -175,7 +175,8 @@ def demo(out: Path, data: Path | None, fmt: str, count: int, device: str) -> Non
 @click.option("--synthetic", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Synthetic set (augment format) for arm c; its sources must be train images of WORKDIR.")
 @click.option("--arch", default="resnet50", show_default=True, help="Any timm architecture.")
-@click.option("--seeds", default=3, show_default=True, type=click.IntRange(min=1))
+@click.option("--seeds", default=3, show_default=True, type=click.IntRange(min=1),
+              help="Training runs per arm (seeds 0..N-1); the report gives mean ± std over them.")
 @click.option("--arms", default="abcd", show_default=True,
               help="Letters (a real only, b real + weighted sampler, c real + synthetic pooled + sampler, d real + "
                    "random oversampling) or comma-separated names: also topup, topup-sampler, share<P>, each "
@@ -194,14 +195,18 @@ def demo(out: Path, data: Path | None, fmt: str, count: int, device: str) -> Non
                    "their resolution first, so real and synthetic images reach the classifier the same way.")
 @click.option("--shortcut-steps", default=150, show_default=True, type=click.IntRange(min=0),
               help="Steps of the real-vs-extra judge whose held-out AUROC measures the shortcut risk (0: skip).")
-@click.option("--image-size", default=224, show_default=True, type=click.IntRange(min=16))
-@click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1))
-@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1))
-@click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--image-size", default=224, show_default=True, type=click.IntRange(min=16),
+              help="Side in px images are resized to (ViTs and other fixed-size models are built for it).")
+@click.option("--epochs", default=30, show_default=True, type=click.IntRange(min=1), help="Most epochs per run.")
+@click.option("--batch-size", default=64, show_default=True, type=click.IntRange(min=1), help="Images per step.")
+@click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Peak learning rate (AdamW).")
 @click.option("--patience", default=6, show_default=True, type=click.IntRange(min=1),
               help="Early stopping: epochs without a better validation mean recall.")
-@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Local weights file (.safetensors or state-dict .pth) to start from; default: from scratch.")
+@click.option("--weights", type=click.Path(dir_okay=False, path_type=Path), default=None, metavar="FILE|pretrained",
+              help="Weights to start from: a local file (.safetensors or state-dict .pth), or 'pretrained' "
+                   "(timm's published weights from the Hugging Face cache, downloaded once; offline: from "
+                   "scratch, said so); default: from scratch.")
 @click.option("--test-manifest", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Another prepared WORKDIR to test on (cross-dataset), classes both data sets have.")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
@@ -250,19 +255,25 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
 @click.argument("workdir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--config", "config_name", default="tiny", show_default=True,
               help="tiny | small | base | 512, or a JSON file of a GeneratorConfig.")
-@click.option("--stage", type=click.Choice(["tokenizer", "transformer", "all"]), default="all", show_default=True)
+@click.option("--stage", type=click.Choice(["tokenizer", "transformer", "all"]), default="all", show_default=True,
+              help="Train only the tokenizer, only the transformer (needs a trained tokenizer in OUT), or both.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Generator folder [default: WORKDIR/generator-CONFIG].")
 @click.option("--resume", is_flag=True, help="Continue an interrupted run from its latest checkpoint.")
 @click.option("--no-lesion-focus", is_flag=True, help="Ablation: train the tokenizer without the lesion-focused term.")
 @click.option("--measurements", type=click.Choice(["none", "fixed", "adaptive"]), default=None,
               help="Ablation of the measurement condition [default: the config's, adaptive].")
-@click.option("--tokenizer-steps", type=click.IntRange(min=1), default=None)
-@click.option("--transformer-steps", type=click.IntRange(min=1), default=None)
+@click.option("--tokenizer-steps", type=click.IntRange(min=1), default=None,
+              help="Tokenizer training steps [default: the config's].")
+@click.option("--transformer-steps", type=click.IntRange(min=1), default=None,
+              help="Transformer training steps [default: the config's].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Global batch (all processes).")
 @click.option("--perceptual-weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Local VGG16 weights file for the perceptual loss (off without one).")
-@click.option("--device", default="auto", show_default=True)
+              metavar="FILE|pretrained",
+              help="VGG16 weights for the perceptual loss: a local file (torchvision's vgg16-397923af.pth or a "
+                   ".safetensors copy) or 'pretrained' (torchvision's VGG16_Weights.IMAGENET1K_V1 via torch hub's "
+                   "cache; offline: off, said so); off without.")
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
 @_friendly_errors
 def train_generator_command(workdir: Path, config_name: str, stage: str, out: Path | None, resume: bool,
                             no_lesion_focus: bool, measurements: str | None, tokenizer_steps: int | None,
@@ -289,17 +300,20 @@ def train_generator_command(workdir: Path, config_name: str, stage: str, out: Pa
 @click.argument("workdir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--generator", "generator_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder written by train-generator.")
-@click.option("--per-class", default=500, show_default=True, type=click.IntRange(min=0))
+@click.option("--per-class", default=500, show_default=True, type=click.IntRange(min=0),
+              help="Synthetic images per class.")
 @click.option("--mode", type=click.Choice(["intra", "inter", "free"]), default="intra", show_default=True,
               help="intra: regenerate a train lesion as its own class; inter: as another class; free: no source.")
 @click.option("--measurements-from", "measurement_source", type=click.Choice(["train", "class-mean"]), default="train",
               show_default=True, help="free/inter: each image's measurements are those of a train image of its "
                                       "class, drawn with its seed (train), or the class's mean (class-mean).")
-@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
-@click.option("--seed", default=0, show_default=True)
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder of the synthetic set (re-running tops it up).")
+@click.option("--seed", default=0, show_default=True, help="Seed: which sources and tokens are drawn.")
 @click.option("--cfg", default=4.0, show_default=True, help="Classifier-free guidance at the last scale.")
-@click.option("--top-k", default=900, show_default=True)
-@click.option("--top-p", default=0.95, show_default=True)
+@click.option("--top-k", default=900, show_default=True, help="Sample among the k most likely tokens.")
+@click.option("--top-p", default=0.95, show_default=True, help="Nucleus sampling: the smallest set of tokens "
+              "whose probabilities sum to p.")
 @click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1),
               help="Images sampled together (one class per batch); shards of one set must use the same.")
 @click.option("--device", default="auto", show_default=True,
@@ -373,8 +387,10 @@ def merge_shards_command(out: Path) -> None:
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Output folder [default: WORKDIR/evaluation/SYNTHETIC-NAME].")
 @click.option("--inception-weights", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Local Inception-v3 FID weights (torch-fidelity's file); default: torch's hub cache, else "
-                   "domain features.")
+              metavar="FILE|pretrained",
+              help="Inception-v3 FID weights: a local file (torch-fidelity's), or 'pretrained' (torch-fidelity's, "
+                   "downloaded once into torch's hub cache; offline: domain features, said so); default: torch's "
+                   "hub cache, else domain features.")
 @click.option("--classifier", type=click.Path(path_type=Path), default=None,
               help="Saved classifier for domain features (bench-classifier OUT, a run folder or model.safetensors); "
                    "default: train one on the real train split.")
@@ -383,13 +399,14 @@ def merge_shards_command(out: Path) -> None:
 @click.option("--judge-size", default=64, show_default=True, type=click.IntRange(min=16),
               help="Image size of the classifiers evaluate trains (domain features, CAS).")
 @click.option("--judge-arch", default="resnet18", show_default=True, help="timm architecture of those classifiers.")
-@click.option("--judge-epochs", default=15, show_default=True, type=click.IntRange(min=1))
+@click.option("--judge-epochs", default=15, show_default=True, type=click.IntRange(min=1),
+              help="Epochs of those classifiers.")
 @click.option("--judge-min-steps", default=200, show_default=True, type=click.IntRange(min=0),
               help="Small training sets get more epochs, up to at least this many steps.")
 @click.option("--bootstrap", default=200, show_default=True, type=click.IntRange(min=0),
               help="Bootstrap replicates of the FID/KID intervals.")
 @click.option("--no-cas", is_flag=True, help="Skip the train-on-synthetic, test-on-real classifier.")
-@click.option("--device", default="auto", show_default=True)
+@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
 @_friendly_errors
 def evaluate_command(workdir: Path, synthetic: Path, reference_split: str, out: Path | None,
                      inception_weights: Path | None, classifier: Path | None, image_size: int | None, judge_size: int,

@@ -33,7 +33,10 @@ PROBLEM_COLUMNS: tuple[str, ...] = ("image_id", "file", "problem", "action")
 def resolve(root: str | os.PathLike[str], relative: str) -> Path:
     """`root / relative`, refusing paths that escape `root` (.., absolute paths elsewhere, symlinks)."""
     base = Path(root).resolve()
-    target = (base / relative).resolve()
+    try:
+        target = (base / relative).resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: a symlink loop (Python < 3.13), OSError: ELOOP
+        raise SkinaugError(f"{base / relative}: cannot follow the path ({exc})") from None
     if target != base and base not in target.parents:
         raise SkinaugError(f"{relative}: path escapes the dataset root {base}; refused")
     return target

@@ -68,12 +68,26 @@ def _check_row(root: Path, row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _drop_duplicate_ids(records: pd.DataFrame, notices: list[str]) -> pd.DataFrame:
+def _drop_duplicates(records: pd.DataFrame, notices: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Records with one row per image_id, and problem rows for images listed with conflicting labels.
+
+    Identical repeats are dropped with a notice. An image listed with two or more different labels is a label
+    conflict: which label is right cannot be known, so the image is excluded and reported (problems.csv and
+    stderr) naming every label it was given.
+    """
+    labels = records.groupby("image_id", sort=False)["label"].unique()
+    conflicting = labels[labels.map(len) > 1]
+    conflicts = pd.DataFrame(
+        [(image_id, records.loc[records["image_id"] == image_id, "image_path"].iloc[0],
+          f"label conflict: {image_id} is listed with labels {' and '.join(found)}; which is right is unknown",
+          "image excluded") for image_id, found in conflicting.items()],
+        columns=list(PROBLEM_COLUMNS))
+    records = records[~records["image_id"].isin(conflicting.index)]
     duplicated = records["image_id"].duplicated(keep="first")
     if duplicated.any():
-        notices.append(f"{int(duplicated.sum())} duplicate image_id row(s) ignored "
+        notices.append(f"{int(duplicated.sum())} repeated row(s) of the same image and label ignored "
                        f"(first: {records.loc[duplicated, 'image_id'].iloc[0]})")
-    return records[~duplicated].reset_index(drop=True)
+    return records[~duplicated].reset_index(drop=True), conflicts
 
 
 def check_records(root: Path, records: pd.DataFrame, workers: int | None = None,
@@ -104,14 +118,16 @@ def prepare_dataset(fmt: str, root: str | os.PathLike[str], out: str | os.PathLi
     """Read `root` in format `fmt`, check images and masks, split, and write the work directory `out`."""
     if fmt not in READERS:
         raise SkinaugError(f"unknown format {fmt!r}; choose one of {', '.join(READERS)}")
-    root = Path(root).resolve()
-    read = READERS[fmt](root)
+    given = Path(root).resolve()
+    read = READERS[fmt](given)
+    root = given.parent if given.is_file() else given  # a CSV file given itself: its paths are under its folder
     notices = list(read.notices)
-    records = _drop_duplicate_ids(read.records, notices)
+    records, conflicts = _drop_duplicates(read.records, notices)
     if records.empty:
-        raise SkinaugError(f"{root}: no images found for format {fmt}")
+        raise SkinaugError(f"{given}: no images found for format {fmt}"
+                           + (f" ({conflicts['problem'].iloc[0]})" if len(conflicts) else ""))
     checks = check_records(root, records, workers, progress)
-    problems = _problems(records, checks)
+    problems = pd.concat([conflicts, _problems(records, checks)], ignore_index=True)
     usable = checks["problem"] == ""
     manifest = pd.concat([records, checks[["width", "height", "mask_status", "mask_fraction"]]], axis=1)
     manifest = manifest[usable].reset_index(drop=True)
@@ -133,7 +149,7 @@ def prepare_dataset(fmt: str, root: str | os.PathLike[str], out: str | os.PathLi
         "root": str(root),
         "split": asdict(split),
         "images": int(len(manifest)),
-        "excluded": int((~usable).sum()),
+        "excluded": int((~usable).sum()) + len(conflicts),
         "counts": split_table(manifest).to_dict(orient="index"),
         "notices": notices,
     })

@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, RandomSampler, Sampler
 
 from ..data import (
-    ManifestDataset, combine, labelled_subset, mixed_sampler, oversampled_indices, top_up_indices, weighted_sampler,
+    LabelledSubset, ManifestDataset, combine, labelled_subset, mixed_sampler, oversampled_indices, top_up_indices, weighted_sampler,
 )
 from ..errors import SkinaugError
 
@@ -121,7 +122,7 @@ class BuiltArm:
     is_extra: np.ndarray
 
 
-def build_arm(arm: ArmSpec | str, real_train: ManifestDataset, extra: ManifestDataset | None, seed: int,
+def build_arm(arm: ArmSpec | str, real_train: ManifestDataset, extra: ManifestDataset | LabelledSubset | None, seed: int,
               top_up_to: int = 500) -> BuiltArm:
     """The training set and sampler of an arm, drawing len(real_train) images per epoch.
 
@@ -151,7 +152,7 @@ def build_arm(arm: ArmSpec | str, real_train: ManifestDataset, extra: ManifestDa
     return BuiltArm(mixed, mixed_sampler(mixed.labels, flags, share, num_samples=n, seed=seed), mixed.labels, flags)
 
 
-def _shuffled(dataset: Dataset, n: int, seed: int) -> RandomSampler:
+def _shuffled(dataset: Any, n: int, seed: int) -> RandomSampler:
     """n draws per epoch without replacement (a fresh random subset of a larger set every epoch)."""
     return RandomSampler(dataset, replacement=False, num_samples=n, generator=torch.Generator().manual_seed(seed))
 

@@ -10,8 +10,9 @@ import copy
 import hashlib
 import io
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,16 +20,18 @@ import torch
 from .. import __version__
 from ..atomic import atomic_open, read_json, write_json
 from ..data import (
-    DecodedImageCache, ManifestDataset, eval_transform, labelled_subset, real_dataset, require_real, synthetic_dataset,
+    DecodedImageCache, LabelledSubset, ManifestDataset, eval_transform, labelled_subset, real_dataset, require_real, synthetic_dataset,
     synthetic_share_of_draws, train_transform,
 )
+from ..data.transforms import Normalisation
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..machine import device_name, select_device
 from ..manifest import MANIFEST_NAME, Prepared, load_prepared
 from ..synthetic import load_synthetic, write_copy_set
+from ..pretrained import wants_pretrained
 from .arms import ArmSpec, BuiltArm, build_arm, parse_arms
-from .models import create_classifier
+from .models import create_classifier, model_normalisation
 from .report import BenchResult, write_report
 from .runs import load_runs
 from .saved import load_classifier, save_classifier
@@ -166,13 +169,13 @@ def _copy_set(config: BenchConfig, workdir: str | os.PathLike[str], out: Path, p
 
 def _draws(built: BuiltArm) -> dict[str, Any]:
     """Per-class extra share among the indices the arm's sampler draws in its first epoch (measured)."""
-    drawn = (np.arange(len(built.dataset)) if built.sampler is None
+    drawn = (np.arange(len(built.labels)) if built.sampler is None
              else np.fromiter(iter(copy.deepcopy(built.sampler)), dtype=np.int64))
     return synthetic_share_of_draws(built.labels, built.is_extra, drawn)
 
 
 def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray, cache: DecodedImageCache,
-              notices: list[str]) -> tuple[ManifestDataset | None, np.ndarray | None]:
+              normalisation: Normalisation, notices: list[str]) -> tuple[ManifestDataset | None, np.ndarray | None]:
     """The cross-dataset test set and the classes both data sets have.
 
     Every image of the other work directory whose class the training set has, except images that also
@@ -184,7 +187,8 @@ def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
     other = load_prepared(config.test_manifest)
     if other.workdir.resolve() == prepared.workdir.resolve():
         raise SkinaugError(f"--test-manifest {config.test_manifest}: is the training work directory itself")
-    full = real_dataset(config.test_manifest, ["train", "val", "test"], config.train.image_size, eval_transform())
+    full = real_dataset(config.test_manifest, ["train", "val", "test"], config.train.image_size,
+                        eval_transform(normalisation))
     own_ids = set(prepared.manifest["image_id"])
     own_files = {str(prepared.image_file(r)) for r in prepared.manifest.to_dict("records")}
     shared = np.intersect1d(np.unique(train_labels), np.unique(full.labels))
@@ -197,7 +201,7 @@ def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
         raise SkinaugError(f"--test-manifest {config.test_manifest}: no image left in the classes both data sets "
                            "have once the training work directory's images are removed")
     dataset = ManifestDataset(full.frame[keep].reset_index(drop=True), "real", config.train.image_size,
-                              eval_transform(), cache)
+                              eval_transform(normalisation), cache)
     require_real(dataset, "cross-dataset test")
     return dataset, shared
 
@@ -218,7 +222,11 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
     arms = _arms_to_run(config, notices)
     tc = config.train
     select_device(tc.device)  # bad --device: a clear error before any work
-    weights_note = create_classifier(tc.arch, len(CLASSES), config.weights)[1].describe()  # bad --arch/--weights
+    # bad --arch/--weights fail here; "pretrained" is resolved once (to its cached file, or offline to scratch)
+    first_model, weights_report = create_classifier(tc.arch, len(CLASSES), config.weights, tc.image_size)
+    weights_note, run_weights = weights_report.describe(), weights_report.file
+    normalisation = model_normalisation(first_model)  # the model's own mean/std (timm's data config)
+    del first_model
     if config.resolution_chain not in ("match", "direct"):
         raise SkinaugError(f"resolution chain {config.resolution_chain!r}: choose match or direct")
     workers = default_workers() if tc.workers is None else tc.workers
@@ -230,25 +238,27 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
     def real(split: str, transform: Any) -> ManifestDataset:
         return real_dataset(workdir, split, tc.image_size, transform, cache, via_size=via)
 
-    real_train = real("train", train_transform(tc.image_size))
-    val, test = real("val", eval_transform()), real("test", eval_transform())
+    real_train = real("train", train_transform(tc.image_size, normalisation))
+    val, test = real("val", eval_transform(normalisation)), real("test", eval_transform(normalisation))
     require_real(val, "validation")
     require_real(test, "test")
     extra_dirs: dict[str, str] = {}
     if sources & {"synthetic", "selected"}:
         extra_dirs["synthetic"] = str(config.synthetic)
-    external, shared = _external(config, prepared, real_train.labels, cache, notices)
+    external, shared = _external(config, prepared, real_train.labels, cache, normalisation, notices)
     if "copies" in sources:
         if config.copies:
             load_synthetic(config.copies)  # a bad --copies: a clear error before OUT is locked
-    _check_same_config(out, workdir, config)  # after every input was checked, so a typo does not lock OUT
+    # after every input was checked, so a typo does not lock OUT; compared: the weights file used, not the word
+    _check_same_config(out, workdir, replace(config, weights=run_weights))
     if "copies" in sources:
         extra_dirs["copies"] = _copy_set(config, workdir, out, progress)
 
     def extra(name: str, transform: Any) -> ManifestDataset:
         return synthetic_dataset(extra_dirs[name], workdir, tc.image_size, transform, cache, via_size=via)
 
-    extras = {name: extra(name, train_transform(tc.image_size)) for name in extra_dirs}
+    extras: dict[str, ManifestDataset | LabelledSubset] = {
+        name: extra(name, train_transform(tc.image_size, normalisation)) for name in extra_dirs}
     val_loader = make_loader(val, tc.batch_size, workers)
     test_loader = make_loader(test, tc.batch_size, workers)
     selection: dict[str, Any] | None = None
@@ -256,7 +266,7 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
         for arm in arms:
             folder = out / "runs" / f"{arm.name}_seed{seed}"
             if arm.source == "selected" and "selected" not in extras:
-                kept, selection = _select(out, extra("synthetic", eval_transform()), tc, workers)
+                kept, selection = _select(out, extra("synthetic", eval_transform(normalisation)), tc, workers)
                 extras["selected"] = labelled_subset(extras["synthetic"], kept)
             if _run_complete(folder):
                 continue
@@ -266,7 +276,7 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
                                  shuffle=built.sampler is None, seed=seed,
                                  drop_last=len(real_train) > tc.batch_size)  # n draws per epoch
             torch.manual_seed(seed)
-            model, _ = create_classifier(tc.arch, len(CLASSES), config.weights)
+            model, _ = create_classifier(tc.arch, len(CLASSES), run_weights, tc.image_size)
             result = train_classifier(model, loader, val_loader, tc, seed, desc=f"arm {arm.name} seed {seed}",
                                       progress=progress)
             proba, y_true = predict_proba(result.model, test_loader, channels_last=tc.channels_last)
@@ -277,7 +287,7 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
                           proba=_restrict(ext_proba, shared), image_ids=external.frame["image_id"].to_numpy(str))
             description = arm.describe(config.top_up_to)
             if config.save_models or (arm.name in ("a", "b") and seed == 0):
-                save_classifier(folder, result.model, tc.arch, tc.image_size,
+                save_classifier(folder, result.model, tc.arch, tc.image_size, normalisation,
                                 trained_on=f"bench-classifier arm {arm.name} ({description}), seed {seed}")
             _save_npz(folder / "predictions.npz", y_true=y_true, proba=proba,
                       image_ids=test.frame["image_id"].to_numpy(str))
@@ -288,11 +298,13 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
                                  "extra_source": arm.source},
                 "draws": draws, "test_set": "real test split", "weights": weights_note,
             })
-    shortcut = _shortcut(out, config, real_train, real("train", eval_transform()), extras, extra, workers)
+    shortcut = _shortcut(out, config, real_train, real("train", eval_transform(normalisation)), extras,
+                         lambda name: extra(name, eval_transform(normalisation)), workers)
     meta = {
         "workdir": str(Path(workdir).resolve()), "dataset": prepared.info.get("format"),
         "dataset_root": prepared.info.get("root"), "architecture": tc.arch, "image_size": tc.image_size,
-        "weights": config.weights or "from scratch", "seeds": config.seeds, "arms": [a.name for a in arms],
+        "weights": config.weights if run_weights and not wants_pretrained(config.weights) else weights_note,
+        "seeds": config.seeds, "arms": [a.name for a in arms],
         "arm_descriptions": {a.name: a.describe(config.top_up_to) for a in arms},
         "device": str(select_device(tc.device)), "device_name": device_name(select_device(tc.device)),
         "train_config": asdict(tc), "synthetic": config.synthetic, "test_manifest": config.test_manifest,
@@ -322,7 +334,7 @@ def _select(out: Path, synthetic_eval: ManifestDataset, tc: TrainConfig,
 
 
 def _shortcut(out: Path, config: BenchConfig, real_train: ManifestDataset, real_eval: ManifestDataset,
-              extras: dict[str, Any], extra: Any, workers: int) -> dict[str, Any]:
+              extras: dict[str, Any], extra_eval: Any, workers: int) -> dict[str, Any]:
     """Real-vs-extra AUROC per extra set (computed once, kept in OUT/shortcut.json)."""
     if config.shortcut is None or not extras:
         return {}
@@ -333,10 +345,10 @@ def _shortcut(out: Path, config: BenchConfig, real_train: ManifestDataset, real_
             continue
         if name == "selected":
             kept = np.asarray(read_json(out / "selection.json")["kept_image_ids"], dtype=str)
-            full = extra("synthetic", eval_transform())
+            full = extra_eval("synthetic")
             eval_set = labelled_subset(full, np.flatnonzero(full.frame["image_id"].isin(kept).to_numpy()))
         else:
-            eval_set = extra(name, eval_transform())
+            eval_set = extra_eval(name)
         done[name] = real_vs_extra_auroc(real_train, real_eval, train_set, eval_set, config.shortcut,
                                          config.train.device, workers)
         write_json(path, done)

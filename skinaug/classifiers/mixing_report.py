@@ -9,7 +9,7 @@ from ..labels import CLASSES
 
 
 def _share_table(runs: list[dict[str, Any]], classes: list[str]) -> list[str]:
-    first = {}
+    first: dict[str, dict[str, Any]] = {}
     for run in sorted(runs, key=lambda r: r["seed"]):
         if run.get("draws"):
             first.setdefault(run["arm"], run)

@@ -10,6 +10,7 @@ from torch import nn
 
 from .. import __version__
 from ..atomic import atomic_open, read_json, write_json
+from ..data.transforms import IMAGENET, Normalisation
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..weights import read_state_dict
@@ -20,8 +21,10 @@ META_NAME = "model.json"
 
 
 def save_classifier(folder: str | os.PathLike[str], model: nn.Module, arch: str, image_size: int,
-                    **extra: Any) -> None:
-    """Write FOLDER/model.safetensors, then FOLDER/model.json (the JSON last: its presence means complete)."""
+                    normalisation: Normalisation = IMAGENET, **extra: Any) -> None:
+    """Write FOLDER/model.safetensors, then FOLDER/model.json (the JSON last: its presence means complete).
+
+    `normalisation` is the (mean, std) its inputs were normalised with; it is recorded for whoever uses it."""
     from safetensors.torch import save
 
     folder = Path(folder)
@@ -29,7 +32,15 @@ def save_classifier(folder: str | os.PathLike[str], model: nn.Module, arch: str,
     with atomic_open(folder / WEIGHTS_NAME, "wb") as handle:
         handle.write(save(state))
     write_json(folder / META_NAME, {"arch": arch, "num_classes": len(CLASSES), "classes": list(CLASSES),
-                                    "image_size": image_size, "skinaug_version": __version__, **extra})
+                                    "image_size": image_size, "mean": list(normalisation[0]),
+                                    "std": list(normalisation[1]), "skinaug_version": __version__, **extra})
+
+
+def saved_normalisation(meta: dict[str, Any]) -> Normalisation:
+    """(mean, std) a saved classifier expects (ImageNet's for files written before they were recorded)."""
+    if "mean" in meta and "std" in meta:
+        return tuple(float(v) for v in meta["mean"]), tuple(float(v) for v in meta["std"])
+    return IMAGENET
 
 
 def classifier_folder(path: str | os.PathLike[str]) -> Path:
@@ -51,7 +62,7 @@ def load_classifier(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, 
         raise SkinaugError(f"{folder / META_NAME}: not a skinaug classifier description (needs arch, image_size)")
     if list(meta.get("classes", CLASSES)) != list(CLASSES):
         raise SkinaugError(f"{folder / META_NAME}: classes {meta.get('classes')} differ from skinaug's {list(CLASSES)}")
-    model, _ = create_classifier(str(meta["arch"]), len(CLASSES))
+    model, _ = create_classifier(str(meta["arch"]), len(CLASSES), image_size=int(meta["image_size"]))
     state = read_state_dict(folder / WEIGHTS_NAME)
     try:
         model.load_state_dict(state)

@@ -79,8 +79,7 @@ def mixed_sampler(labels: Sequence[int] | np.ndarray, is_synthetic: Sequence[boo
         per_sample[in_class & synthetic] = share / max(n_syn, 1)
         per_sample[in_class & ~synthetic] = (1.0 - share) / max(n_real, 1)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    return WeightedRandomSampler(torch.as_tensor(per_sample, dtype=torch.double),
-                                 num_samples if num_samples is not None else len(array),
+    return WeightedRandomSampler(per_sample.tolist(), num_samples if num_samples is not None else len(array),
                                  replacement=True, generator=generator)
 
 

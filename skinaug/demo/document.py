@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import html
+import mimetypes
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence, Union
 
 
@@ -61,15 +64,47 @@ def _inline(text: str) -> str:
 _STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
           "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px}"
           "td.n{text-align:right}th{background:#f3f3f3}img{max-width:100%;border:1px solid #ddd}"
-          "figure{margin:1em 0}figcaption{color:#555;font-size:90%}code{background:#f4f4f4;padding:0 3px}")
+          "figure{margin:1em 0}figcaption{color:#555;font-size:90%}code{background:#f4f4f4;padding:0 3px}"
+          "nav ul{list-style:none;padding-left:1em}nav li.l3{margin-left:1.5em}")
 
 
-def to_html(blocks: Sequence[Block], title: str) -> str:
-    """One self-contained HTML page (pictures referenced by relative path)."""
-    body: list[str] = []
-    for block in blocks:
+def _data_uri(path: Path) -> str:
+    """The file's bytes as a base64 data URI (so that the HTML page needs no other file)."""
+    mime = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(path.read_bytes()).decode('ascii')}"
+
+
+def _anchors(blocks: Sequence[Block]) -> dict[int, str]:
+    """A unique id per heading (keyed by position), from its text: 'Synthetic images' -> 'synthetic-images'."""
+    anchors: dict[int, str] = {}
+    for position, block in enumerate(blocks):
         if isinstance(block, Heading):
-            body.append(f"<h{block.level}>{_inline(block.text)}</h{block.level}>")
+            slug = re.sub(r"[^a-z0-9]+", "-", block.text.lower()).strip("-") or "section"
+            anchor, n = slug, 1
+            while anchor in anchors.values():
+                n += 1
+                anchor = f"{slug}-{n}"
+            anchors[position] = anchor
+    return anchors
+
+
+def _contents(blocks: Sequence[Block], anchors: dict[int, str]) -> str:
+    """A linked table of contents of the level-2 and level-3 headings."""
+    items = [f'<li class="l{block.level}"><a href="#{anchors[position]}">{_inline(block.text)}</a></li>'
+             for position, block in enumerate(blocks) if isinstance(block, Heading) and block.level in (2, 3)]
+    return f'<nav id="contents"><b>Contents</b><ul>{"".join(items)}</ul></nav>' if items else ""
+
+
+def to_html(blocks: Sequence[Block], title: str, folder: Path) -> str:
+    """One self-contained HTML page: pictures (paths relative to `folder`) embedded as data URIs, a linked
+    table of contents after the first heading, and an anchor on every heading and picture."""
+    anchors = _anchors(blocks)
+    body: list[str] = []
+    for position, block in enumerate(blocks):
+        if isinstance(block, Heading):
+            body.append(f'<h{block.level} id="{anchors[position]}">{_inline(block.text)}</h{block.level}>')
+            if position == min(anchors):
+                body.append(_contents(blocks, anchors))
         elif isinstance(block, Paragraph):
             body.append(f"<p>{_inline(block.text)}</p>")
         elif isinstance(block, Table):
@@ -81,7 +116,10 @@ def to_html(blocks: Sequence[Block], title: str) -> str:
                 rows.append(f"<tr>{cells}</tr>")
             body.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
         else:
-            body.append(f'<figure><img src="{html.escape(block.path)}" alt="{html.escape(block.caption)}">'
-                        f"<figcaption>{_inline(block.caption)}</figcaption></figure>")
+            file = folder / block.path
+            figure_id = "figure-" + re.sub(r"[^a-z0-9]+", "-", block.path.lower()).strip("-")
+            picture = (f'<img src="{_data_uri(file)}" alt="{html.escape(block.caption)}">' if file.is_file()
+                       else f"<p><i>(picture not made: {html.escape(block.path)})</i></p>")
+            body.append(f'<figure id="{figure_id}">{picture}<figcaption>{_inline(block.caption)}</figcaption></figure>')
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
             f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")

@@ -129,7 +129,8 @@ def _fidelity_section(m: dict[str, Any]) -> list[Block]:
 
 def write_demo_report(out: Path, plan: DemoPlan, timings: dict[str, float], bench: dict[str, Any],
                       metrics: dict[str, Any]) -> None:
-    """OUT/report.md and OUT/report.html (same content; pictures by relative path)."""
+    """OUT/report.md (pictures by relative path) and OUT/report.html (the same content in one self-contained
+    file: pictures embedded, a linked table of contents)."""
     total = sum(timings.values())
     blocks: list[Block] = [
         Heading("skinaug demo report", 1),
@@ -145,4 +146,4 @@ def write_demo_report(out: Path, plan: DemoPlan, timings: dict[str, float], benc
                                            "(safetensors + JSON, model card), `synthetic/` the synthetic set and its "
                                            "manifest, `bench-classifier/report.md`, `evaluation/report.md`.")]
     write_text(out / "report.md", to_markdown(blocks))
-    write_text(out / "report.html", to_html(blocks, "skinaug demo report"))
+    write_text(out / "report.html", to_html(blocks, "skinaug demo report", out))

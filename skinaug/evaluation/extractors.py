@@ -1,7 +1,8 @@
 """Feature extractors for the fidelity metrics, registered with torch-fidelity.
 
-- `skinaug-inception-v3`: torch-fidelity's Inception-v3 (the FID network), its weights read from a LOCAL file
-  without pickle code (nothing is downloaded);
+- `skinaug-inception-v3`: torch-fidelity's Inception-v3 (the FID network), its weights read from a local file
+  without pickle code: a given file, or torch-fidelity's own file in torch hub's cache (`pretrained` downloads
+  it there once, through torch-fidelity's URL, when online);
 - `skinaug-domain`: a skinaug classifier trained on the real train split: penultimate features for FID, KID and
   precision/recall, its class logits for IS. Used when no Inception weights are available, and named in every
   table ("FID (domain features)").
@@ -25,13 +26,12 @@ from torch_fidelity.feature_extractor_base import FeatureExtractorBase
 from torch_fidelity.registry import FEATURE_EXTRACTORS_REGISTRY
 from torch_fidelity.utils import create_feature_extractor, get_featuresdict_from_dataset
 
-from ..data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from ..errors import SkinaugError
+from ..pretrained import hub_cached_file, hub_weights_file, wants_pretrained
 from ..weights import read_state_dict
 
 DOMAIN_EXTRACTOR = "skinaug-domain"
 INCEPTION_EXTRACTOR = "skinaug-inception-v3"
-INCEPTION_FILE_NAME = "weights-inception-2015-12-05-6726825d.pth"  # torch-fidelity's file in torch's hub cache
 
 
 class DomainFeatureExtractor(FeatureExtractorBase):
@@ -44,14 +44,15 @@ class DomainFeatureExtractor(FeatureExtractorBase):
     def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(name, features_list)
-        from ..classifiers.saved import load_classifier
+        from ..classifiers.saved import load_classifier, saved_normalisation
 
         if feature_extractor_weights_path is None:
             raise SkinaugError(f"{DOMAIN_EXTRACTOR}: needs feature_extractor_weights_path (a saved skinaug classifier)")
         self.classifier, meta = load_classifier(feature_extractor_weights_path)
         self.image_size = int(meta["image_size"])
-        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        mean, std = saved_normalisation(meta)
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
         self.requires_grad_(False)
         self.eval()
 
@@ -122,15 +123,24 @@ class ExtractorChoice:
     note: str
 
 
+def download_inception_weights() -> Path | None:
+    """torch-fidelity's Inception-v3 file in torch hub's cache, downloaded there once by torch-fidelity's loader
+    when it is missing; None after one notice line when it cannot be had (offline)."""
+    return hub_weights_file(fidelity_inception.URL_INCEPTION_V3, "Inception-v3 FID weights (torch-fidelity)",
+                            "using domain features", fidelity_inception.load_state_dict_from_url)
+
+
 def find_inception_weights(given: str | os.PathLike[str] | None) -> Path | None:
-    """The given file, else torch-fidelity's Inception file in torch's hub cache if it is there, else None."""
+    """The given file; `pretrained`: torch-fidelity's file (see `download_inception_weights`); nothing given:
+    torch-fidelity's file if it is already in torch's hub cache (nothing is downloaded). Else None."""
+    if given is not None and wants_pretrained(str(given)):
+        return download_inception_weights()
     if given is not None:
         path = Path(given)
         if not path.is_file():
             raise SkinaugError(f"{path}: Inception weights file not found")
         return path
-    cached = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE_NAME
-    return cached if cached.is_file() else None
+    return hub_cached_file(fidelity_inception.URL_INCEPTION_V3)
 
 
 def inception_choice(weights: Path) -> ExtractorChoice:

@@ -22,6 +22,7 @@ from ..classifiers.models import create_classifier
 from ..classifiers.saved import META_NAME, classifier_folder, save_classifier
 from ..classifiers.train import TrainConfig, default_workers, make_loader, predict_proba, train_classifier
 from ..data import ManifestDataset, eval_transform, real_dataset, synthetic_dataset, train_transform, weighted_sampler
+from ..data.transforms import IMAGENET, Normalisation
 from ..labels import CLASSES
 from ..manifest import MANIFEST_NAME
 
@@ -58,7 +59,7 @@ def _train(train: ManifestDataset, workdir: str | os.PathLike[str], settings: Ju
     workers = default_workers() if config.workers is None else config.workers
     val = real_dataset(workdir, "val", config.image_size, eval_transform())
     torch.manual_seed(seed)
-    model, _ = create_classifier(config.arch, len(CLASSES))
+    model, _ = create_classifier(config.arch, len(CLASSES), image_size=config.image_size)
     loader = make_loader(train, config.batch_size, workers, sampler=weighted_sampler(train.labels, seed=seed),
                          seed=seed, drop_last=len(train) > config.batch_size)
     result = train_classifier(model, loader, make_loader(val, config.batch_size, workers), config, seed,
@@ -70,7 +71,7 @@ def real_judge(workdir: str | os.PathLike[str], folder: str | os.PathLike[str], 
                seed: int = 0, progress: bool = True) -> Path:
     """Train (or reuse, when FOLDER holds one for the same data and settings) a classifier on the real train split."""
     folder = Path(folder)
-    wanted = {"trained_on": "the real train split", "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
+    wanted: dict[str, Any] = {"trained_on": "the real train split", "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
               "settings": settings.record(), "seed": seed}
     if (folder / META_NAME).is_file():
         meta = read_json(folder / META_NAME)
@@ -99,10 +100,10 @@ def describe_judge(path: str | os.PathLike[str]) -> str:
     return f"a {meta['arch']} ({meta['image_size']} px) trained on {origin}, from {folder}"
 
 
-def real_test_predictions(model: nn.Module, workdir: str | os.PathLike[str], image_size: int, batch_size: int = 64
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def real_test_predictions(model: nn.Module, workdir: str | os.PathLike[str], image_size: int, batch_size: int = 64,
+                          normalisation: Normalisation = IMAGENET) -> tuple[np.ndarray, np.ndarray]:
     """(labels, probabilities) of a classifier on the real test split."""
-    test = real_dataset(workdir, "test", image_size, eval_transform())
+    test = real_dataset(workdir, "test", image_size, eval_transform(normalisation))
     proba, y_true = predict_proba(model, make_loader(test, batch_size, 0), channels_last=False)
     return y_true, proba
 

@@ -16,14 +16,16 @@ import torch
 import torch.nn.functional as F
 
 from ..classifiers.metrics import classification_metrics
-from ..classifiers.saved import load_classifier
+from ..classifiers.saved import load_classifier, saved_normalisation
 from ..data import eval_transform, real_dataset
+from ..data.transforms import Normalisation
 from ..labels import CLASSES
 
 
-def _probabilities(model: torch.nn.Module, images: torch.Tensor, size: int, batch: int) -> np.ndarray:
+def _probabilities(model: torch.nn.Module, images: torch.Tensor, size: int, batch: int,
+                   normalisation: Normalisation) -> np.ndarray:
     """Softmax of uint8 N x 3 x S x S images resized to `size` (bilinear, antialiased) and normalised."""
-    normalise = eval_transform()
+    normalise = eval_transform(normalisation)
     out = []
     with torch.no_grad():
         for i in range(0, len(images), batch):
@@ -48,7 +50,7 @@ def reconstruction_retention(generator_dir: str | os.PathLike[str], workdir: str
     gen = Generator.load(generator_dir, device)
     model, meta = load_classifier(classifier)
     model.eval()
-    size = int(meta["image_size"])
+    size, norm = int(meta["image_size"]), saved_normalisation(meta)
     data = real_dataset(workdir, split, gen.image_size)
     real = torch.stack([data[i][0] for i in range(len(data))])
     recon_chunks, psnr = [], []
@@ -61,8 +63,8 @@ def reconstruction_retention(generator_dir: str | os.PathLike[str], workdir: str
             psnr.append(10 * torch.log10(255.0 ** 2 / mse))
             recon_chunks.append(recon)
     labels = np.asarray(data.labels)
-    on_real = classification_metrics(labels, _probabilities(model, real, size, batch), CLASSES)
-    on_recon = classification_metrics(labels, _probabilities(model, torch.cat(recon_chunks), size, batch), CLASSES)
+    on_real = classification_metrics(labels, _probabilities(model, real, size, batch, norm), CLASSES)
+    on_recon = classification_metrics(labels, _probabilities(model, torch.cat(recon_chunks), size, batch, norm), CLASSES)
     per_class = {}
     for c in CLASSES:
         base = on_real["per_class"][c]["recall"]

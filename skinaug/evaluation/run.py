@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .. import __version__
 from ..atomic import jsonable, write_json
 from ..classifiers.metrics import classification_metrics
-from ..classifiers.saved import classifier_folder, load_classifier
+from ..classifiers.saved import classifier_folder, load_classifier, saved_normalisation
 from ..data import ManifestDataset, real_dataset, synthetic_dataset
 from ..errors import SkinaugError
 from ..labels import CLASSES
@@ -127,8 +127,8 @@ def _choose_extractor(config: EvaluateConfig, judge_folder: Path, judge_text: st
     weights = find_inception_weights(config.inception_weights)
     if weights is not None:
         return inception_choice(weights)
-    notices.append("no Inception weights (--inception-weights FILE or torch's hub cache): FID/KID/IS/PR are "
-                   f"computed on domain features ({judge_text})")
+    notices.append("no Inception weights (--inception-weights FILE or pretrained, or torch's hub cache): "
+                   f"FID/KID/IS/PR are computed on domain features ({judge_text})")
     return domain_choice(judge_folder, judge_text)
 
 
@@ -189,7 +189,8 @@ def evaluate(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str],
     cas: dict[str, Any] | None = None
     if config.cas:
         judge_model, judge_meta = load_classifier(judge_folder)
-        y_true, real_proba = real_test_predictions(judge_model, workdir, int(judge_meta["image_size"]))
+        y_true, real_proba = real_test_predictions(judge_model, workdir, int(judge_meta["image_size"]),
+                                                   normalisation=saved_normalisation(judge_meta))
         syn_model = synthetic_judge(workdir, syn.root, config.judge, config.seed, progress)
         y_syn, syn_proba = real_test_predictions(syn_model, workdir, config.judge.train.image_size)
         cas = {"trained_on_synthetic": classification_metrics(y_syn, syn_proba),

@@ -109,17 +109,15 @@ class Generator:
                    device: str = "auto") -> "Generator":
         """A generator from its config.json content, safetensors bytes per stage, and FOLDER's scaler/class means."""
         digest = hashlib.sha256()
-        models = []
-        for stage, model in zip(STAGES, (LesionTokenizer(config.tokenizer),
-                                         VARTransformer(config.transformer, config.tokenizer))):
+        tokenizer, transformer = LesionTokenizer(config.tokenizer), VARTransformer(config.transformer, config.tokenizer)
+        for stage, model in zip(STAGES, (tokenizer, transformer)):
             digest.update(blobs[stage])
             try:
                 model.load_state_dict(load_tensors(blobs[stage]))
             except Exception as exc:  # safetensors raises its own error types for unreadable bytes
                 raise SkinaugError(f"{folder / stage}: weights do not match config.json ({str(exc)[:200]})") from exc
-            models.append(model)
         scaler, class_means = read_scaler(folder), read_class_means(folder)
-        gen = cls(config, models[0], models[1], scaler, class_means, digest.hexdigest()[:16], select_device(device))
+        gen = cls(config, tokenizer, transformer, scaler, class_means, digest.hexdigest()[:16], select_device(device))
         gen.trained_on = Path(info["workdir"]).resolve() if info.get("workdir") else None
         gen.made_from = info.get("made_from")
         gen.info = info

@@ -28,6 +28,7 @@ from ..fingerprints import workdir_fingerprints
 from ..labels import CLASSES
 from ..licences import data_licence
 from ..manifest import Prepared, load_prepared
+from ..pretrained import wants_pretrained
 from .batches import step_batch
 from .checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from .config import GeneratorConfig
@@ -275,11 +276,18 @@ def train_generator(workdir: str | os.PathLike[str], out: str | os.PathLike[str]
     return summary
 
 
+def _perceptual_card_text(weights: str | None) -> str:
+    """The model card's words for --perceptual-weights."""
+    if not weights:
+        return "off (no local weights file)"
+    if wants_pretrained(weights):
+        return "torchvision VGG16_Weights.IMAGENET1K_V1 (off if they could not be had: see the training log)"
+    return "local weights " + Path(weights).name
+
+
 def model_card(out: Path, config: GeneratorConfig, summary: TrainResult, options: TrainOptions) -> str:
     """A short Markdown description of the trained generator: data, split, steps, losses, switches."""
     info = read_json(out / CONFIG_NAME)
-    perceptual = (f"local weights {Path(options.perceptual_weights).name}" if options.perceptual_weights
-                  else "off (no local weights file)")
     lines = [f"# LF-VAR generator `{config.name}`", "",
              f"- Data: `{info['workdir']}` ({info.get('dataset')}); trained on the train split only "
              f"({summary.train_images} images with a mask and measurements), validated on "
@@ -292,7 +300,7 @@ def model_card(out: Path, config: GeneratorConfig, summary: TrainResult, options
              f"measurements: {config.transformer.measurements} ({config.transformer.measurement_dim} features); "
              f"CFG drop rates: both (unconditional) {config.transformer.joint_drop}, class only "
              f"{config.transformer.class_drop}, measurements only {config.transformer.measurement_drop}.",
-             f"- Perceptual loss: {perceptual}.",
+             f"- Perceptual loss: {_perceptual_card_text(options.perceptual_weights)}.",
              f"- Steps: tokenizer {config.tokenizer_optim.steps}, transformer {config.transformer_optim.steps}; "
              f"batch {config.tokenizer_optim.batch_size}/{config.transformer_optim.batch_size}; "
              f"{summary.world} process(es) on {summary.device}.", "", "## Last logged values", ""]

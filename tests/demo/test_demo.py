@@ -36,8 +36,9 @@ def test_demo_runs_every_step_and_writes_one_report_whose_pictures_exist(tmp_pat
                     "4. Fidelity of the synthetic images"):
         assert section in html and section in markdown
     pictures = re.findall(r'<img src="([^"]+)"', html)
-    assert len(pictures) >= 8
-    for picture in pictures:
+    assert len(pictures) >= 8 and all(p.startswith("data:image/png;base64,") for p in pictures)
+    assert all(link.startswith(("data:", "#")) for link in re.findall(r'(?:src|href)="([^"]+)"', html))
+    for picture in re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown):
         assert (out / picture).is_file(), picture
     assert "FID (domain features)" in html and "real test images only" in html
     assert "micro test plan" in markdown and "CPU (tests)" in markdown

@@ -7,7 +7,7 @@
     lesion_focus.py   eq. 2's per-scale non-lesion term on the reconstruction (acts on the decoder)
     token_masks.py    token_masks: the lesion mask at every scale (any-overlap rule)
     discriminator.py  PatchGAN, hinge losses, VQGAN's adaptive weight
-    perceptual.py     LPIPS-style VGG16 loss from a local weights file only
+    perceptual.py     LPIPS-style VGG16 loss (a local file or torchvision's weights)
     model.py          LesionTokenizer (forward -> TokenizerOutput)
     train_step.py     TokenizerTrainer: one generator + discriminator step, resumable state
 """

@@ -1,16 +1,18 @@
-"""An LPIPS-style perceptual loss on VGG16 features, from a LOCAL weights file only (never downloads).
+"""An LPIPS-style perceptual loss on VGG16 features: torchvision's ImageNet VGG16, or a local weights file.
 
 The network is torchvision's VGG16 architecture (its `features`, built without weights as with
 vgg16(weights=None)); its convolutional weights come from a local file: torchvision's ImageNet state dict
 `vgg16-397923af.pth` (a `.pth`/`.pt` state dict), or the same keys in a `.safetensors` file. Only the
-`features.*` keys are needed (a file holding just those works too).
+`features.*` keys are needed (a file holding just those works too). The word `pretrained` instead of a file
+means torchvision's `VGG16_Weights.IMAGENET1K_V1`, read from torch hub's cache (downloaded into it once when
+online); offline and not cached, one notice line says so and the loss is off.
 
 The distance is LPIPS without its learned per-channel linear heads (those need the BAPPS-trained weights,
 which cannot be downloaded here): at relu1_2, relu2_2, relu3_3, relu4_3 and relu5_3, features are
 normalised to unit length along the channel axis, the squared differences are summed over channels,
 averaged over positions, and the five layers are summed (Zhang et al. 2018, "lin" = uniform weights).
 
-Without a file the loss is disabled: `load_perceptual(None)` returns None, and callers should log
+Without weights the loss is disabled: `load_perceptual(None)` returns None, and callers should log
 `PERCEPTUAL_OFF` ("perceptual loss: off (no local weights file)"); `describe_perceptual` gives that line.
 """
 
@@ -23,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ...errors import SkinaugError
+from ...pretrained import hub_weights_file, wants_pretrained
 from ...weights import read_state_dict
 
 PERCEPTUAL_OFF = "perceptual loss: off (no local weights file)"
@@ -88,14 +91,28 @@ class PerceptualLoss(nn.Module):
         return total
 
 
+def torchvision_vgg16_file() -> Path | None:
+    """torchvision's ImageNet VGG16 file (VGG16_Weights.IMAGENET1K_V1) in torch hub's cache, downloading it once
+    when it is not there; None (after one notice line) when it cannot be had (offline)."""
+    from torchvision.models import VGG16_Weights
+
+    weights = VGG16_Weights.IMAGENET1K_V1
+    return hub_weights_file(weights.url, "VGG16 ImageNet weights (torchvision VGG16_Weights.IMAGENET1K_V1)",
+                            "perceptual loss: off", lambda url, progress: weights.get_state_dict(progress=progress))
+
+
 def load_perceptual(weights_path: str | Path | None) -> PerceptualLoss | None:
-    """The perceptual loss from a local VGG16 weights file, or None (disabled) when no path is given.
+    """The perceptual loss from a local VGG16 weights file or `pretrained` (torchvision's, see
+    `torchvision_vgg16_file`), or None (disabled) when nothing is given or `pretrained` cannot be had offline.
 
     A path that is given but does not exist, or holds something else, is an error (SkinaugError), never a
     silent fallback.
     """
     if weights_path is None or str(weights_path) == "":
         return None
+    if wants_pretrained(str(weights_path)):
+        found = torchvision_vgg16_file()
+        return PerceptualLoss(found) if found is not None else None
     path = Path(weights_path)
     if not path.is_file():
         raise SkinaugError(f"{path}: VGG16 weights file not found (expected torchvision's "

@@ -203,7 +203,11 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
             idx = draw_tokens(logits, generator, config.top_k, config.top_p, config.temperature).view(batch, s, s)
             if inpaint is not None:
                 fixed, kept, source = inpaint
-                forced = fixed[k] if source is None else quantizer.residual_codes(k, source, f_hat).to(device)
+                if source is not None:
+                    forced = quantizer.residual_codes(k, source, f_hat).to(device)
+                else:
+                    assert fixed is not None  # _check_inpainting: teacher tokens or a source latent
+                    forced = fixed[k]
                 idx = torch.where(kept[k], forced, idx)
             tokens.append(idx)
             f_hat, next_in = quantizer.next_input(k, f_hat, idx)
