@@ -41,8 +41,9 @@ def main() -> None:
     workdir = args.work / "work"
     if not (workdir / MANIFEST_NAME).exists():
         prepare_dataset("ham10000", args.data, workdir)
-    config = BenchConfig(train=train, seeds=args.seeds, arms=arms,
-                         synthetic=str(args.synthetic) if args.synthetic else None)
+    config = BenchConfig(
+        train=train, seeds=args.seeds, arms=arms, synthetic=str(args.synthetic) if args.synthetic else None
+    )
     out = args.work / name
     bench_classifier(workdir, out, config)
     results = HERE / "results" / name

@@ -47,7 +47,9 @@ def training_step(arch: str, device: torch.device):  # noqa: ANN201
     model, _ = create_classifier(arch, 7)
     model = model.to(device).to(memory_format=torch.channels_last).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    )
 
     def step(images: torch.Tensor, labels: torch.Tensor) -> None:
         images = images.to(device).contiguous(memory_format=torch.channels_last)
@@ -79,28 +81,37 @@ def main() -> None:
         cache = DecodedImageCache(Path(tmp) / "decoded")
         for what, step in (("data loader only", None), (f"training {args.arch}", training_step(args.arch, device))):
             for label, use_cache in (("decoded-image cache", True), ("JPEG decode per item", False)):
-                dataset = real_dataset(workdir, "train", args.size, train_transform(args.size),
-                                       cache if use_cache else None)
+                dataset = real_dataset(
+                    workdir, "train", args.size, train_transform(args.size), cache if use_cache else None
+                )
                 loader = make_loader(dataset, args.batch_size, args.workers, shuffle=True, seed=0)
                 rate = images_per_second(loader, args.batches, step)
                 rows.append((what, label, rate))
                 print(f"{what}, {label}: {rate:.0f} images/s", flush=True)
     lines = [
-        "# Classifier training throughput: decoded-image cache vs JPEG decode per item", "",
+        "# Classifier training throughput: decoded-image cache vs JPEG decode per item",
+        "",
         f"Real HAM10000 train split (200x150 JPEGs) at {args.size} px, batch {args.batch_size}, "
         f"{args.workers} DataLoader worker(s), {args.batches} timed batches after a warm-up batch, "
-        "standard augmentation (flips, rotation, resized crop, colour jitter).", "",
+        "standard augmentation (flips, rotation, resized crop, colour jitter).",
+        "",
         f"Machine: {device_name(device)} ({device}). All rows measured side by side in one run "
-        "(`benchmarks/classifier_throughput.py`).", "",
-        "| what | images from | images/s | cache speed-up |", "|---|---|---:|---:|",
+        "(`benchmarks/classifier_throughput.py`).",
+        "",
+        "| what | images from | images/s | cache speed-up |",
+        "|---|---|---:|---:|",
     ]
     for index in range(0, len(rows), 2):
         cached, decoded = rows[index], rows[index + 1]
         for what, label, rate in (cached, decoded):
             ratio = f"{cached[2] / decoded[2]:.2f}x" if label.startswith("decoded") else ""
             lines.append(f"| {what} | {label} | {rate:.0f} | {ratio} |")
-    lines += ["", "The cache is built once (not counted above); the files here are small 200x150 JPEGs, so the "
-              "gain grows with the source resolution (ISIC originals are 600x450 to 6000x4000).", ""]
+    lines += [
+        "",
+        "The cache is built once (not counted above); the files here are small 200x150 JPEGs, so the "
+        "gain grows with the source resolution (ISIC originals are 600x450 to 6000x4000).",
+        "",
+    ]
     write_text(args.out, "\n".join(lines))
     print(f"wrote {args.out}")
 

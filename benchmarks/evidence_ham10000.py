@@ -31,21 +31,35 @@ from skinaug.labels import CLASSES
 from skinaug.machine import describe_hardware
 
 HERE = Path(__file__).resolve().parent
-ARMS = ("a,b,c,d,c-copies,topup,topup-copies,topup-sampler,topup-sampler-copies,topup-selected,"
-        "share0.25,share0.25-copies")
+ARMS = (
+    "a,b,c,d,c-copies,topup,topup-copies,topup-sampler,topup-sampler-copies,topup-selected,share0.25,share0.25-copies"
+)
 RETENTION_TARGET = 0.85
 
 
 def _plan(args: argparse.Namespace) -> DemoPlan:
     size = "smoke" if args.smoke else "CPU evidence"
-    return DemoPlan(f"{size} plan: generator {args.generator} ({args.tokenizer_steps} + {args.transformer_steps} "
-                    f"steps), ResNet-18 {args.image_size} px, {args.seeds} seed(s), {args.per_class} synthetic "
-                    f"images per class ({args.mode})", describe_hardware(), generator=args.generator,
-                    tokenizer_steps=args.tokenizer_steps, transformer_steps=args.transformer_steps,
-                    per_class=args.per_class, mode=args.mode, cfg=args.cfg, classifier_size=args.image_size,
-                    epochs=args.epochs, seeds=args.seeds, arms=args.arms, synthetic_shares=(),
-                    top_up_to=args.per_class, shortcut_steps=args.shortcut_steps, judge_epochs=args.epochs,
-                    bootstrap=args.bootstrap)
+    return DemoPlan(
+        f"{size} plan: generator {args.generator} ({args.tokenizer_steps} + {args.transformer_steps} "
+        f"steps), ResNet-18 {args.image_size} px, {args.seeds} seed(s), {args.per_class} synthetic "
+        f"images per class ({args.mode})",
+        describe_hardware(),
+        generator=args.generator,
+        tokenizer_steps=args.tokenizer_steps,
+        transformer_steps=args.transformer_steps,
+        per_class=args.per_class,
+        mode=args.mode,
+        cfg=args.cfg,
+        classifier_size=args.image_size,
+        epochs=args.epochs,
+        seeds=args.seeds,
+        arms=args.arms,
+        synthetic_shares=(),
+        top_up_to=args.per_class,
+        shortcut_steps=args.shortcut_steps,
+        judge_epochs=args.epochs,
+        bootstrap=args.bootstrap,
+    )
 
 
 def _gain(info: dict[str, Any], ref: str | None) -> dict[str, Any] | None:
@@ -56,8 +70,9 @@ def _cell(gain: dict[str, Any] | None) -> str:
     return "—" if not gain else f"{gain['gain']:+.3f} [{gain['ci_low']:+.3f}, {gain['ci_high']:+.3f}]"
 
 
-def verdict(summary: dict[str, Any], retention: dict[str, Any], evaluation: dict[str, Any],
-            shortcut: dict[str, Any]) -> dict[str, Any]:
+def verdict(
+    summary: dict[str, Any], retention: dict[str, Any], evaluation: dict[str, Any], shortcut: dict[str, Any]
+) -> dict[str, Any]:
     """Whether a generated arm beats b with a CI above 0 and beats its copies control, and what limits it."""
     arms = summary["arms"]
     generated = [a for a in arms if uses_extra(a) and not a.endswith("-copies")]
@@ -65,74 +80,134 @@ def verdict(summary: dict[str, Any], retention: dict[str, Any], evaluation: dict
     beats_control = [a for a in generated if (g := _gain(arms[a], control_of(a))) and g["ci_low"] > 0]
     limits = []
     if retention["retention"] < RETENTION_TARGET:
-        limits.append(f"tokenizer blur: a real-trained classifier keeps {retention['retention']:.0%} of its mean "
-                      f"recall on the tokenizer's reconstructions of real test images (target ≥ "
-                      f"{RETENTION_TARGET:.0%}); generated images cannot carry more class information")
+        limits.append(
+            f"tokenizer blur: a real-trained classifier keeps {retention['retention']:.0%} of its mean "
+            f"recall on the tokenizer's reconstructions of real test images (target ≥ "
+            f"{RETENTION_TARGET:.0%}); generated images cannot carry more class information"
+        )
     conditioning = evaluation["conditioning"]["mean_recall"]
     if conditioning < 0.5:
-        limits.append(f"conditioning: a real-trained classifier recognises the requested class on "
-                      f"{conditioning:.2f} of the generated images (chance {1 / len(CLASSES):.2f})")
+        limits.append(
+            f"conditioning: a real-trained classifier recognises the requested class on "
+            f"{conditioning:.2f} of the generated images (chance {1 / len(CLASSES):.2f})"
+        )
     if generated and not beats_control:
-        limits.append("no generated arm beats its copies control: at this scale the generator adds nothing "
-                      "that flipped/rotated copies of the train images do not")
+        limits.append(
+            "no generated arm beats its copies control: at this scale the generator adds nothing "
+            "that flipped/rotated copies of the train images do not"
+        )
     auroc = shortcut.get("synthetic", {}).get("auroc")
     if isinstance(auroc, float) and auroc > 0.9:
         limits.append(f"shortcut risk: a small CNN tells synthetic from real train images with AUROC {auroc:.3f}")
-    return {"generated_arms": generated, "beat_b_with_ci_above_0": beats_b,
-            "beat_copies_control_with_ci_above_0": beats_control, "limiting_factors": limits}
+    return {
+        "generated_arms": generated,
+        "beat_b_with_ci_above_0": beats_b,
+        "beat_copies_control_with_ci_above_0": beats_control,
+        "limiting_factors": limits,
+    }
 
 
-def _markdown(command: str, plan: DemoPlan, bench: dict[str, Any], evaluation: dict[str, Any],
-              retention: dict[str, Any], decision: dict[str, Any], timings: dict[str, float]) -> str:
+def _markdown(
+    command: str,
+    plan: DemoPlan,
+    bench: dict[str, Any],
+    evaluation: dict[str, Any],
+    retention: dict[str, Any],
+    decision: dict[str, Any],
+    timings: dict[str, float],
+) -> str:
     summary, meta = bench["summary"], bench["meta"]
     arms = summary["arms"]
-    lines = ["# Evidence on real HAM10000: do LF-VAR's synthetic images help a classifier?", "",
-             f"Produced by `{command}` on {meta.get('device_name')} ({platform.python_version()}, "
-             f"{describe_hardware()}). Plan: {plan.name}. Scored on **real test images only** "
-             f"({meta['test_images']} images, lesion-grouped split); epoch chosen on real val.", "",
-             "## Verdict", ""]
+    lines = [
+        "# Evidence on real HAM10000: do LF-VAR's synthetic images help a classifier?",
+        "",
+        f"Produced by `{command}` on {meta.get('device_name')} ({platform.python_version()}, "
+        f"{describe_hardware()}). Plan: {plan.name}. Scored on **real test images only** "
+        f"({meta['test_images']} images, lesion-grouped split); epoch chosen on real val.",
+        "",
+        "## Verdict",
+        "",
+    ]
     if decision["beat_b_with_ci_above_0"]:
-        lines.append(f"Arms whose mean recall beats arm b with a 95 % CI above 0: "
-                     f"{', '.join(decision['beat_b_with_ci_above_0'])}.")
+        lines.append(
+            f"Arms whose mean recall beats arm b with a 95 % CI above 0: "
+            f"{', '.join(decision['beat_b_with_ci_above_0'])}."
+        )
     else:
         lines.append("**No synthetic arm beats arm b (real + weighted sampler) with a 95 % CI above 0.**")
-    lines.append("Arms that beat their copies control with a CI above 0: "
-                 f"{', '.join(decision['beat_copies_control_with_ci_above_0']) or 'none'}.")
+    lines.append(
+        "Arms that beat their copies control with a CI above 0: "
+        f"{', '.join(decision['beat_copies_control_with_ci_above_0']) or 'none'}."
+    )
     if decision["limiting_factors"]:
         lines += ["", "What limits it, measured:", ""] + [f"- {f}" for f in decision["limiting_factors"]]
-    lines += ["", "## Arms", "", "| Arm | Training data | Mean recall (mean ± std) | vs b [95 % CI] | "
-              "vs its copies control [95 % CI] |", "|---|---|---:|---:|---:|"]
+    lines += [
+        "",
+        "## Arms",
+        "",
+        "| Arm | Training data | Mean recall (mean ± std) | vs b [95 % CI] | vs its copies control [95 % CI] |",
+        "|---|---|---:|---:|---:|",
+    ]
     for arm in summary["arm_order"]:
         info, recall = arms[arm], arms[arm]["metrics"]["mean_recall"]
         std = "" if math.isnan(recall["std"]) else f" ± {recall['std']:.3f}"
-        lines.append(f"| {arm} | {info['arm_name']} | {recall['mean']:.3f}{std} | {_cell(_gain(info, 'b'))} | "
-                     f"{_cell(_gain(info, control_of(arm)))} |")
-    lines += ["", "Per-class recall deltas against b:", "", "| Arm | " + " | ".join(CLASSES) + " |",
-              "|---|" + "---:|" * len(CLASSES)]
+        lines.append(
+            f"| {arm} | {info['arm_name']} | {recall['mean']:.3f}{std} | {_cell(_gain(info, 'b'))} | "
+            f"{_cell(_gain(info, control_of(arm)))} |"
+        )
+    lines += [
+        "",
+        "Per-class recall deltas against b:",
+        "",
+        "| Arm | " + " | ".join(CLASSES) + " |",
+        "|---|" + "---:|" * len(CLASSES),
+    ]
     for arm in summary["arm_order"]:
         delta = arms[arm].get("per_class_recall_delta_vs_b")
         if delta:
             lines.append(f"| {arm} | " + " | ".join(f"{delta[c]:+.3f}" for c in CLASSES) + " |")
-    lines += ["", "Synthetic shares of each arm's draws, the image path, the real-vs-synthetic AUROC and the "
-              "selection's acceptance are in [bench-classifier.md](bench-classifier.md).", "",
-              "## The generator", "",
-              f"- Tokenizer retention: a real-trained classifier (arm b, seed 0) has mean recall "
-              f"{retention['real_mean_recall']:.3f} on the real test images and {retention['reconstructed_mean_recall']:.3f} "
-              f"on their tokenizer reconstructions ({retention['psnr_db']:.1f} dB PSNR): retention "
-              f"**{retention['retention']:.0%}** (target ≥ {RETENTION_TARGET:.0%}). Path: {retention['path']}.",
-              f"- Conditioning recall (real-trained classifier on generated images): "
-              f"{evaluation['conditioning']['mean_recall']:.3f} (chance {1 / len(CLASSES):.3f}).",
-              f"- {evaluation['extractor']['label']}: FID over all classes {evaluation['overall']['fid']:.1f}; per class "
-              + ", ".join(f"{c} {evaluation['per_class'][c]['fid']:.1f}" for c in CLASSES) + ".",
-              "- Real-vs-synthetic AUROC (shortcut risk): " + ", ".join(
-                  f"{k} {v['auroc']:.3f}" for k, v in (meta.get("shortcut") or {}).items()
-                  if isinstance(v.get("auroc"), float)) + ".", "",
-              "| class | recall on real test | on reconstructions | retention |", "|---|---:|---:|---:|"]
-    lines += [f"| {c} | {v['real']:.3f} | {v['reconstructed']:.3f} | {v['retention']:.2f} |"
-              for c, v in retention["per_class"].items()]
-    lines += ["", "![generated (right) beside real (left) images per class](grid_real_vs_synthetic.png)", "",
-              "![synthetic images per class](synthetic_grid.png)", "", "## Step times", "",
-              "| step | minutes |", "|---|---:|"] + [f"| {k} | {v / 60:.1f} |" for k, v in timings.items()]
+    lines += [
+        "",
+        "Synthetic shares of each arm's draws, the image path, the real-vs-synthetic AUROC and the "
+        "selection's acceptance are in [bench-classifier.md](bench-classifier.md).",
+        "",
+        "## The generator",
+        "",
+        f"- Tokenizer retention: a real-trained classifier (arm b, seed 0) has mean recall "
+        f"{retention['real_mean_recall']:.3f} on the real test images and {retention['reconstructed_mean_recall']:.3f} "
+        f"on their tokenizer reconstructions ({retention['psnr_db']:.1f} dB PSNR): retention "
+        f"**{retention['retention']:.0%}** (target ≥ {RETENTION_TARGET:.0%}). Path: {retention['path']}.",
+        f"- Conditioning recall (real-trained classifier on generated images): "
+        f"{evaluation['conditioning']['mean_recall']:.3f} (chance {1 / len(CLASSES):.3f}).",
+        f"- {evaluation['extractor']['label']}: FID over all classes {evaluation['overall']['fid']:.1f}; per class "
+        + ", ".join(f"{c} {evaluation['per_class'][c]['fid']:.1f}" for c in CLASSES)
+        + ".",
+        "- Real-vs-synthetic AUROC (shortcut risk): "
+        + ", ".join(
+            f"{k} {v['auroc']:.3f}"
+            for k, v in (meta.get("shortcut") or {}).items()
+            if isinstance(v.get("auroc"), float)
+        )
+        + ".",
+        "",
+        "| class | recall on real test | on reconstructions | retention |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {c} | {v['real']:.3f} | {v['reconstructed']:.3f} | {v['retention']:.2f} |"
+        for c, v in retention["per_class"].items()
+    ]
+    lines += [
+        "",
+        "![generated (right) beside real (left) images per class](grid_real_vs_synthetic.png)",
+        "",
+        "![synthetic images per class](synthetic_grid.png)",
+        "",
+        "## Step times",
+        "",
+        "| step | minutes |",
+        "|---|---:|",
+    ] + [f"| {k} | {v / 60:.1f} |" for k, v in timings.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -163,25 +238,34 @@ def main() -> None:
     plan = _plan(args)
     result = run_demo(args.work, data=args.data, fmt=args.format, plan=plan)
     bench, evaluation = result.bench.as_dict(), result.evaluation.metrics
-    retention = reconstruction_retention(args.work / "generator", args.work / "work",
-                                         args.work / "bench-classifier" / "runs" / "b_seed0")
+    retention = reconstruction_retention(
+        args.work / "generator", args.work / "work", args.work / "bench-classifier" / "runs" / "b_seed0"
+    )
     decision = verdict(bench["summary"], retention, evaluation, bench["meta"].get("shortcut") or {})
     out = args.results
     out.mkdir(parents=True, exist_ok=True)
-    for source, name in ((args.work / "bench-classifier" / "report.md", "bench-classifier.md"),
-                         (args.work / "bench-classifier" / "per_class_recall.png", "per_class_recall.png"),
-                         (args.work / "evaluation" / "grid_real_vs_synthetic.png", "grid_real_vs_synthetic.png"),
-                         (args.work / "synthetic" / "grid.png", "synthetic_grid.png"),
-                         (args.work / "generator_curves.png", "generator_curves.png")):
+    for source, name in (
+        (args.work / "bench-classifier" / "report.md", "bench-classifier.md"),
+        (args.work / "bench-classifier" / "per_class_recall.png", "per_class_recall.png"),
+        (args.work / "evaluation" / "grid_real_vs_synthetic.png", "grid_real_vs_synthetic.png"),
+        (args.work / "synthetic" / "grid.png", "synthetic_grid.png"),
+        (args.work / "generator_curves.png", "generator_curves.png"),
+    ):
         if source.is_file():
             shutil.copy2(source, out / name)
-    write_json(out / "results.json", {
-        "command": command, "plan": vars(plan), "verdict": decision, "retention": retention,
-        "bench": {"meta": bench["meta"], "summary": bench["summary"]},
-        "evaluation": {k: evaluation[k] for k in ("extractor", "overall", "per_class", "conditioning", "cas")},
-        "timings_s": result.timings})
-    write_text(out / "report.md", _markdown(command, plan, bench, evaluation, retention, decision,
-                                            result.timings))
+    write_json(
+        out / "results.json",
+        {
+            "command": command,
+            "plan": vars(plan),
+            "verdict": decision,
+            "retention": retention,
+            "bench": {"meta": bench["meta"], "summary": bench["summary"]},
+            "evaluation": {k: evaluation[k] for k in ("extractor", "overall", "per_class", "conditioning", "cas")},
+            "timings_s": result.timings,
+        },
+    )
+    write_text(out / "report.md", _markdown(command, plan, bench, evaluation, retention, decision, result.timings))
     print(f"evidence: {'; '.join(decision['limiting_factors']) or 'see report'} -> {out / 'report.md'}")
 
 

@@ -63,8 +63,9 @@ def reconstructed(gen: Generator, work: Path, split: str) -> tuple[np.ndarray, n
     data = real_dataset(work, split, gen.image_size)
     images = np.stack([data[i][0].permute(1, 2, 0).numpy() for i in range(len(data))])
     with torch.no_grad():
-        recon = np.concatenate([to_uint8(gen.tokenizer.reconstruct(from_uint8(images[i:i + 64])))
-                                for i in range(0, len(images), 64)])
+        recon = np.concatenate(
+            [to_uint8(gen.tokenizer.reconstruct(from_uint8(images[i : i + 64]))) for i in range(0, len(images), 64)]
+        )
     return recon, np.asarray(data.labels)
 
 
@@ -113,8 +114,11 @@ def main() -> None:
     if not resumed:
         write_json(timing, {"minutes": (time.perf_counter() - start) / 60, "threads": torch.get_num_threads()})
     recorded = read_json(timing) if timing.exists() else None
-    trained = (f"{recorded['minutes']:.1f} min with {recorded['threads']} torch thread(s), measured when it was "
-               "trained" if recorded else "trained earlier, time not recorded")
+    trained = (
+        f"{recorded['minutes']:.1f} min with {recorded['threads']} torch thread(s), measured when it was trained"
+        if recorded
+        else "trained earlier, time not recorded"
+    )
     gen = Generator.load(gen_dir)
     size = gen.image_size
     from skinaug.generators.var import SamplingConfig
@@ -122,10 +126,15 @@ def main() -> None:
     sampling = SamplingConfig(cfg=args.cfg)
     labels = [c for c in CLASSES for _ in range(args.per_class)]
     start = time.perf_counter()
-    images = np.concatenate([gen.free(labels[i:i + 28], seed=i, sampling=sampling) for i in range(0, len(labels), 28)])
+    images = np.concatenate(
+        [gen.free(labels[i : i + 28], seed=i, sampling=sampling) for i in range(0, len(labels), 28)]
+    )
     sample_seconds = time.perf_counter() - start
-    model = judge(real_dataset(work, "train", size, train_transform(size)),
-                  real_dataset(work, "val", size, eval_transform()), size)
+    model = judge(
+        real_dataset(work, "train", size, train_transform(size)),
+        real_dataset(work, "val", size, eval_transform()),
+        size,
+    )
     real_test = real_dataset(work, "test", size, eval_transform())
     real_proba, real_true = predict_proba(model, make_loader(real_test, 64, 0), channels_last=False)
     real_metrics = classification_metrics(real_true, real_proba)
@@ -133,32 +142,50 @@ def main() -> None:
     synth_metrics = classification_metrics(requested, classify(model, images))
     recon_test, recon_labels = reconstructed(gen, work, "test")
     recon_metrics = classification_metrics(recon_labels, classify(model, recon_test))
-    recon_judge = judge(ArrayImages(*reconstructed(gen, work, "train"), train_transform(size)),
-                        ArrayImages(*reconstructed(gen, work, "val"), eval_transform()), size)
+    recon_judge = judge(
+        ArrayImages(*reconstructed(gen, work, "train"), train_transform(size)),
+        ArrayImages(*reconstructed(gen, work, "val"), eval_transform()),
+        size,
+    )
     synth_recon_judge = classification_metrics(requested, classify(recon_judge, images))
     recon_recon_judge = classification_metrics(recon_labels, classify(recon_judge, recon_test))
     columns = [synth_metrics, real_metrics, recon_metrics, synth_recon_judge, recon_recon_judge]
-    lines = ["# LF-VAR `tiny` on phantoms: does class conditioning work?", "",
-             f"Phantoms: {args.n} images (HAM10000 imbalance), lesion-grouped split. Generator `tiny` (64 px) "
-             f"trained on CPU for {args.tokenizer_steps} tokenizer + {args.transformer_steps} transformer steps "
-             f"({trained}; 2-core AMD EPYC). {args.per_class} free "
-             f"samples per class (class-average measurements, CFG {args.cfg}), {sample_seconds:.1f} s in all.", "",
-             "Two judges (ResNet-18, 64 px, class-balanced sampler, epoch chosen on val) label each generated image; "
-             "recall of the requested class is how well conditioning works (chance = 1/7 = 0.14).", "",
-             "- **Judge R** is trained on the real phantoms' train split. It sees sharp images; generated images are "
-             "as blurry as the tokenizer's reconstructions, so R's recall on *reconstructions* of real test images "
-             "(column 3) is the ceiling for generated images: what is lost there is the tokenizer's blur, not "
-             "conditioning.",
-             "- **Judge T** is trained on tokenizer reconstructions of the real train split (same look as generated "
-             "images). Its recall on reconstructions of real test images (column 5) is its own ceiling.", "",
-             "| class | R on generated | R on real test | R on reconstructed test | T on generated | "
-             "T on reconstructed test |", "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# LF-VAR `tiny` on phantoms: does class conditioning work?",
+        "",
+        f"Phantoms: {args.n} images (HAM10000 imbalance), lesion-grouped split. Generator `tiny` (64 px) "
+        f"trained on CPU for {args.tokenizer_steps} tokenizer + {args.transformer_steps} transformer steps "
+        f"({trained}; 2-core AMD EPYC). {args.per_class} free "
+        f"samples per class (class-average measurements, CFG {args.cfg}), {sample_seconds:.1f} s in all.",
+        "",
+        "Two judges (ResNet-18, 64 px, class-balanced sampler, epoch chosen on val) label each generated image; "
+        "recall of the requested class is how well conditioning works (chance = 1/7 = 0.14).",
+        "",
+        "- **Judge R** is trained on the real phantoms' train split. It sees sharp images; generated images are "
+        "as blurry as the tokenizer's reconstructions, so R's recall on *reconstructions* of real test images "
+        "(column 3) is the ceiling for generated images: what is lost there is the tokenizer's blur, not "
+        "conditioning.",
+        "- **Judge T** is trained on tokenizer reconstructions of the real train split (same look as generated "
+        "images). Its recall on reconstructions of real test images (column 5) is its own ceiling.",
+        "",
+        "| class | R on generated | R on real test | R on reconstructed test | T on generated | "
+        "T on reconstructed test |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for c in CLASSES:
         lines.append(f"| {c} | " + " | ".join(f"{m['per_class'][c]['recall']:.3f}" for m in columns) + " |")
-    lines += ["| **mean recall** | " + " | ".join(f"**{m['mean_recall']:.3f}**" for m in columns) + " |", "",
-              "![free samples](generator_phantoms_free.png)", "", "![in-painting](generator_phantoms_inpaint.png)", ""]
-    write_png(HERE / "results" / "generator_phantoms_free.png",
-              grid([(c, list(images[i * args.per_class:(i * args.per_class) + 8])) for i, c in enumerate(CLASSES)]))
+    lines += [
+        "| **mean recall** | " + " | ".join(f"**{m['mean_recall']:.3f}**" for m in columns) + " |",
+        "",
+        "![free samples](generator_phantoms_free.png)",
+        "",
+        "![in-painting](generator_phantoms_inpaint.png)",
+        "",
+    ]
+    write_png(
+        HERE / "results" / "generator_phantoms_free.png",
+        grid([(c, list(images[i * args.per_class : (i * args.per_class) + 8])) for i, c in enumerate(CLASSES)]),
+    )
     write_png(HERE / "results" / "generator_phantoms_inpaint.png", inpaint_strip(gen, work, sampling))
     write_text(HERE / "results" / "generator_phantoms.md", "\n".join(lines))
     print("\n".join(lines))
@@ -177,8 +204,15 @@ def inpaint_strip(gen: Generator, work: Path, sampling: object) -> Image.Image:
     as_mel = gen.inpaint(sources, masks, ["mel"] * len(items), seed=2, sampling=sampling)
     as_vasc = gen.inpaint(sources, masks, ["vasc"] * len(items), seed=3, sampling=sampling)
     mask_images = [np.repeat(m[:, :, None].astype(np.uint8) * 255, 3, axis=2) for m in masks]
-    return grid([("source", list(sources)), ("mask", mask_images), ("intra", list(intra)),
-                 ("as mel", list(as_mel)), ("as vasc", list(as_vasc))])
+    return grid(
+        [
+            ("source", list(sources)),
+            ("mask", mask_images),
+            ("intra", list(intra)),
+            ("as mel", list(as_mel)),
+            ("as vasc", list(as_vasc)),
+        ]
+    )
 
 
 if __name__ == "__main__":

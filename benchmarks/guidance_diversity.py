@@ -36,25 +36,49 @@ def main() -> None:
     rows = {}
     for cfg in scales:
         syn = args.out / f"{args.mode}-cfg{cfg:g}"
-        augment(args.workdir, args.generator, syn, AugmentConfig(per_class=args.per_class, mode=args.mode,
-                                                                 sampling=SamplingConfig(cfg=cfg)))
-        metrics = evaluate(args.workdir, syn, args.out / f"evaluation-cfg{cfg:g}",
-                           EvaluateConfig(classifier=str(args.classifier), cas=False, bootstrap=0)).metrics
-        rows[f"{cfg:g}"] = {c: {"conditioning_recall": metrics["conditioning"]["per_class"][c],
-                                "diversity_synthetic": metrics["per_class"][c]["diversity_synthetic"],
-                                "diversity_real": metrics["per_class"][c]["diversity_real"],
-                                "fidelity_recall": metrics["per_class"][c]["recall"]} for c in CLASSES}
-        rows[f"{cfg:g}"]["all"] = {"conditioning_recall": metrics["conditioning"]["mean_recall"],
-                                   "diversity_synthetic": metrics["overall"]["diversity_synthetic"],
-                                   "diversity_real": metrics["overall"]["diversity_real"],
-                                   "fidelity_recall": metrics["overall"]["recall"], "features": metrics["extractor"]["label"]}
-    lines = [f"# Guidance scale: conditioning against diversity ({args.mode} images, {args.per_class} per class)", "",
-             f"Judge: {args.classifier}. Features: {rows[f'{scales[0]:g}']['all']['features']}. Each cell: conditioning "
-             "recall / diversity of the synthetic images (real images of the class) / fidelity recall.", "",
-             "| class | " + " | ".join(f"CFG {k}" for k in rows) + " |", "|---|" + "---:|" * len(rows)]
+        augment(
+            args.workdir,
+            args.generator,
+            syn,
+            AugmentConfig(per_class=args.per_class, mode=args.mode, sampling=SamplingConfig(cfg=cfg)),
+        )
+        metrics = evaluate(
+            args.workdir,
+            syn,
+            args.out / f"evaluation-cfg{cfg:g}",
+            EvaluateConfig(classifier=str(args.classifier), cas=False, bootstrap=0),
+        ).metrics
+        rows[f"{cfg:g}"] = {
+            c: {
+                "conditioning_recall": metrics["conditioning"]["per_class"][c],
+                "diversity_synthetic": metrics["per_class"][c]["diversity_synthetic"],
+                "diversity_real": metrics["per_class"][c]["diversity_real"],
+                "fidelity_recall": metrics["per_class"][c]["recall"],
+            }
+            for c in CLASSES
+        }
+        rows[f"{cfg:g}"]["all"] = {
+            "conditioning_recall": metrics["conditioning"]["mean_recall"],
+            "diversity_synthetic": metrics["overall"]["diversity_synthetic"],
+            "diversity_real": metrics["overall"]["diversity_real"],
+            "fidelity_recall": metrics["overall"]["recall"],
+            "features": metrics["extractor"]["label"],
+        }
+    lines = [
+        f"# Guidance scale: conditioning against diversity ({args.mode} images, {args.per_class} per class)",
+        "",
+        f"Judge: {args.classifier}. Features: {rows[f'{scales[0]:g}']['all']['features']}. Each cell: conditioning "
+        "recall / diversity of the synthetic images (real images of the class) / fidelity recall.",
+        "",
+        "| class | " + " | ".join(f"CFG {k}" for k in rows) + " |",
+        "|---|" + "---:|" * len(rows),
+    ]
     for c in (*CLASSES, "all"):
-        cells = [f"{v[c]['conditioning_recall']:.2f} / {v[c]['diversity_synthetic']:.1f} ({v[c]['diversity_real']:.1f})"
-                 f" / {v[c]['fidelity_recall']:.2f}" for v in rows.values()]
+        cells = [
+            f"{v[c]['conditioning_recall']:.2f} / {v[c]['diversity_synthetic']:.1f} ({v[c]['diversity_real']:.1f})"
+            f" / {v[c]['fidelity_recall']:.2f}"
+            for v in rows.values()
+        ]
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "guidance_diversity.json", {"mode": args.mode, "per_class": args.per_class, "rows": rows})

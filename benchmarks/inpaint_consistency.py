@@ -55,22 +55,27 @@ HERE = Path(__file__).resolve().parent
 def sources(gen: Generator, workdir: Path, split: str, count: int, seed: int) -> dict[str, Any]:
     """`count` images of the split with mask and measurements (a seeded choice): images, masks, labels, vectors."""
     space = MeasurementSpace.load(workdir)
-    data = conditioned_split(workdir, split, gen.image_size, MeasurementSpace(gen.scaler, gen.class_means,
-                                                                            space.features))
+    data = conditioned_split(
+        workdir, split, gen.image_size, MeasurementSpace(gen.scaler, gen.class_means, space.features)
+    )
     chosen = np.random.default_rng(seed).permutation(len(data))[:count]
     items = [data[int(i)] for i in chosen]
-    return {"images": torch.stack([it["image"] for it in items]),
-            "masks": torch.stack([it["mask"] > 0.5 for it in items]),
-            "labels": [CLASSES[int(it["label"])] for it in items],
-            "vectors": np.stack([it["measurements"].numpy() for it in items])}
+    return {
+        "images": torch.stack([it["image"] for it in items]),
+        "masks": torch.stack([it["mask"] > 0.5 for it in items]),
+        "labels": [CLASSES[int(it["label"])] for it in items],
+        "vectors": np.stack([it["measurements"].numpy() for it in items]),
+    }
 
 
 def requests(src: dict[str, Any], gen: Generator, mode: str) -> tuple[list[str], np.ndarray]:
     """(requested classes, measurement vectors): intra = own; inter = the next classes in turn, class averages."""
     if mode == "intra":
         return src["labels"], src["vectors"]
-    wanted = [CLASSES[(CLASSES.index(label) + 1 + i % (len(CLASSES) - 1)) % len(CLASSES)]
-              for i, label in enumerate(src["labels"])]
+    wanted = [
+        CLASSES[(CLASSES.index(label) + 1 + i % (len(CLASSES) - 1)) % len(CLASSES)]
+        for i, label in enumerate(src["labels"])
+    ]
     dim = src["vectors"].shape[1]
     return wanted, np.stack([gen.class_means.get(c, np.zeros(dim, np.float32)) for c in wanted])
 
@@ -95,8 +100,9 @@ def zones(masks: torch.Tensor, dilation: int, feather: int, ring: int) -> tuple[
     return dilate(blended, ring) & ~blended, dilate(blended, 1) & (weight < 1)
 
 
-def conditioning_recall(classifier: torch.nn.Module | None, size: int, images: np.ndarray,
-                        wanted: list[str]) -> float | None:
+def conditioning_recall(
+    classifier: torch.nn.Module | None, size: int, images: np.ndarray, wanted: list[str]
+) -> float | None:
     """Share of uint8 images the classifier assigns to the requested class (None without a classifier)."""
     if classifier is None:
         return None
@@ -108,9 +114,22 @@ def conditioning_recall(classifier: torch.nn.Module | None, size: int, images: n
     return float(np.mean(predicted == np.array([CLASSES.index(c) for c in wanted])))
 
 
-def run(generator: Path, workdir: Path, out: Path, split: str = "test", count: int = 64, mode: str = "intra",
-        classifier: Path | None = None, keep_coarse: float = 0.0, seed: int = 0, cfg: float = 4.0,
-        dilation: int = 2, feather: int = 3, ring: int = 4, batch: int = 16) -> dict[str, Any]:
+def run(
+    generator: Path,
+    workdir: Path,
+    out: Path,
+    split: str = "test",
+    count: int = 64,
+    mode: str = "intra",
+    classifier: Path | None = None,
+    keep_coarse: float = 0.0,
+    seed: int = 0,
+    cfg: float = 4.0,
+    dilation: int = 2,
+    feather: int = 3,
+    ring: int = 4,
+    batch: int = 16,
+) -> dict[str, Any]:
     """Measure every rule; write the Markdown table and the JSON; return the JSON's content."""
     gen = Generator.load(generator)
     src = sources(gen, workdir, split, count, seed)
@@ -122,8 +141,9 @@ def run(generator: Path, workdir: Path, out: Path, split: str = "test", count: i
     sampling = SamplingConfig(cfg=cfg)
     ring_zone, border = zones(src["masks"], dilation, feather, ring)
     with torch.no_grad():
-        recon = torch.cat([gen.tokenizer.reconstruct(src["images"][i:i + batch])
-                           for i in range(0, len(wanted), batch)])
+        recon = torch.cat(
+            [gen.tokenizer.reconstruct(src["images"][i : i + batch]) for i in range(0, len(wanted), batch)]
+        )
     source_grad = gradient_magnitude(src["images"])[border].mean()
     arms = {"precomputed": ("precomputed", 0.0), "residual": ("residual", 0.0)}
     if keep_coarse > 0:
@@ -131,10 +151,21 @@ def run(generator: Path, workdir: Path, out: Path, split: str = "test", count: i
     results: dict[str, Any] = {}
     for name, (teacher, coarse) in arms.items():
         start = time.perf_counter()
-        decoded = torch.cat([gen.inpaint_decoded(src["images"][i:i + batch], src["masks"][i:i + batch],
-                                                 wanted[i:i + batch], vectors[i:i + batch], seed + i, sampling,
-                                                 teacher, coarse)
-                             for i in range(0, len(wanted), batch)])
+        decoded = torch.cat(
+            [
+                gen.inpaint_decoded(
+                    src["images"][i : i + batch],
+                    src["masks"][i : i + batch],
+                    wanted[i : i + batch],
+                    vectors[i : i + batch],
+                    seed + i,
+                    sampling,
+                    teacher,
+                    coarse,
+                )
+                for i in range(0, len(wanted), batch)
+            ]
+        )
         mixed = composite(src["images"], decoded, src["masks"], dilation, feather)
         results[name] = {
             "ring_psnr_db": psnr(decoded, src["images"], ring_zone),
@@ -143,12 +174,22 @@ def run(generator: Path, workdir: Path, out: Path, split: str = "test", count: i
             "seconds": time.perf_counter() - start,
         }
     report = {
-        "generator": str(generator), "workdir": str(workdir), "split": split, "images": len(wanted), "mode": mode,
-        "seed": seed, "cfg": cfg, "dilation": dilation, "feather": feather, "ring_pixels": ring,
-        "keep_coarse": keep_coarse, "image_size": gen.image_size,
+        "generator": str(generator),
+        "workdir": str(workdir),
+        "split": split,
+        "images": len(wanted),
+        "mode": mode,
+        "seed": seed,
+        "cfg": cfg,
+        "dilation": dilation,
+        "feather": feather,
+        "ring_pixels": ring,
+        "keep_coarse": keep_coarse,
+        "image_size": gen.image_size,
         "classifier": describe_judge(classifier) if classifier is not None else None,
         "reconstruction_ring_psnr_db": psnr(recon, src["images"], ring_zone),
-        "machine": f"{describe_hardware()}, {torch.get_num_threads()} torch thread(s)", "rules": results,
+        "machine": f"{describe_hardware()}, {torch.get_num_threads()} torch thread(s)",
+        "rules": results,
     }
     write_json(out / "inpaint_consistency.json", report)
     write_text(out / "inpaint_consistency.md", markdown(report))
@@ -157,23 +198,34 @@ def run(generator: Path, workdir: Path, out: Path, split: str = "test", count: i
 
 def markdown(report: dict[str, Any]) -> str:
     """The side-by-side table."""
+
     def cell(value: float | None, fmt: str) -> str:
         return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, fmt)
 
-    lines = [f"# In-painting: teacher rules side by side ({report['mode']}-class)", "",
-             f"Generator `{report['generator']}` ({report['image_size']} px) on {report['images']} "
-             f"{report['split']} images of `{report['workdir']}`; guidance {report['cfg']}, seed {report['seed']}; "
-             f"{report['machine']}.", "",
-             "| rule | ring PSNR (dB, decoder output) | seam (border gradient / source's) | conditioning recall | s |",
-             "|---|---|---|---|---|"]
+    lines = [
+        f"# In-painting: teacher rules side by side ({report['mode']}-class)",
+        "",
+        f"Generator `{report['generator']}` ({report['image_size']} px) on {report['images']} "
+        f"{report['split']} images of `{report['workdir']}`; guidance {report['cfg']}, seed {report['seed']}; "
+        f"{report['machine']}.",
+        "",
+        "| rule | ring PSNR (dB, decoder output) | seam (border gradient / source's) | conditioning recall | s |",
+        "|---|---|---|---|---|",
+    ]
     for name, r in report["rules"].items():
-        lines.append(f"| {name} | {cell(r['ring_psnr_db'], '.2f')} | {cell(r['seam_ratio'], '.3f')} | "
-                     f"{cell(r['conditioning_recall'], '.3f')} | {r['seconds']:.1f} |")
-    lines += ["", f"Ring: the {report['ring_pixels']} background pixels just outside the blended zone (mask dilated "
-              f"by {report['dilation']}, feathered over {report['feather']}); the tokenizer's own reconstruction "
-              f"of the sources reaches {cell(report['reconstruction_ring_psnr_db'], '.2f')} dB there. Seam: 1 = no "
-              "extra edge at the blend border. Recall judge: "
-              f"{report['classifier'] or 'none given (--classifier)'}.", ""]
+        lines.append(
+            f"| {name} | {cell(r['ring_psnr_db'], '.2f')} | {cell(r['seam_ratio'], '.3f')} | "
+            f"{cell(r['conditioning_recall'], '.3f')} | {r['seconds']:.1f} |"
+        )
+    lines += [
+        "",
+        f"Ring: the {report['ring_pixels']} background pixels just outside the blended zone (mask dilated "
+        f"by {report['dilation']}, feathered over {report['feather']}); the tokenizer's own reconstruction "
+        f"of the sources reaches {cell(report['reconstruction_ring_psnr_db'], '.2f')} dB there. Seam: 1 = no "
+        "extra edge at the blend border. Recall judge: "
+        f"{report['classifier'] or 'none given (--classifier)'}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -190,8 +242,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cfg", type=float, default=4.0)
     args = parser.parse_args()
-    report = run(args.generator, args.workdir, args.out, args.split, args.count, args.mode, args.classifier,
-                 args.keep_coarse, args.seed, args.cfg)
+    report = run(
+        args.generator,
+        args.workdir,
+        args.out,
+        args.split,
+        args.count,
+        args.mode,
+        args.classifier,
+        args.keep_coarse,
+        args.seed,
+        args.cfg,
+    )
     print(markdown(report))
 
 

@@ -50,14 +50,21 @@ def masked_images(workdir: Path, split: str, size: int, limit: int, seed: int) -
     return torch.stack([it[0] for it in items]).float() / 127.5 - 1.0, torch.stack([it[2] for it in items])
 
 
-def train_arm(config: GeneratorConfig, weight: float, images: torch.Tensor, masks: torch.Tensor, steps: int,
-              batch: int, seed: int) -> tuple[LesionTokenizer, float]:
+def train_arm(
+    config: GeneratorConfig, weight: float, images: torch.Tensor, masks: torch.Tensor, steps: int, batch: int, seed: int
+) -> tuple[LesionTokenizer, float]:
     """A tokenizer trained `steps` steps with lesion-focus weight `weight`; (model, seconds per step)."""
     tcfg = config.tokenizer
     tcfg.lesion_focus = weight
     tcfg.adversarial_start = steps // 2
-    optim = OptimConfig(**{**config.tokenizer_optim.__dict__, "steps": steps, "batch_size": batch,
-                           "warmup_steps": min(config.tokenizer_optim.warmup_steps, steps // 10)})
+    optim = OptimConfig(
+        **{
+            **config.tokenizer_optim.__dict__,
+            "steps": steps,
+            "batch_size": batch,
+            "warmup_steps": min(config.tokenizer_optim.warmup_steps, steps // 10),
+        }
+    )
     torch.manual_seed(seed)
     trainer = TokenizerTrainer(LesionTokenizer(tcfg), tcfg, optim)
     order = torch.Generator().manual_seed(seed)
@@ -71,7 +78,7 @@ def train_arm(config: GeneratorConfig, weight: float, images: torch.Tensor, mask
 def fidelity(model: LesionTokenizer, images: torch.Tensor, masks: torch.Tensor) -> dict[str, float]:
     """PSNR / L1 on [0, 1] over background, near-lesion ring and lesion; the lesion-focused term (weight 1)."""
     with torch.no_grad():
-        recon = torch.cat([model.reconstruct(images[i:i + 32]) for i in range(0, len(images), 32)])
+        recon = torch.cat([model.reconstruct(images[i : i + 32]) for i in range(0, len(images), 32)])
         focus = float(lesion_focus_loss(recon, images, model.scales, token_masks(masks, model.scales)))
     err = ((recon - images) / 2).abs()
     regions = {"background": ~masks, "ring": dilate(masks, RING) & ~masks, "lesion": masks}
@@ -84,8 +91,16 @@ def fidelity(model: LesionTokenizer, images: torch.Tensor, masks: torch.Tensor) 
     return out
 
 
-def run(workdir: Path, out: Path, config: GeneratorConfig, steps: int = 300, batch: int = 16,
-        max_train: int = 2000, val_images: int = 256, seed: int = 0) -> dict[str, Any]:
+def run(
+    workdir: Path,
+    out: Path,
+    config: GeneratorConfig,
+    steps: int = 300,
+    batch: int = 16,
+    max_train: int = 2000,
+    val_images: int = 256,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Train both arms, measure, write the Markdown table and the JSON; return the JSON's content."""
     size = config.tokenizer.image_size
     train = masked_images(workdir, "train", size, max_train, seed)
@@ -96,9 +111,19 @@ def run(workdir: Path, out: Path, config: GeneratorConfig, steps: int = 300, bat
         arm_config = GeneratorConfig.from_dict(config.to_dict())
         model, per_step = train_arm(arm_config, weight, *train, steps, batch, seed)
         arms[name] = {"weight": weight, "seconds_per_step": per_step, **fidelity(model, *val)}
-    report = {"workdir": str(workdir), "config": config.name, "image_size": size, "steps": steps, "batch": batch,
-              "seed": seed, "train_images": len(train[0]), "val_images": len(val[0]),
-              "threads": torch.get_num_threads(), "machine": describe_hardware(), "arms": arms}
+    report = {
+        "workdir": str(workdir),
+        "config": config.name,
+        "image_size": size,
+        "steps": steps,
+        "batch": batch,
+        "seed": seed,
+        "train_images": len(train[0]),
+        "val_images": len(val[0]),
+        "threads": torch.get_num_threads(),
+        "machine": describe_hardware(),
+        "arms": arms,
+    }
     write_json(out / "lesion_focus_ablation.json", report)
     write_text(out / "lesion_focus_ablation.md", markdown(report))
     return report
@@ -106,21 +131,31 @@ def run(workdir: Path, out: Path, config: GeneratorConfig, steps: int = 300, bat
 
 def markdown(report: dict[str, Any]) -> str:
     """The side-by-side table."""
-    lines = ["# Lesion-focus ablation: tokenizer fidelity with and without eq. 2's non-lesion term", "",
-             f"`{report['config']}` tokenizer ({report['image_size']} px), {report['steps']} steps of batch "
-             f"{report['batch']}, seed {report['seed']}, {report['train_images']} train images with a mask from "
-             f"`{report['workdir']}`; measured on {report['val_images']} val images. {report['machine']}, "
-             f"{report['threads']} torch thread(s).", "",
-             "| arm | weight | background PSNR (dB) | background L1 | ring PSNR (dB) | lesion PSNR (dB) | lesion L1 "
-             "| lesion-focus term | s/step |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "# Lesion-focus ablation: tokenizer fidelity with and without eq. 2's non-lesion term",
+        "",
+        f"`{report['config']}` tokenizer ({report['image_size']} px), {report['steps']} steps of batch "
+        f"{report['batch']}, seed {report['seed']}, {report['train_images']} train images with a mask from "
+        f"`{report['workdir']}`; measured on {report['val_images']} val images. {report['machine']}, "
+        f"{report['threads']} torch thread(s).",
+        "",
+        "| arm | weight | background PSNR (dB) | background L1 | ring PSNR (dB) | lesion PSNR (dB) | lesion L1 "
+        "| lesion-focus term | s/step |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, a in report["arms"].items():
-        lines.append(f"| {name} | {a['weight']:g} | {a['background_psnr_db']:.2f} | {a['background_l1']:.4f} | "
-                     f"{a['ring_psnr_db']:.2f} | {a['lesion_psnr_db']:.2f} | {a['lesion_l1']:.4f} | "
-                     f"{a['lesion_focus_term']:.5f} | {a['seconds_per_step']:.3f} |")
-    lines += ["", f"Background: every pixel outside the lesion mask; ring: background within {RING} px of the lesion; "
-              "lesion-focus term: eq. 2's non-lesion term on the val reconstructions (weight 1). Both arms compute "
-              "the term (times 0 when off), with the same data order and initial weights.", ""]
+        lines.append(
+            f"| {name} | {a['weight']:g} | {a['background_psnr_db']:.2f} | {a['background_l1']:.4f} | "
+            f"{a['ring_psnr_db']:.2f} | {a['lesion_psnr_db']:.2f} | {a['lesion_l1']:.4f} | "
+            f"{a['lesion_focus_term']:.5f} | {a['seconds_per_step']:.3f} |"
+        )
+    lines += [
+        "",
+        f"Background: every pixel outside the lesion mask; ring: background within {RING} px of the lesion; "
+        "lesion-focus term: eq. 2's non-lesion term on the val reconstructions (weight 1). Both arms compute "
+        "the term (times 0 when off), with the same data order and initial weights.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -137,8 +172,16 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    report = run(args.workdir, args.out, load_config(args.config), args.steps, args.batch, args.max_train,
-                 args.val_images, args.seed)
+    report = run(
+        args.workdir,
+        args.out,
+        load_config(args.config),
+        args.steps,
+        args.batch,
+        args.max_train,
+        args.val_images,
+        args.seed,
+    )
     print(markdown(report))
 
 

@@ -47,9 +47,7 @@ def masks_by_mode(mask_dir: Path, per_mode: int) -> dict[str, list[Path]]:
 def outline(mask: np.ndarray) -> np.ndarray:
     """Pixels of the mask whose 4-neighbourhood leaves the mask (1-px inner boundary)."""
     padded = np.pad(mask, 1, mode="constant", constant_values=False)
-    interior = (
-        padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-    )
+    interior = padded[1:-1, 1:-1] & padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
     return mask & ~interior
 
 
@@ -79,8 +77,12 @@ def tile(image_path: Path, mask_path: Path, mode: str, font: ImageFont.ImageFont
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared/data/HAM10000",
-                        help="HAM10000 root (default: ../shared/data/HAM10000)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=REPO.parent / "shared/data/HAM10000",
+        help="HAM10000 root (default: ../shared/data/HAM10000)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/mask_overlays.png")
     parser.add_argument("--per-mode", type=int, default=4, help="masks per PIL mode (default 4)")
     args = parser.parse_args(argv)
@@ -110,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # a 256-colour palette keeps the PNG small (< 300 KB) and is plenty to judge outlines by eye
-    grid.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
-        args.out, optimize=True
-    )
+    grid.quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(args.out, optimize=True)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1024:.0f} KB, {grid.width}x{grid.height})")
     return 0
 

@@ -66,11 +66,18 @@ def main() -> None:
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for label, workers, result in runs:
-        lines.append(f"| {label} | {workers} | {result.computed} | {result.cached} | {result.seconds:.1f} | "
-                     f"{n / result.seconds:.1f} | {base / result.seconds:.2f}x |")
-    lines += ["", f"Features from 1 and 2 workers identical: {'yes' if same else 'NO'}.",
-              "The 2-worker run includes starting two fresh (spawned) processes that import pyradiomics.", "",
-              f"Failures: {len(runs[0][2].failures)} images, each with its reason:", ""]
+        lines.append(
+            f"| {label} | {workers} | {result.computed} | {result.cached} | {result.seconds:.1f} | "
+            f"{n / result.seconds:.1f} | {base / result.seconds:.2f}x |"
+        )
+    lines += [
+        "",
+        f"Features from 1 and 2 workers identical: {'yes' if same else 'NO'}.",
+        "The 2-worker run includes starting two fresh (spawned) processes that import pyradiomics.",
+        "",
+        f"Failures: {len(runs[0][2].failures)} images, each with its reason:",
+        "",
+    ]
     lines += [f"- {row.image_id}: {row.reason}" for row in runs[0][2].failures.itertuples(index=False)] + [""]
     write_text(args.out, "\n".join(lines))
     print(f"wrote {args.out}")

@@ -30,9 +30,16 @@ from skinaug.machine import cpu_name
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-CATEGORIES: tuple[str, ...] = ("kill train-generator", "kill augment", "full disk", "corrupt checkpoint",
-                               "bad input: prepare", "bad input: measure", "bad input: augment",
-                               "bad input: bench-classifier")
+CATEGORIES: tuple[str, ...] = (
+    "kill train-generator",
+    "kill augment",
+    "full disk",
+    "corrupt checkpoint",
+    "bad input: prepare",
+    "bad input: measure",
+    "bad input: augment",
+    "bad input: bench-classifier",
+)
 
 
 @dataclass
@@ -50,8 +57,19 @@ class CaseResult:
 def run_suite(junit: Path, extra: list[str]) -> tuple[int, float, str]:
     """Run pytest on tests/reliability (one thread per process); (exit status, seconds, pytest's last line)."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/reliability",
-               f"--junitxml={junit}", "-o", "junit_family=legacy", *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "tests/reliability",
+        f"--junitxml={junit}",
+        "-o",
+        "junit_family=legacy",
+        *extra,
+    ]
     start = time.perf_counter()
     result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     seconds = time.perf_counter() - start
@@ -64,8 +82,12 @@ def run_suite(junit: Path, extra: list[str]) -> tuple[int, float, str]:
 def category_of(classname: str) -> str:
     """Fallback category from the test module's name (tests record their own; this is for one that did not)."""
     module = classname.rsplit(".", 1)[-1]
-    return {"test_kill_train_generator": "kill train-generator", "test_kill_augment": "kill augment",
-            "test_full_disk": "full disk", "test_corrupt_checkpoint": "corrupt checkpoint"}.get(module, module)
+    return {
+        "test_kill_train_generator": "kill train-generator",
+        "test_kill_augment": "kill augment",
+        "test_full_disk": "full disk",
+        "test_corrupt_checkpoint": "corrupt checkpoint",
+    }.get(module, module)
 
 
 def read_cases(junit: Path) -> list[CaseResult]:
@@ -81,9 +103,16 @@ def read_cases(junit: Path) -> list[CaseResult]:
                 message = (found.get("message") or "").splitlines()[0][:160] if found.get("message") else ""
                 break
         classname = element.get("classname", "")
-        cases.append(CaseResult(f"{classname.rsplit('.', 1)[-1]}::{element.get('name')}",
-                                properties.get("category") or category_of(classname), outcome,
-                                properties.get("expected", ""), float(element.get("time", 0.0)), message))
+        cases.append(
+            CaseResult(
+                f"{classname.rsplit('.', 1)[-1]}::{element.get('name')}",
+                properties.get("category") or category_of(classname),
+                outcome,
+                properties.get("expected", ""),
+                float(element.get("time", 0.0)),
+                message,
+            )
+        )
     return cases
 
 
@@ -97,34 +126,48 @@ def markdown(cases: list[CaseResult], seconds: float, last_line: str, status: in
     order = {name: i for i, name in enumerate(CATEGORIES)}
     cases = sorted(cases, key=lambda c: (order.get(c.category, len(order)), c.case))
     lines = [
-        "# Reliability under faults (`tests/reliability`)", "",
+        "# Reliability under faults (`tests/reliability`)",
+        "",
         f"Run {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')} with `python benchmarks/reliability.py` "
         f"on {cpu_name()} ({os.cpu_count()} cores), Python {platform.python_version()}, one thread per process; "
-        f"the whole suite took {seconds:.0f} s wall-clock (pytest: `{last_line}`).", "",
+        f"the whole suite took {seconds:.0f} s wall-clock (pytest: `{last_line}`).",
+        "",
         "Every case but one (the ENOSPC wording check, in process) runs the real command line "
         "(`python -m skinaug ...`) in a subprocess: SIGKILL at seeded points "
         "(train-generator, augment), a file-size limit so that writes fail with EFBIG like on a full disk, "
         "damaged generator folders, and a corpus of bad images, masks, labels, manifests and measurements. "
         "Everywhere: no traceback on stderr, an error is one `skinaug: error:` line naming the file (exit 1), "
-        "and no input or earlier output is changed or lost.", "",
-        "## Totals", "", "| Category | Cases | Passed | Failed | Time (s) |", "|---|---:|---:|---:|---:|",
+        "and no input or earlier output is changed or lost.",
+        "",
+        "## Totals",
+        "",
+        "| Category | Cases | Passed | Failed | Time (s) |",
+        "|---|---:|---:|---:|---:|",
     ]
     by_category: dict[str, list[CaseResult]] = {}
     for case in cases:
         by_category.setdefault(case.category, []).append(case)
     for category, members in by_category.items():
         counts = Counter(c.outcome for c in members)
-        lines.append(f"| {category} | {len(members)} | {counts['passed']} | {len(members) - counts['passed']} | "
-                     f"{sum(c.seconds for c in members):.1f} |")
+        lines.append(
+            f"| {category} | {len(members)} | {counts['passed']} | {len(members) - counts['passed']} | "
+            f"{sum(c.seconds for c in members):.1f} |"
+        )
     total = Counter(c.outcome for c in cases)
-    lines += [f"| **all** | **{len(cases)}** | **{total['passed']}** | **{len(cases) - total['passed']}** | "
-              f"**{sum(c.seconds for c in cases):.1f}** |", "",
-              "## Cases", "", "| Case (test id) | Category | Outcome | Expected behaviour | Time (s) |",
-              "|---|---|---|---|---:|"]
+    lines += [
+        f"| **all** | **{len(cases)}** | **{total['passed']}** | **{len(cases) - total['passed']}** | "
+        f"**{sum(c.seconds for c in cases):.1f}** |",
+        "",
+        "## Cases",
+        "",
+        "| Case (test id) | Category | Outcome | Expected behaviour | Time (s) |",
+        "|---|---|---|---|---:|",
+    ]
     for case in cases:
         outcome = case.outcome if case.outcome == "passed" else f"**{case.outcome}**: {escape(case.message)}"
-        lines.append(f"| `{escape(case.case)}` | {case.category} | {outcome} | {escape(case.expected)} | "
-                     f"{case.seconds:.1f} |")
+        lines.append(
+            f"| `{escape(case.case)}` | {case.category} | {outcome} | {escape(case.expected)} | {case.seconds:.1f} |"
+        )
     if status not in (0, 1):
         lines += ["", f"pytest ended with status {status} (a broken run, not only failed cases)."]
     return "\n".join(lines) + "\n"

@@ -29,26 +29,33 @@ def build(name: str, device: torch.device) -> tuple[LesionTokenizer, VARTransfor
     """Randomly initialised tokenizer and transformer of a named config (64 measurement features)."""
     config = get_config(name)
     config.transformer.measurement_dim = 64
-    return (LesionTokenizer(config.tokenizer).to(device).eval(),
-            VARTransformer(config.transformer, config.tokenizer).to(device).eval())
+    return (
+        LesionTokenizer(config.tokenizer).to(device).eval(),
+        VARTransformer(config.transformer, config.tokenizer).to(device).eval(),
+    )
 
 
 @torch.no_grad()
-def generate(tokenizer: LesionTokenizer, model: VARTransformer, batch: int, use_cache: bool,
-             device: torch.device) -> torch.Tensor:
+def generate(
+    tokenizer: LesionTokenizer, model: VARTransformer, batch: int, use_cache: bool, device: torch.device
+) -> torch.Tensor:
     """One batch of free samples (class 0, zero measurements, CFG on)."""
     labels = torch.zeros(batch, dtype=torch.long, device=device)
     measurements = torch.zeros(batch, 64, device=device)
     generator = torch.Generator().manual_seed(0)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+    )
     with autocast:
-        tokens = sample_tokens(model, tokenizer.quantizer, labels, measurements, SamplingConfig(cfg=4.0), generator,
-                               use_cache=use_cache)
+        tokens = sample_tokens(
+            model, tokenizer.quantizer, labels, measurements, SamplingConfig(cfg=4.0), generator, use_cache=use_cache
+        )
         return tokenizer.indices_to_images(tokens)
 
 
-def images_per_second(tokenizer: LesionTokenizer, model: VARTransformer, batch: int, use_cache: bool,
-                      device: torch.device, repeats: int) -> float:
+def images_per_second(
+    tokenizer: LesionTokenizer, model: VARTransformer, batch: int, use_cache: bool, device: torch.device, repeats: int
+) -> float:
     """Median-free simple rate: `repeats` timed batches after one warm-up batch."""
     generate(tokenizer, model, batch, use_cache, device)
     if device.type == "cuda":
@@ -87,16 +94,21 @@ def main() -> None:
             uncached = images_per_second(tokenizer, model, batch, False, device, args.repeats)
             rows.append((name, get_config(name).tokenizer.image_size, batch, cached, uncached, gflops))
             print(f"{name} batch {batch}: {cached:.2f} img/s cached, {uncached:.2f} uncached", flush=True)
-    lines = ["# LF-VAR sampling speed", "",
-             f"Machine: {device_name(device)} ({device.type}); torch {torch.__version__}. Free sampling with CFG "
-             f"(2x transformer batch), top-k 900 / top-p 0.95, decoding included; {args.repeats} timed batches after "
-             "a warm-up, all rows side by side in one run (`benchmarks/sample_speed.py`). Random weights: speed "
-             "does not depend on training.", "",
-             "| config | px | batch | images/s (KV cache) | images/s (no cache) | cache speed-up | GFLOPs / image |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "# LF-VAR sampling speed",
+        "",
+        f"Machine: {device_name(device)} ({device.type}); torch {torch.__version__}. Free sampling with CFG "
+        f"(2x transformer batch), top-k 900 / top-p 0.95, decoding included; {args.repeats} timed batches after "
+        "a warm-up, all rows side by side in one run (`benchmarks/sample_speed.py`). Random weights: speed "
+        "does not depend on training.",
+        "",
+        "| config | px | batch | images/s (KV cache) | images/s (no cache) | cache speed-up | GFLOPs / image |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, px, batch, cached, uncached, gflops in rows:
-        lines.append(f"| {name} | {px} | {batch} | {cached:.2f} | {uncached:.2f} | {cached / uncached:.2f}x | "
-                     f"{gflops:.2f} |")
+        lines.append(
+            f"| {name} | {px} | {batch} | {cached:.2f} | {uncached:.2f} | {cached / uncached:.2f}x | {gflops:.2f} |"
+        )
     write_text(out, "\n".join(lines) + "\n")
     print(f"wrote {out}")
 

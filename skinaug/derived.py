@@ -68,6 +68,8 @@ def check_resplit(workdir: str | os.PathLike[str], manifest: pd.DataFrame) -> No
         before = "unreadable"
     after = split_fingerprint(manifest)
     if before != after:
-        raise SkinaugError(f"{workdir}: prepare would change the split (fingerprint {before} -> {after}) while "
-                           f"{', '.join(derived)} made from the current split exist; write to a new --out, or "
-                           "delete them first")
+        raise SkinaugError(
+            f"{workdir}: prepare would change the split (fingerprint {before} -> {after}) while "
+            f"{', '.join(derived)} made from the current split exist; write to a new --out, or "
+            "delete them first"
+        )

@@ -23,8 +23,9 @@ SCALER_FILE = Path("measurements") / "scaler.json"
 
 def split_fingerprint(manifest: pd.DataFrame) -> str:
     """sha256 (16 hex) of the sorted (image_id, label, split) rows: changes exactly when the split does."""
-    lines = sorted(manifest["image_id"].astype(str) + "\t" + manifest["label"].astype(str) + "\t"
-                   + manifest["split"].astype(str))
+    lines = sorted(
+        manifest["image_id"].astype(str) + "\t" + manifest["label"].astype(str) + "\t" + manifest["split"].astype(str)
+    )
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
@@ -45,8 +46,9 @@ def workdir_fingerprints(prepared: Prepared) -> dict[str, Any]:
     return {"split": split_fingerprint(prepared.manifest), "scaler": scaler_fingerprint(prepared.workdir / SCALER_FILE)}
 
 
-def check_made_from(what: str, recorded: dict[str, Any] | None, recorded_path: str | None, prepared: Prepared,
-                    scaler: bool = True) -> None:
+def check_made_from(
+    what: str, recorded: dict[str, Any] | None, recorded_path: str | None, prepared: Prepared, scaler: bool = True
+) -> None:
     """Refuse `what` (a generator or synthetic set) when it was made from another split than `prepared`'s.
 
     `recorded` is what `workdir_fingerprints` gave when it was made; outputs of older skinaug versions record
@@ -55,14 +57,20 @@ def check_made_from(what: str, recorded: dict[str, Any] | None, recorded_path: s
     here = prepared.workdir.resolve()
     if not recorded or not recorded.get("split"):
         if recorded_path is None or Path(recorded_path).resolve() != here:
-            raise SkinaugError(f"{what}: made from the work directory {recorded_path} (recorded by path only, an "
-                               f"older skinaug), not {here}; use it with that work directory or make it again")
+            raise SkinaugError(
+                f"{what}: made from the work directory {recorded_path} (recorded by path only, an "
+                f"older skinaug), not {here}; use it with that work directory or make it again"
+            )
         return
     mine = workdir_fingerprints(prepared)
     if recorded["split"] != mine["split"]:
-        raise SkinaugError(f"{what}: made from another split (fingerprint {recorded['split']}) than the work "
-                           f"directory {here} ({mine['split']}); its train images may be this split's val/test "
-                           "images")
+        raise SkinaugError(
+            f"{what}: made from another split (fingerprint {recorded['split']}) than the work "
+            f"directory {here} ({mine['split']}); its train images may be this split's val/test "
+            "images"
+        )
     if scaler and recorded.get("scaler") and mine["scaler"] and recorded["scaler"] != mine["scaler"]:
-        raise SkinaugError(f"{what}: made with other measurements (scaler fingerprint {recorded['scaler']}) than "
-                           f"{here / SCALER_FILE} ({mine['scaler']}); run it again after `skinaug measure`")
+        raise SkinaugError(
+            f"{what}: made with other measurements (scaler fingerprint {recorded['scaler']}) than "
+            f"{here / SCALER_FILE} ({mine['scaler']}); run it again after `skinaug measure`"
+        )

@@ -21,8 +21,17 @@ from .labels import CLASSES
 GENERATOR_MODES: tuple[str, ...] = ("intra", "inter", "free")
 MODES: tuple[str, ...] = (*GENERATOR_MODES, "copy")
 SYNTHETIC_COLUMNS: tuple[str, ...] = (
-    "image_id", "image_path", "mask_path", "label", "mode", "source_image_id", "source_split", "seed",
-    "guidance", "generator_checksum", "measurements",
+    "image_id",
+    "image_path",
+    "mask_path",
+    "label",
+    "mode",
+    "source_image_id",
+    "source_split",
+    "seed",
+    "guidance",
+    "generator_checksum",
+    "measurements",
 )
 # written by this skinaug, optional when reading (sets made before it have no such column)
 MEASUREMENTS_FROM = "measurements_from"
@@ -37,8 +46,8 @@ def item_seed(seed: int, class_index: int, k: int) -> int:
 class ItemPlan:
     """The planned items: one table row per item and (optionally) its conditioning vector, row for row."""
 
-    table: pd.DataFrame                 # SYNTHETIC_COLUMNS + MEASUREMENTS_FROM; "measurements" filled by manifest()
-    vectors: np.ndarray | None = None   # N x m scaled measurement vectors, or None (no measurements)
+    table: pd.DataFrame  # SYNTHETIC_COLUMNS + MEASUREMENTS_FROM; "measurements" filled by manifest()
+    vectors: np.ndarray | None = None  # N x m scaled measurement vectors, or None (no measurements)
 
     def subset(self, keep: np.ndarray | pd.Series) -> "ItemPlan":
         """The items where `keep` (bool, one per row) is True, with their vectors."""
@@ -65,9 +74,17 @@ def batch_of(label: str, image_id: str, batch_size: int) -> tuple[int, int]:
     return CLASSES.index(label), item_index(image_id) // batch_size
 
 
-def plan_items(sources: pd.DataFrame, mode: str, per_class: int, seed: int, *, guidance: float, checksum: str,
-               no_source: Callable[[str], str], has_mask: Callable[[pd.Series], bool] = lambda source: True
-               ) -> ItemPlan:
+def plan_items(
+    sources: pd.DataFrame,
+    mode: str,
+    per_class: int,
+    seed: int,
+    *,
+    guidance: float,
+    checksum: str,
+    no_source: Callable[[str], str],
+    has_mask: Callable[[pd.Series], bool] = lambda source: True,
+) -> ItemPlan:
     """Plan `per_class` items of every class in `mode` from `sources` (train images: image_id, label, ...).
 
     The pool of a class keeps the order of `sources`; `no_source(label)` is the error when a class that needs a
@@ -77,8 +94,11 @@ def plan_items(sources: pd.DataFrame, mode: str, per_class: int, seed: int, *, g
         raise SkinaugError(f"--mode {mode!r}: choose one of {', '.join(GENERATOR_MODES)}")
     rows = []
     for ci, label in enumerate(CLASSES):
-        pool = None if mode == "free" else (
-            sources[sources["label"] != label] if mode == "inter" else sources[sources["label"] == label])
+        pool = (
+            None
+            if mode == "free"
+            else (sources[sources["label"] != label] if mode == "inter" else sources[sources["label"] == label])
+        )
         if per_class and pool is not None and pool.empty:
             raise SkinaugError(no_source(label))
         for k in range(per_class):
@@ -86,11 +106,20 @@ def plan_items(sources: pd.DataFrame, mode: str, per_class: int, seed: int, *, g
             source = None if pool is None else pool.iloc[int(np.random.default_rng(seed_k).integers(len(pool)))]
             image_id = f"{mode}_{label}_{k:05d}"
             masked = source is not None and has_mask(source)
-            rows.append({
-                "image_id": image_id, "image_path": f"images/{label}/{image_id}.png",
-                "mask_path": f"masks/{label}/{image_id}.png" if masked else "", "label": label, "mode": mode,
-                "source_image_id": source["image_id"] if source is not None else "",
-                "source_split": "train" if source is not None else "", "seed": seed_k, "guidance": guidance,
-                "generator_checksum": checksum, "measurements": "", MEASUREMENTS_FROM: "",
-            })
+            rows.append(
+                {
+                    "image_id": image_id,
+                    "image_path": f"images/{label}/{image_id}.png",
+                    "mask_path": f"masks/{label}/{image_id}.png" if masked else "",
+                    "label": label,
+                    "mode": mode,
+                    "source_image_id": source["image_id"] if source is not None else "",
+                    "source_split": "train" if source is not None else "",
+                    "seed": seed_k,
+                    "guidance": guidance,
+                    "generator_checksum": checksum,
+                    "measurements": "",
+                    MEASUREMENTS_FROM: "",
+                }
+            )
     return ItemPlan(pd.DataFrame(rows, columns=[*SYNTHETIC_COLUMNS, MEASUREMENTS_FROM]))

@@ -19,15 +19,27 @@ CLASS_DESCRIPTIONS: dict[str, str] = {
 # Spellings seen in public datasets and spreadsheets, all lower case, mapped to the canonical name.
 LABEL_ALIASES: dict[str, str] = {
     **{c: c for c in CLASSES},
-    "ak": "akiec", "actinic keratosis": "akiec", "actinic keratoses": "akiec", "iec": "akiec",
+    "ak": "akiec",
+    "actinic keratosis": "akiec",
+    "actinic keratoses": "akiec",
+    "iec": "akiec",
     "basal cell carcinoma": "bcc",
-    "benign keratosis": "bkl", "seborrheic keratosis": "bkl", "seborrhoeic keratosis": "bkl",
-    "seborrheic_keratosis": "bkl", "sk": "bkl", "sebk": "bkl",
+    "benign keratosis": "bkl",
+    "seborrheic keratosis": "bkl",
+    "seborrhoeic keratosis": "bkl",
+    "seborrheic_keratosis": "bkl",
+    "sk": "bkl",
+    "sebk": "bkl",
     "dermatofibroma": "df",
     "melanoma": "mel",
-    "nevus": "nv", "naevus": "nv", "melanocytic nevus": "nv", "melanocytic naevus": "nv",
-    "melanocytic nevi": "nv", "ml": "nv",
-    "vascular": "vasc", "vascular lesion": "vasc",
+    "nevus": "nv",
+    "naevus": "nv",
+    "melanocytic nevus": "nv",
+    "melanocytic naevus": "nv",
+    "melanocytic nevi": "nv",
+    "ml": "nv",
+    "vascular": "vasc",
+    "vascular lesion": "vasc",
 }
 
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-UNKNOWN: dict[str, str] = {
-    "id": "other", "name": "unknown: see the data set's own terms of use",
-    "url": "",
-}
+UNKNOWN: dict[str, str] = {"id": "other", "name": "unknown: see the data set's own terms of use", "url": ""}
 KNOWN: dict[str, dict[str, str]] = {
-    "ham10000": {"id": "cc-by-nc-sa-4.0", "name": "CC BY-NC-SA 4.0 (HAM10000, Tschandl et al. 2018)",
-                 "url": "https://creativecommons.org/licenses/by-nc-sa/4.0/"},
+    "ham10000": {
+        "id": "cc-by-nc-sa-4.0",
+        "name": "CC BY-NC-SA 4.0 (HAM10000, Tschandl et al. 2018)",
+        "url": "https://creativecommons.org/licenses/by-nc-sa/4.0/",
+    }
 }
 
 

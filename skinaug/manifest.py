@@ -25,7 +25,12 @@ PROBLEMS_NAME = "problems.csv"
 MANIFEST_VERSION = 1
 
 MANIFEST_COLUMNS: tuple[str, ...] = RECORD_COLUMNS + (
-    "source", "split", "width", "height", "mask_status", "mask_fraction",
+    "source",
+    "split",
+    "width",
+    "height",
+    "mask_status",
+    "mask_fraction",
 )
 PROBLEM_COLUMNS: tuple[str, ...] = ("image_id", "file", "problem", "action")
 
@@ -96,11 +101,15 @@ def _check_rows(manifest: pd.DataFrame, where: Path) -> None:
     """One-line errors for a damaged or hand-edited manifest: unknown labels, non-numeric sizes."""
     bad = manifest[~manifest["label"].isin(CLASSES)]
     if len(bad):
-        raise SkinaugError(f"{where}: unknown label {bad['label'].iloc[0]!r} of image {bad['image_id'].iloc[0]} "
-                           f"({len(bad)} row(s)); known: {', '.join(CLASSES)}")
+        raise SkinaugError(
+            f"{where}: unknown label {bad['label'].iloc[0]!r} of image {bad['image_id'].iloc[0]} "
+            f"({len(bad)} row(s)); known: {', '.join(CLASSES)}"
+        )
     for column in ("width", "height"):
         numbers = pd.to_numeric(manifest[column], errors="coerce")
         bad = manifest[numbers.isna() | (numbers != numbers.round())]
         if len(bad):
-            raise SkinaugError(f"{where}: {column} {bad[column].iloc[0]!r} of image {bad['image_id'].iloc[0]} is not "
-                               "a whole number; the manifest is damaged, run `skinaug prepare` again")
+            raise SkinaugError(
+                f"{where}: {column} {bad[column].iloc[0]!r} of image {bad['image_id'].iloc[0]} is not "
+                "a whole number; the manifest is damaged, run `skinaug prepare` again"
+            )

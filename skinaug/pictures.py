@@ -14,8 +14,12 @@ from .atomic import atomic_open
 FIGURE_DPI = 110
 
 
-def labelled_grid(rows: Sequence[tuple[str, Sequence[np.ndarray | Image.Image]]], tile: int = 64,
-                  label_width: int = 70, header: Sequence[str] | None = None) -> Image.Image:
+def labelled_grid(
+    rows: Sequence[tuple[str, Sequence[np.ndarray | Image.Image]]],
+    tile: int = 64,
+    label_width: int = 70,
+    header: Sequence[str] | None = None,
+) -> Image.Image:
     """One row per (label, images): the label on the left, then the images resized to tile x tile.
 
     `header`: optional column titles drawn above the first row (one per image column)."""

@@ -15,8 +15,8 @@ from urllib.parse import urlparse
 
 import torch
 
-PRETRAINED = "pretrained"   # the value of a weights option that asks for the published weights
-PROBE_TIMEOUT_S = 5.0       # a host that cannot be reached within this is "offline" (no minute of retries)
+PRETRAINED = "pretrained"  # the value of a weights option that asks for the published weights
+PROBE_TIMEOUT_S = 5.0  # a host that cannot be reached within this is "offline" (no minute of retries)
 
 T = TypeVar("T")
 
@@ -37,8 +37,7 @@ def hub_cached_file(url: str) -> Path | None:
     return path if path.is_file() else None
 
 
-def hub_weights_file(url: str, what: str, fallback: str,
-                     download: Callable[..., Any] | None = None) -> Path | None:
+def hub_weights_file(url: str, what: str, fallback: str, download: Callable[..., Any] | None = None) -> Path | None:
     """`url`'s file in torch hub's cache, downloaded there once by `download(url, progress=True)` (default:
     torch.hub.load_state_dict_from_url) when it is missing; None after one notice naming `fallback` when it
     cannot be had (offline, or the download fails)."""

@@ -32,8 +32,7 @@ class SplitConfig:
         values = np.array([self.train, self.val, self.test], dtype=float)
         if (values < 0).any() or abs(values.sum() - 1.0) > 1e-6:
             raise SkinaugError(
-                f"split fractions must be >= 0 and sum to 1; got train={self.train}, val={self.val}, "
-                f"test={self.test}"
+                f"split fractions must be >= 0 and sum to 1; got train={self.train}, val={self.val}, test={self.test}"
             )
         return values
 
@@ -45,8 +44,7 @@ def lesion_labels(frame: pd.DataFrame) -> pd.Series:
     return counts.drop_duplicates("lesion_id").set_index("lesion_id")["label"]
 
 
-def _deal(lesions: list[str], sizes: dict[str, int], fractions: np.ndarray,
-          rng: np.random.Generator) -> dict[str, str]:
+def _deal(lesions: list[str], sizes: dict[str, int], fractions: np.ndarray, rng: np.random.Generator) -> dict[str, str]:
     """Assign shuffled lesions to the split with the largest shortfall against its target."""
     order = [lesions[i] for i in rng.permutation(len(lesions))]
     total = sum(sizes[lesion] for lesion in order)

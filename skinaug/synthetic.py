@@ -51,9 +51,9 @@ METADATA_NAME = "metadata.csv"
 SYNTHETIC_KIND = "skinaug-synthetic"
 SYNTHETIC_VERSION = 1
 COPY_GENERATOR: dict[str, Any] = {
-    "name": "copy", "version": 1,
-    "operations": "random flip, rotation by a multiple of 90 degrees, per-channel gain 0.95-1.05 and "
-                  "offset -8..8",
+    "name": "copy",
+    "version": 1,
+    "operations": "random flip, rotation by a multiple of 90 degrees, per-channel gain 0.95-1.05 and offset -8..8",
 }
 COPY_CHECKSUM = hashlib.sha256(json.dumps(COPY_GENERATOR, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -92,8 +92,10 @@ def _read_info(root: Path) -> dict[str, Any]:
         kind = info.get("kind") if isinstance(info, dict) else None
         raise SkinaugError(f"{info_path}: not a synthetic set (kind {kind!r}, expected {SYNTHETIC_KIND!r})")
     if info.get("format_version") != SYNTHETIC_VERSION:
-        raise SkinaugError(f"{info_path}: synthetic format version {info.get('format_version')!r}, this "
-                           f"skinaug reads {SYNTHETIC_VERSION}")
+        raise SkinaugError(
+            f"{info_path}: synthetic format version {info.get('format_version')!r}, this "
+            f"skinaug reads {SYNTHETIC_VERSION}"
+        )
     if not isinstance(info.get("workdir"), str) or not info["workdir"]:
         raise SkinaugError(f"{info_path}: no 'workdir' (the real work directory the set was made from)")
     return info
@@ -105,8 +107,10 @@ def _check_rows(root: Path, manifest: pd.DataFrame, where: Path) -> None:
         bad = manifest.loc[~manifest[column].isin(allowed)]
         if len(bad):
             row = bad.iloc[0]
-            raise SkinaugError(f"{where}: unknown {column} {row[column]!r} for image {row['image_id']} "
-                               f"({len(bad)} row(s)); known: {', '.join(allowed)}")
+            raise SkinaugError(
+                f"{where}: unknown {column} {row[column]!r} for image {row['image_id']} "
+                f"({len(bad)} row(s)); known: {', '.join(allowed)}"
+            )
     duplicated = manifest["image_id"][manifest["image_id"].duplicated()]
     if len(duplicated):
         raise SkinaugError(f"{where}: image_id {duplicated.iloc[0]} appears more than once")
@@ -122,8 +126,9 @@ def _check_rows(root: Path, manifest: pd.DataFrame, where: Path) -> None:
             try:
                 resolve(root, path)
             except SkinaugError as exc:
-                raise SkinaugError(f"{where}: image {row.image_id}: {path!r} leaves the synthetic set's "
-                                   f"folder {root}; refused") from exc
+                raise SkinaugError(
+                    f"{where}: image {row.image_id}: {path!r} leaves the synthetic set's folder {root}; refused"
+                ) from exc
 
 
 def load_synthetic(path: str | os.PathLike[str]) -> SyntheticSet:
@@ -132,8 +137,7 @@ def load_synthetic(path: str | os.PathLike[str]) -> SyntheticSet:
     info = _read_info(root)
     manifest_path = root / MANIFEST_NAME
     if not manifest_path.exists():
-        raise SkinaugError(f"{manifest_path}: not found; the synthetic set is incomplete (interrupted?), "
-                           "make it again")
+        raise SkinaugError(f"{manifest_path}: not found; the synthetic set is incomplete (interrupted?), make it again")
     try:
         manifest = pd.read_csv(manifest_path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -158,8 +162,10 @@ def check_sources(syn: SyntheticSet, prepared: Prepared) -> None:
     check_made_from(str(syn.root), syn.info.get("made_from"), syn.info.get("workdir"), prepared, scaler=False)
     sourceless = syn.manifest[(syn.manifest["mode"] != "free") & (syn.manifest["source_image_id"] == "")]
     if not sourceless.empty:
-        raise SkinaugError(f"{syn.root}: synthetic image {sourceless.iloc[0]['image_id']} (mode "
-                           f"{sourceless.iloc[0]['mode']}) names no source image; refused")
+        raise SkinaugError(
+            f"{syn.root}: synthetic image {sourceless.iloc[0]['image_id']} (mode "
+            f"{sourceless.iloc[0]['mode']}) names no source image; refused"
+        )
     splits = dict(zip(prepared.manifest["image_id"], prepared.manifest["split"]))
     rows = syn.manifest[syn.manifest["source_image_id"] != ""]
     found = rows["source_image_id"].map(splits).fillna("")
@@ -169,9 +175,11 @@ def check_sources(syn: SyntheticSet, prepared: Prepared) -> None:
     first = bad.iloc[0]
     split = found[bad.index[0]]
     where = f"which is in the {split} split" if split else f"which is not in the work directory {prepared.workdir}"
-    raise SkinaugError(f"{syn.root}: {len(bad)} of {len(syn.manifest)} synthetic image(s) have a source outside "
-                       f"the train split; synthetic image {first['image_id']} was made from "
-                       f"{first['source_image_id']} {where}; synthetic sources must come from train only")
+    raise SkinaugError(
+        f"{syn.root}: {len(bad)} of {len(syn.manifest)} synthetic image(s) have a source outside "
+        f"the train split; synthetic image {first['image_id']} was made from "
+        f"{first['source_image_id']} {where}; synthetic sources must come from train only"
+    )
 
 
 # --- the copy set: a stand-in until the generator exists, and a sanity baseline -------------------------
@@ -180,7 +188,6 @@ def check_sources(syn: SyntheticSet, prepared: Prepared) -> None:
 def _train_fingerprint(train: pd.DataFrame) -> str:
     text = "\n".join(sorted(train["image_id"] + "\t" + train["label"]))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
 
 
 def _make_copy(row: dict[str, Any], source: pd.Series, prepared: Prepared, out: Path) -> None:
@@ -214,8 +221,10 @@ def start_or_resume(out: Path, info: dict[str, Any]) -> None:
     split, their_split = info.get("made_from", {}).get("split"), (existing.get("made_from") or {}).get("split")
     same_workdir = split == their_split if split and their_split else Path(existing["workdir"]) == Path(info["workdir"])
     if not same_workdir or mine != theirs:
-        raise SkinaugError(f"{out}: holds a synthetic set made differently (from {existing['workdir']} with "
-                           f"{theirs}); use the same settings to top it up, or another folder")
+        raise SkinaugError(
+            f"{out}: holds a synthetic set made differently (from {existing['workdir']} with "
+            f"{theirs}); use the same settings to top it up, or another folder"
+        )
 
 
 _ITEM_FILE = re.compile(r"^\.?[a-z]+_[a-z]+_\d+\.png(\..*\.tmp)?$")
@@ -224,12 +233,17 @@ _ITEM_FILE = re.compile(r"^\.?[a-z]+_[a-z]+_\d+\.png(\..*\.tmp)?$")
 def _stale(out: Path, plan: pd.DataFrame) -> list[Path]:
     """Item files no longer planned (a smaller per_class) and temporary files of an interrupted run."""
     keep = {resolve(out, p) for p in pd.concat([plan["image_path"], plan["mask_path"]]) if p}
-    return [path for sub in ("images", "masks") for path in sorted((out / sub).glob("*/*"))
-            if _ITEM_FILE.match(path.name) and path.resolve() not in keep]
+    return [
+        path
+        for sub in ("images", "masks")
+        for path in sorted((out / sub).glob("*/*"))
+        if _ITEM_FILE.match(path.name) and path.resolve() not in keep
+    ]
 
 
-def fill_synthetic_set(out: str | os.PathLike[str], info: dict[str, Any], plan: ItemPlan,
-                       make: Callable[[list[dict[str, Any]]], None]) -> SyntheticSet:
+def fill_synthetic_set(
+    out: str | os.PathLike[str], info: dict[str, Any], plan: ItemPlan, make: Callable[[list[dict[str, Any]]], None]
+) -> SyntheticSet:
     """Make the planned items whose files are missing, remove unplanned ones, then write the manifest last.
 
     `plan` holds one row per item, deterministic for the same settings; `make(rows)` writes each row's mask (if
@@ -241,9 +255,11 @@ def fill_synthetic_set(out: str | os.PathLike[str], info: dict[str, Any], plan: 
     start_or_resume(out, info)
     if not (out / SYNTHETIC_NAME).exists():
         write_json(out / SYNTHETIC_NAME, info)  # marks the folder as ours before any image is written
-    todo = [{**r, "position": i} for i, r in enumerate(plan.table.to_dict("records"))
-            if not resolve(out, r["image_path"]).exists()
-            or (r["mask_path"] and not resolve(out, r["mask_path"]).exists())]
+    todo = [
+        {**r, "position": i}
+        for i, r in enumerate(plan.table.to_dict("records"))
+        if not resolve(out, r["image_path"]).exists() or (r["mask_path"] and not resolve(out, r["mask_path"]).exists())
+    ]
     stale = _stale(out, plan.table)
     if todo or stale:
         (out / MANIFEST_NAME).unlink(missing_ok=True)  # the set is incomplete until the new manifest is written
@@ -264,19 +280,37 @@ def hf_metadata(plan: pd.DataFrame) -> pd.DataFrame:
     if not plan["image_path"].str.startswith(prefix).all():
         bad = plan.loc[~plan["image_path"].str.startswith(prefix), "image_path"].iloc[0]
         raise SkinaugError(f"synthetic image path {bad!r} is not below {prefix}; cannot list it in {METADATA_NAME}")
-    return pd.DataFrame({"file_name": plan["image_path"].str.slice(len(prefix)), "label": plan["label"],
-                         "mode": plan["mode"], "source_image_id": plan["source_image_id"]})
+    return pd.DataFrame(
+        {
+            "file_name": plan["image_path"].str.slice(len(prefix)),
+            "label": plan["label"],
+            "mode": plan["mode"],
+            "source_image_id": plan["source_image_id"],
+        }
+    )
 
 
 def set_info(prepared: Prepared, generator: dict[str, Any], per_class: int) -> dict[str, Any]:
     """The content of synthetic.json for a set made from `prepared` by `generator`."""
-    return {"kind": SYNTHETIC_KIND, "format_version": SYNTHETIC_VERSION, "workdir": str(prepared.workdir.resolve()),
-            "made_from": workdir_fingerprints(prepared), "source_license": data_licence(prepared.info),
-            "generator": generator, "per_class": per_class}
+    return {
+        "kind": SYNTHETIC_KIND,
+        "format_version": SYNTHETIC_VERSION,
+        "workdir": str(prepared.workdir.resolve()),
+        "made_from": workdir_fingerprints(prepared),
+        "source_license": data_licence(prepared.info),
+        "generator": generator,
+        "per_class": per_class,
+    }
 
 
-def write_copy_set(workdir: str | os.PathLike[str], out: str | os.PathLike[str], per_class: int, seed: int = 0,
-                   workers: int | None = None, progress: bool = True) -> SyntheticSet:
+def write_copy_set(
+    workdir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    per_class: int,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: bool = True,
+) -> SyntheticSet:
     """Make (or top up) a synthetic set of `per_class` flipped/rotated/colour-shifted train copies per class.
 
     Resumable and idempotent: existing files are kept, missing ones are made, the manifest is written last.
@@ -288,12 +322,19 @@ def write_copy_set(workdir: str | os.PathLike[str], out: str | os.PathLike[str],
     train = prepared.manifest[prepared.manifest["split"] == "train"]
     fingerprint = _train_fingerprint(train)
     identity = {"name": "copy", "seed": seed, "train_fingerprint": fingerprint}
-    info = set_info(prepared, {**COPY_GENERATOR, "seed": seed, "train_fingerprint": fingerprint,
-                               "identity": identity}, per_class)
-    plan = plan_items(train.sort_values("image_id"), "copy", per_class, seed, guidance=0.0, checksum=COPY_CHECKSUM,
-                      no_source=lambda label: f"{workdir_abs}: no train image of class {label}; cannot make copies "
-                                              "of it",
-                      has_mask=lambda source: source["mask_path"] != "" and source["mask_status"] == MASK_OK)
+    info = set_info(
+        prepared, {**COPY_GENERATOR, "seed": seed, "train_fingerprint": fingerprint, "identity": identity}, per_class
+    )
+    plan = plan_items(
+        train.sort_values("image_id"),
+        "copy",
+        per_class,
+        seed,
+        guidance=0.0,
+        checksum=COPY_CHECKSUM,
+        no_source=lambda label: f"{workdir_abs}: no train image of class {label}; cannot make copies of it",
+        has_mask=lambda source: source["mask_path"] != "" and source["mask_status"] == MASK_OK,
+    )
     sources = train.set_index("image_id")
     out = Path(out).resolve()
 

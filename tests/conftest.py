@@ -22,8 +22,9 @@ def ham10000_root() -> Path:
     return HAM10000
 
 
-def draw_lesion(width: int, height: int, radius: float, colour: tuple[int, int, int],
-                seed: int = 0) -> tuple["np.ndarray", "np.ndarray"]:
+def draw_lesion(
+    width: int, height: int, radius: float, colour: tuple[int, int, int], seed: int = 0
+) -> tuple["np.ndarray", "np.ndarray"]:
     """A noisy skin-coloured image with one elliptical lesion of `colour`; returns (rgb uint8, mask bool)."""
     import numpy as np
 
@@ -53,10 +54,21 @@ def tiny_ham(tmp_path: Path) -> Path:
     for c_index, label in enumerate(CLASSES):
         for k in range(3):
             image_id = f"ISIC_{c_index}{k:06d}"
-            rgb, mask = draw_lesion(64, 48, 10 + 2 * k, (150 - 15 * c_index, 80 + 10 * c_index, 60), seed=c_index * 10 + k)
+            rgb, mask = draw_lesion(
+                64, 48, 10 + 2 * k, (150 - 15 * c_index, 80 + 10 * c_index, 60), seed=c_index * 10 + k
+            )
             Image.fromarray(rgb).save(root / "HAM10000_images_part_1" / f"{image_id}.jpg", quality=95)
             Image.fromarray(mask.astype("uint8") * 255).save(root / "masks" / f"{image_id}_segmentation.png")
-            rows.append({"lesion_id": f"HAM_{c_index}{min(k, 1):06d}", "image_id": image_id, "dx": label,
-                         "dx_type": "histo", "age": "50.0", "sex": "male", "localization": "back"})
+            rows.append(
+                {
+                    "lesion_id": f"HAM_{c_index}{min(k, 1):06d}",
+                    "image_id": image_id,
+                    "dx": label,
+                    "dx_type": "histo",
+                    "age": "50.0",
+                    "sex": "male",
+                    "localization": "back",
+                }
+            )
     pd.DataFrame(rows).to_csv(root / "HAM10000_metadata.csv", index=False)
     return root

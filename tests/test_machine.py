@@ -28,8 +28,9 @@ def test_bad_names_and_missing_gpus_are_one_line_errors(monkeypatch: pytest.Monk
         select_device("cuda:1")
 
 
-def test_generator_loading_and_distributed_setup_use_the_same_choice(monkeypatch: pytest.MonkeyPatch,
-                                                                     tmp_path: Path) -> None:
+def test_generator_loading_and_distributed_setup_use_the_same_choice(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     from skinaug.generators.generator import Generator
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)

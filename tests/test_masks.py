@@ -13,16 +13,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from skinaug.errors import SkinaugError
-from skinaug.masks import (
-    MASK_EMPTY,
-    MASK_FULL,
-    MASK_MISSING,
-    MASK_OK,
-    MASK_UNREADABLE,
-    binarise,
-    check_mask,
-    load_mask,
-)
+from skinaug.masks import MASK_EMPTY, MASK_FULL, MASK_MISSING, MASK_OK, MASK_UNREADABLE, binarise, check_mask, load_mask
 
 W, H = 40, 30  # mask size (width, height)
 ROWS, COLS = slice(8, 20), slice(10, 30)  # the lesion rectangle
@@ -40,8 +31,9 @@ def grey(inside: int, outside: int = 0, dtype=np.uint8, shape=(H, W)) -> np.ndar
     return arr
 
 
-def palette_image(indices: np.ndarray, colours: dict[int, tuple[int, int, int]] | None = None,
-                  ramp=None) -> Image.Image:
+def palette_image(
+    indices: np.ndarray, colours: dict[int, tuple[int, int, int]] | None = None, ramp=None
+) -> Image.Image:
     """A P-mode image with the given indices; palette from `ramp(i)` for all 256 entries, then `colours`."""
     img = Image.frombytes("P", (indices.shape[1], indices.shape[0]), indices.astype(np.uint8).tobytes())
     entries = [ramp(i) if ramp else (0, 0, 0) for i in range(256)]
@@ -79,12 +71,10 @@ EXACT_CASES = {
     "P_normal_palette": (lambda: palette_image(grey(1), {0: (0, 0, 0), 1: (255, 255, 255)}), "png", "P"),
     "P_grey_ramp": (lambda: palette_image(grey(255), ramp=lambda i: (i, i, i)), "png", "P"),
     # HAM10000's Tschandl P masks: index i renders as 255 - i; the lesion is index 0 (white).
-    "P_inverted_palette": (
-        lambda: palette_image(grey(0, outside=255), ramp=lambda i: (255 - i,) * 3), "png", "P"),
+    "P_inverted_palette": (lambda: palette_image(grey(0, outside=255), ramp=lambda i: (255 - i,) * 3), "png", "P"),
     "P_coloured_red": (lambda: palette_image(grey(1), {0: (0, 0, 0), 1: (255, 0, 0)}), "png", "P"),
     "P_coloured_dark_red_voc": (lambda: palette_image(grey(1), {0: (0, 0, 0), 1: (128, 0, 0)}), "png", "P"),
-    "P_bmp_inverted": (
-        lambda: palette_image(grey(0, outside=255), ramp=lambda i: (255 - i,) * 3), "bmp", "P"),
+    "P_bmp_inverted": (lambda: palette_image(grey(0, outside=255), ramp=lambda i: (255 - i,) * 3), "bmp", "P"),
     "RGB_white": (lambda: rgb_with((255, 255, 255)), "png", "RGB"),
     "RGB_red": (lambda: rgb_with((255, 0, 0)), "png", "RGB"),
     "RGB_green_on_grey": (lambda: rgb_with((0, 220, 0), background=(40, 40, 40)), "png", "RGB"),
@@ -93,14 +83,20 @@ EXACT_CASES = {
     "RGBA_alpha_only_black": (lambda: rgba_alpha_only((0, 0, 0)), "png", "RGBA"),
     "RGBA_alpha_only_white": (lambda: rgba_alpha_only((255, 255, 255)), "png", "RGBA"),
     "RGBA_opaque_white": (
-        lambda: Image.fromarray(np.dstack([grey(255)] * 3 + [np.full((H, W), 255, np.uint8)])), "png", "RGBA"),
+        lambda: Image.fromarray(np.dstack([grey(255)] * 3 + [np.full((H, W), 255, np.uint8)])),
+        "png",
+        "RGBA",
+    ),
     "1bit_png": (lambda: Image.fromarray(grey(255)).convert("1"), "png", "1"),
     "1bit_bmp": (lambda: Image.fromarray(grey(255)).convert("1"), "bmp", "1"),
     "I16_full_range": (lambda: Image.fromarray(grey(65535, dtype=np.uint16)), "png", "I;16"),
     "I16_0_1": (lambda: Image.fromarray(grey(1, dtype=np.uint16)), "png", "I;16"),
     "I16_0_1000": (lambda: Image.fromarray(grey(1000, dtype=np.uint16)), "png", "I;16"),
-    "LA_alpha": (lambda: Image.fromarray(np.dstack([grey(255), np.full((H, W), 255, np.uint8)]), mode="LA"),
-                 "png", "LA"),
+    "LA_alpha": (
+        lambda: Image.fromarray(np.dstack([grey(255), np.full((H, W), 255, np.uint8)]), mode="LA"),
+        "png",
+        "LA",
+    ),
     "TIFF_L": (lambda: Image.fromarray(grey(255)), "tif", "L"),
 }
 
@@ -131,8 +127,7 @@ def test_inverted_palette_is_read_as_it_looks_not_by_raw_index(tmp_path):
 def antialiased_disc(width: int, height: int, cx: float, cy: float, r: float, scale: int = 8) -> np.ndarray:
     """A disc drawn at `scale`x and box-filtered down: grey levels along the edge."""
     big = Image.new("L", (width * scale, height * scale), 0)
-    ImageDraw.Draw(big).ellipse(
-        [(cx - r) * scale, (cy - r) * scale, (cx + r) * scale, (cy + r) * scale], fill=255)
+    ImageDraw.Draw(big).ellipse([(cx - r) * scale, (cy - r) * scale, (cx + r) * scale, (cy + r) * scale], fill=255)
     return np.asarray(big.resize((width, height), Image.Resampling.BOX))
 
 
@@ -206,7 +201,7 @@ def test_half_size_antialiased_mask_is_binary_after_resize(tmp_path):
 def test_mask_of_another_aspect_is_resized_with_nearest(tmp_path, mask_size):
     mw, mh = mask_size
     src = np.zeros((mh, mw), dtype=bool)
-    src[mh // 4: mh // 2 + 1, mw // 3: (2 * mw) // 3] = True
+    src[mh // 4 : mh // 2 + 1, mw // 3 : (2 * mw) // 3] = True
     # a P inverted-palette mask, so resizing must happen after rendering through the palette
     indices = np.where(src, 0, 255).astype(np.uint8)
     path = save(palette_image(indices, ramp=lambda i: (255 - i,) * 3), tmp_path / "other.png")
@@ -303,8 +298,10 @@ def _truncated_png(path: Path) -> Path:
 @pytest.mark.parametrize(
     "make, problem",
     [
-        (lambda p: p.write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 500, dtype=np.uint8))) and p,
-         "not a readable image"),
+        (
+            lambda p: p.write_bytes(bytes(np.random.default_rng(1).integers(0, 256, 500, dtype=np.uint8))) and p,
+            "not a readable image",
+        ),
         (_truncated_png, "truncated"),
         (lambda p: p.write_bytes(b"") and p, "empty"),
         (lambda p: p.write_text("this is not a mask\n") and p, "not a readable image"),

@@ -14,8 +14,18 @@ from PIL import Image
 from skinaug.errors import SkinaugError
 from skinaug.labels import CLASSES
 from skinaug.phantoms import (
-    HAM_COUNTS, IMAGES_DIR, MASKS_DIR, METADATA_COLUMNS, METADATA_NAME, PhantomConfig, _plan, _render_planned,
-    class_counts, make_phantoms, phantom_metadata, render_phantom,
+    HAM_COUNTS,
+    IMAGES_DIR,
+    MASKS_DIR,
+    METADATA_COLUMNS,
+    METADATA_NAME,
+    PhantomConfig,
+    _plan,
+    _render_planned,
+    class_counts,
+    make_phantoms,
+    phantom_metadata,
+    render_phantom,
 )
 from skinaug.readers.ham10000 import read_ham10000
 
@@ -195,7 +205,7 @@ def test_classes_are_learnable_but_not_trivial() -> None:
             labels.append(c)
     x, y = np.asarray(features), np.asarray(labels)
     order = np.random.default_rng(0).permutation(len(y))
-    train, test = order[: 2 * len(y) // 3], order[2 * len(y) // 3:]
+    train, test = order[: 2 * len(y) // 3], order[2 * len(y) // 3 :]
     model = RandomForestClassifier(n_estimators=200, random_state=0, n_jobs=1).fit(x[train], y[train])
     score = balanced_accuracy_score(y[test], model.predict(x[test]))
     assert 0.45 < score < 0.97, score

@@ -43,8 +43,13 @@ def _break_inputs(root: Path) -> dict[str, str]:
     (images / "ISIC_2000000.jpg").unlink()  # missing image
     Image.fromarray(np.zeros((48, 64), np.uint8)).save(masks / "ISIC_3000000_segmentation.png")  # empty mask
     (masks / "ISIC_4000000_segmentation.png").unlink()  # missing mask
-    return {"ISIC_0000000": "corrupt", "ISIC_1000000": "truncated mask", "ISIC_2000000": "missing",
-            "ISIC_3000000": "empty mask", "ISIC_4000000": "missing mask"}
+    return {
+        "ISIC_0000000": "corrupt",
+        "ISIC_1000000": "truncated mask",
+        "ISIC_2000000": "missing",
+        "ISIC_3000000": "empty mask",
+        "ISIC_4000000": "missing mask",
+    }
 
 
 def test_bad_images_and_masks_are_reported_by_name_and_never_abort(tiny_ham: Path, tmp_path: Path) -> None:
@@ -85,7 +90,7 @@ def test_unknown_label_is_one_line_naming_file_and_line(tiny_ham: Path, tmp_path
 def test_rerun_replaces_outputs_atomically_and_keeps_them_on_failure(tiny_ham: Path, tmp_path: Path) -> None:
     prepare_dataset("ham10000", tiny_ham, tmp_path / "work", progress=False)
     before = (tmp_path / "work" / "manifest.csv").read_bytes()
-    (tiny_ham / "HAM10000_metadata.csv").write_text("not,a\nmetadata\"file")
+    (tiny_ham / "HAM10000_metadata.csv").write_text('not,a\nmetadata"file')
     with pytest.raises(SkinaugError):
         prepare_dataset("ham10000", tiny_ham, tmp_path / "work", progress=False)
     assert (tmp_path / "work" / "manifest.csv").read_bytes() == before

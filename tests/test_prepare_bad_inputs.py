@@ -53,8 +53,11 @@ def test_a_symlink_loop_excludes_that_image_only(tiny_ham: Path, tmp_path: Path,
 
 def test_one_image_with_two_labels_is_a_reported_label_conflict(tiny_ham: Path, tmp_path: Path) -> None:
     # ISIC_0000000 is akiec in the table above; listed again as melanoma. ISIC_1000000 (bcc) repeats identically.
-    csv = _write_csv(tiny_ham, "HAM10000_images_part_1/ISIC_0000000.jpg,mel,HAM_0000000\n"
-                               "HAM10000_images_part_1/ISIC_1000000.jpg,bcc,HAM_1000000\n")
+    csv = _write_csv(
+        tiny_ham,
+        "HAM10000_images_part_1/ISIC_0000000.jpg,mel,HAM_0000000\n"
+        "HAM10000_images_part_1/ISIC_1000000.jpg,bcc,HAM_1000000\n",
+    )
     result = _prepare(csv, tmp_path / "w")
     assert result.exit_code == 0, result.output
     assert "prepared 20 images" in result.stdout and "1 excluded" in result.stdout
@@ -70,8 +73,9 @@ def test_one_image_with_two_labels_is_a_reported_label_conflict(tiny_ham: Path, 
 
 def test_nothing_but_a_label_conflict_is_a_one_line_error(tiny_ham: Path, tmp_path: Path) -> None:
     csv = tiny_ham / "conflict.csv"
-    csv.write_text("image,label\nHAM10000_images_part_1/ISIC_0000000.jpg,nv\n"
-                   "HAM10000_images_part_1/ISIC_0000000.jpg,mel\n")
+    csv.write_text(
+        "image,label\nHAM10000_images_part_1/ISIC_0000000.jpg,nv\nHAM10000_images_part_1/ISIC_0000000.jpg,mel\n"
+    )
     result = _prepare(csv, tmp_path / "w")
     assert result.exit_code == 1 and result.stderr.count("\n") == 1
     assert "label conflict" in result.stderr and "labels nv and mel" in result.stderr

@@ -25,8 +25,11 @@ from skinaug.prepare import prepare_dataset
 @pytest.fixture
 def offline(monkeypatch: pytest.MonkeyPatch) -> None:
     """No host answers (what an offline machine sees), whatever the machine running the tests can reach."""
-    monkeypatch.setattr(skinaug.pretrained.socket, "create_connection",
-                        lambda *a, **k: (_ for _ in ()).throw(OSError("Name or service not known")))
+    monkeypatch.setattr(
+        skinaug.pretrained.socket,
+        "create_connection",
+        lambda *a, **k: (_ for _ in ()).throw(OSError("Name or service not known")),
+    )
 
 
 @pytest.fixture
@@ -92,8 +95,9 @@ def test_pretrained_comes_from_the_hugging_face_cache_without_network(empty_cach
     assert torch.equal(model.state_dict()["conv1.0.weight"], published.state_dict()["conv1.0.weight"])
 
 
-def test_pretrained_offline_is_one_notice_and_from_scratch(empty_caches: Path, offline: None,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_pretrained_offline_is_one_notice_and_from_scratch(
+    empty_caches: Path, offline: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     model, report = create_classifier("test_resnet", 7, "pretrained")
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("skinaug: notice: test_resnet published weights")
@@ -102,14 +106,20 @@ def test_pretrained_offline_is_one_notice_and_from_scratch(empty_caches: Path, o
     assert model(torch.zeros(2, 3, 32, 32)).shape == (2, 7)
 
 
-def test_pretrained_download_failing_is_one_notice(empty_caches: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
+def test_pretrained_download_failing_is_one_notice(
+    empty_caches: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import timm.models._builder as builder
 
     monkeypatch.setattr(skinaug.pretrained, "reachable", lambda host: True)  # the host answers, the hub fails
     monkeypatch.setattr(skinaug.classifiers.models, "reachable", lambda host: True)
-    monkeypatch.setattr(builder, "load_state_dict_from_hf", _failing_download(
-        huggingface_hub.errors.LocalEntryNotFoundError("cannot find the requested files in the local cache")))
+    monkeypatch.setattr(
+        builder,
+        "load_state_dict_from_hf",
+        _failing_download(
+            huggingface_hub.errors.LocalEntryNotFoundError("cannot find the requested files in the local cache")
+        ),
+    )
     _, report = create_classifier("test_resnet", 7, "pretrained")
     assert _failing_download.calls == 1
     err = capsys.readouterr().err
@@ -126,12 +136,34 @@ def phantom_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_bench_classifier_trains_a_timm_vit_at_64_px_offline_pretrained_falls_back(
-        phantom_workdir: Path, tmp_path: Path, empty_caches: Path, offline: None) -> None:
+    phantom_workdir: Path, tmp_path: Path, empty_caches: Path, offline: None
+) -> None:
     out = tmp_path / "bench"
-    result = CliRunner().invoke(main, ["bench-classifier", str(phantom_workdir), "--arch", "vit_tiny_patch16_224",
-                                       "--image-size", "64", "--epochs", "1", "--seeds", "1", "--arms", "a",
-                                       "--batch-size", "16", "--workers", "0", "--weights", "pretrained",
-                                       "--out", str(out)])
+    result = CliRunner().invoke(
+        main,
+        [
+            "bench-classifier",
+            str(phantom_workdir),
+            "--arch",
+            "vit_tiny_patch16_224",
+            "--image-size",
+            "64",
+            "--epochs",
+            "1",
+            "--seeds",
+            "1",
+            "--arms",
+            "a",
+            "--batch-size",
+            "16",
+            "--workers",
+            "0",
+            "--weights",
+            "pretrained",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("mean recall on real test: a ")
     assert result.stderr.count("published weights") == 1  # one notice, not one per run
@@ -159,41 +191,51 @@ def test_perceptual_pretrained_uses_torchvisions_file_in_the_hub_cache(empty_cac
     assert describe_perceptual(loss).startswith("perceptual loss: on")
 
 
-def test_perceptual_pretrained_offline_is_one_notice_and_off(empty_caches: Path, offline: None,
-                                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_perceptual_pretrained_offline_is_one_notice_and_off(
+    empty_caches: Path, offline: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert load_perceptual("pretrained") is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "VGG16_Weights.IMAGENET1K_V1" in err and "perceptual loss: off" in err
 
 
-def test_perceptual_pretrained_download_error_is_one_notice(empty_caches: Path, monkeypatch: pytest.MonkeyPatch,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_perceptual_pretrained_download_error_is_one_notice(
+    empty_caches: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import torchvision.models._api as torchvision_api
 
     monkeypatch.setattr(skinaug.pretrained, "reachable", lambda host: True)  # the host answers, the download fails
-    monkeypatch.setattr(torchvision_api, "load_state_dict_from_url", _failing_download(
-        urllib.error.URLError("[Errno -3] Temporary failure in name resolution")))
+    monkeypatch.setattr(
+        torchvision_api,
+        "load_state_dict_from_url",
+        _failing_download(urllib.error.URLError("[Errno -3] Temporary failure in name resolution")),
+    )
     assert load_perceptual("pretrained") is None
     assert _failing_download.calls == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "could not be downloaded" in err and "perceptual loss: off" in err
 
 
-def test_inception_pretrained_offline_falls_back_with_one_notice(empty_caches: Path, offline: None,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_inception_pretrained_offline_falls_back_with_one_notice(
+    empty_caches: Path, offline: None, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert find_inception_weights("pretrained") is None
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Inception-v3 FID weights (torch-fidelity)" in err
     assert "using domain features" in err
 
 
-def test_inception_pretrained_download_error_falls_back(empty_caches: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_inception_pretrained_download_error_falls_back(
+    empty_caches: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import skinaug.evaluation.extractors as extractors
 
     monkeypatch.setattr(skinaug.pretrained, "reachable", lambda host: True)
-    monkeypatch.setattr(extractors.fidelity_inception, "load_state_dict_from_url",
-                        _failing_download(urllib.error.URLError("unreachable")))
+    monkeypatch.setattr(
+        extractors.fidelity_inception,
+        "load_state_dict_from_url",
+        _failing_download(urllib.error.URLError("unreachable")),
+    )
     assert find_inception_weights("pretrained") is None
     assert _failing_download.calls == 1
     assert "could not be downloaded" in capsys.readouterr().err

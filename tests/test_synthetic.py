@@ -17,9 +17,7 @@ from skinaug.manifest import load_prepared
 from skinaug.masks import load_mask
 from skinaug.prepare import prepare_dataset
 from skinaug.splits import SplitConfig
-from skinaug.synthetic import (
-    SYNTHETIC_COLUMNS, SYNTHETIC_KIND, check_sources, load_synthetic, write_copy_set,
-)
+from skinaug.synthetic import SYNTHETIC_COLUMNS, SYNTHETIC_KIND, check_sources, load_synthetic, write_copy_set
 
 
 @pytest.fixture
@@ -34,13 +32,28 @@ def write_set(folder: Path, workdir: Path, rows: list[dict], **info: object) -> 
     (folder / "images").mkdir(parents=True, exist_ok=True)
     prepared = load_prepared(workdir)
     shutil.copy(prepared.image_file(prepared.manifest.iloc[0]), folder / "images" / "a.jpg")
-    defaults = {"image_path": "images/a.jpg", "mask_path": "", "label": "nv", "mode": "intra",
-                "source_image_id": "", "source_split": "train", "seed": 1, "guidance": 2.5,
-                "generator_checksum": "abc", "measurements": "[0.5, 1.0]"}
+    defaults = {
+        "image_path": "images/a.jpg",
+        "mask_path": "",
+        "label": "nv",
+        "mode": "intra",
+        "source_image_id": "",
+        "source_split": "train",
+        "seed": 1,
+        "guidance": 2.5,
+        "generator_checksum": "abc",
+        "measurements": "[0.5, 1.0]",
+    }
     frame = pd.DataFrame([{**defaults, "image_id": f"syn_{i}", **row} for i, row in enumerate(rows)])
     frame[list(SYNTHETIC_COLUMNS)].to_csv(folder / "manifest.csv", index=False)
-    meta = {"kind": SYNTHETIC_KIND, "format_version": 1, "workdir": str(workdir.resolve()),
-            "generator": {"name": "test"}, "per_class": 1, **info}
+    meta = {
+        "kind": SYNTHETIC_KIND,
+        "format_version": 1,
+        "workdir": str(workdir.resolve()),
+        "generator": {"name": "test"},
+        "per_class": 1,
+        **info,
+    }
     (folder / "synthetic.json").write_text(json.dumps(meta))
     return folder
 
@@ -51,7 +64,9 @@ def first_image(workdir: Path, split: str) -> str:
 
 
 def test_load_synthetic_reads_the_format(workdir: Path, tmp_path: Path) -> None:
-    folder = write_set(tmp_path / "syn", workdir, [{"source_image_id": first_image(workdir, "train")}, {"mode": "free"}])
+    folder = write_set(
+        tmp_path / "syn", workdir, [{"source_image_id": first_image(workdir, "train")}, {"mode": "free"}]
+    )
     syn = load_synthetic(folder)
     assert syn.root == folder.resolve() and syn.workdir == workdir.resolve()
     assert list(syn.manifest["image_id"]) == ["syn_0", "syn_1"]
@@ -62,18 +77,21 @@ def test_load_synthetic_reads_the_format(workdir: Path, tmp_path: Path) -> None:
     check_sources(syn, load_prepared(workdir))  # a train source and a free-mode row: accepted
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    ("missing", "synthetic set not found"),
-    ("no_json", "not a synthetic set (no synthetic.json)"),
-    ("kind", "not a synthetic set (kind 'other'"),
-    ("version", "synthetic format version 2, this skinaug reads 1"),
-    ("no_manifest", "manifest.csv: not found; the synthetic set is incomplete"),
-    ("columns", "missing column(s) guidance"),
-    ("label", "unknown label 'cat' for image syn_0"),
-    ("mode", "unknown mode 'magic'"),
-    ("escape", "'../x.png' leaves the synthetic set's folder"),
-    ("escape_mask", "'../../m.png' leaves the synthetic set's folder"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("missing", "synthetic set not found"),
+        ("no_json", "not a synthetic set (no synthetic.json)"),
+        ("kind", "not a synthetic set (kind 'other'"),
+        ("version", "synthetic format version 2, this skinaug reads 1"),
+        ("no_manifest", "manifest.csv: not found; the synthetic set is incomplete"),
+        ("columns", "missing column(s) guidance"),
+        ("label", "unknown label 'cat' for image syn_0"),
+        ("mode", "unknown mode 'magic'"),
+        ("escape", "'../x.png' leaves the synthetic set's folder"),
+        ("escape_mask", "'../../m.png' leaves the synthetic set's folder"),
+    ],
+)
 def test_load_synthetic_errors_are_one_line(workdir: Path, tmp_path: Path, damage: str, message: str) -> None:
     folder = write_set(tmp_path / "syn", workdir, [{}])
     manifest = pd.read_csv(folder / "manifest.csv", dtype=str, keep_default_na=False)
@@ -91,8 +109,12 @@ def test_load_synthetic_errors_are_one_line(workdir: Path, tmp_path: Path, damag
         if damage == "columns":
             manifest = manifest.drop(columns="guidance")
         else:
-            column, value = {"label": ("label", "cat"), "mode": ("mode", "magic"), "escape": ("image_path", "../x.png"),
-                             "escape_mask": ("mask_path", "../../m.png")}[damage]
+            column, value = {
+                "label": ("label", "cat"),
+                "mode": ("mode", "magic"),
+                "escape": ("image_path", "../x.png"),
+                "escape_mask": ("mask_path", "../../m.png"),
+            }[damage]
             manifest[column] = value
         manifest.to_csv(folder / "manifest.csv", index=False)
     with pytest.raises(SkinaugError) as err:
@@ -103,10 +125,16 @@ def test_load_synthetic_errors_are_one_line(workdir: Path, tmp_path: Path, damag
 def test_sources_from_val_or_test_are_refused(tiny_ham: Path, workdir: Path, tmp_path: Path) -> None:
     prepared = load_prepared(workdir)
     val = first_image(workdir, "val")
-    folder = write_set(tmp_path / "syn", workdir, [{"source_image_id": first_image(workdir, "train")},
-                                                   {"source_image_id": val}, {"source_image_id": val}])
-    with pytest.raises(SkinaugError, match=f"2 of 3 synthetic image.*syn_1 was made from {val} which is in the "
-                                           "val split; synthetic sources must come from train only"):
+    folder = write_set(
+        tmp_path / "syn",
+        workdir,
+        [{"source_image_id": first_image(workdir, "train")}, {"source_image_id": val}, {"source_image_id": val}],
+    )
+    with pytest.raises(
+        SkinaugError,
+        match=f"2 of 3 synthetic image.*syn_1 was made from {val} which is in the "
+        "val split; synthetic sources must come from train only",
+    ):
         check_sources(load_synthetic(folder), prepared)
 
     prepare_dataset("ham10000", tiny_ham, tmp_path / "work2", split=SplitConfig(0.5, 0.0, 0.5), progress=False)
@@ -175,7 +203,9 @@ def test_copy_set_is_idempotent_and_resumes_after_an_interruption(workdir: Path,
     assert all((out / name).read_bytes() == data for name, data in content.items())
     assert _files(out) == set(topped.manifest["image_path"]) | set(topped.manifest["mask_path"])
     fewer = write_copy_set(workdir, out, per_class=2, seed=5, progress=False)
-    assert len(fewer.manifest) == 14 and _files(out) == set(fewer.manifest["image_path"]) | set(fewer.manifest["mask_path"])
+    assert len(fewer.manifest) == 14 and _files(out) == set(fewer.manifest["image_path"]) | set(
+        fewer.manifest["mask_path"]
+    )
 
 
 def test_copy_set_refuses_foreign_folders_and_another_seed(workdir: Path, tmp_path: Path) -> None:
@@ -188,8 +218,9 @@ def test_copy_set_refuses_foreign_folders_and_another_seed(workdir: Path, tmp_pa
         write_copy_set(workdir, tmp_path / "syn", per_class=1, seed=1, progress=False)
 
 
-def test_an_interrupted_top_up_leaves_no_stale_manifest(workdir: Path, tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_top_up_leaves_no_stale_manifest(
+    workdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import skinaug.synthetic as synthetic
 
     out = tmp_path / "syn"

@@ -32,7 +32,14 @@ import torch
 from torch.utils.data import Dataset, RandomSampler, Sampler
 
 from ..data import (
-    LabelledSubset, ManifestDataset, combine, labelled_subset, mixed_sampler, oversampled_indices, top_up_indices, weighted_sampler,
+    LabelledSubset,
+    ManifestDataset,
+    combine,
+    labelled_subset,
+    mixed_sampler,
+    oversampled_indices,
+    top_up_indices,
+    weighted_sampler,
 )
 from ..errors import SkinaugError
 
@@ -49,7 +56,10 @@ SOURCES: dict[str, str] = {"synthetic": "synthetic", "copies": "copies (control)
 REAL_ONLY_MIXINGS: tuple[str, ...] = ("a", "b", "d")
 LETTERS = "abcd"
 ARMS: dict[str, str] = {  # the classic letters, kept for reports and the command line
-    "a": MIXINGS["a"], "b": MIXINGS["b"], "c": "real + synthetic + sampler", "d": MIXINGS["d"],
+    "a": MIXINGS["a"],
+    "b": MIXINGS["b"],
+    "c": "real + synthetic + sampler",
+    "d": MIXINGS["d"],
 }
 _SHARE = re.compile(r"share(\d*\.?\d+)")
 
@@ -67,8 +77,9 @@ class ArmSpec:
         """The arm in words, e.g. 'real topped up to 500 per class with copies (control), shuffled'."""
         if self.name == "c":
             return ARMS["c"]
-        return MIXINGS[self.mixing].format(source=SOURCES.get(self.source or "", ""), n=top_up_to,
-                                           share=self.share or 0.0)
+        return MIXINGS[self.mixing].format(
+            source=SOURCES.get(self.source or "", ""), n=top_up_to, share=self.share or 0.0
+        )
 
 
 def parse_arm(name: str) -> ArmSpec:
@@ -88,16 +99,17 @@ def parse_arm(name: str) -> ArmSpec:
     match = _SHARE.fullmatch(text)
     if match and 0.0 <= float(match.group(1)) <= 1.0:
         return ArmSpec(name.strip(), "share", source, float(match.group(1)))
-    raise SkinaugError(f"arm {name!r}: unknown; arms are a, b, d, or c / topup / topup-sampler / share<P> "
-                       "(P in 0..1, e.g. share0.25), optionally followed by -synthetic, -copies or -selected")
+    raise SkinaugError(
+        f"arm {name!r}: unknown; arms are a, b, d, or c / topup / topup-sampler / share<P> "
+        "(P in 0..1, e.g. share0.25), optionally followed by -synthetic, -copies or -selected"
+    )
 
 
 def parse_arms(spec: str, shares: tuple[float, ...] = ()) -> list[ArmSpec]:
     """Arms from `--arms` (letters such as "abcd", or names separated by commas) plus one share arm per value
     of `--synthetic-share` (share arms for every source already asked for). Order kept, duplicates dropped."""
     text = spec.strip()
-    names = ([t for t in text.split(",") if t.strip()] if "," in text or not set(text) <= set(LETTERS)
-             else list(text))
+    names = [t for t in text.split(",") if t.strip()] if "," in text or not set(text) <= set(LETTERS) else list(text)
     if not names:
         raise SkinaugError(f"--arms {spec!r}: no arm given")
     try:
@@ -122,8 +134,13 @@ class BuiltArm:
     is_extra: np.ndarray
 
 
-def build_arm(arm: ArmSpec | str, real_train: ManifestDataset, extra: ManifestDataset | LabelledSubset | None, seed: int,
-              top_up_to: int = 500) -> BuiltArm:
+def build_arm(
+    arm: ArmSpec | str,
+    real_train: ManifestDataset,
+    extra: ManifestDataset | LabelledSubset | None,
+    seed: int,
+    top_up_to: int = 500,
+) -> BuiltArm:
     """The training set and sampler of an arm, drawing len(real_train) images per epoch.
 
     `extra` is the arm's extra image set (synthetic, copies or selected); arms a, b and d ignore it.
@@ -134,8 +151,9 @@ def build_arm(arm: ArmSpec | str, real_train: ManifestDataset, extra: ManifestDa
     if spec.mixing == "a":
         return BuiltArm(real_train, None, real_train.labels, real_flags)
     if spec.mixing == "b":
-        return BuiltArm(real_train, weighted_sampler(real_train.labels, num_samples=n, seed=seed),
-                        real_train.labels, real_flags)
+        return BuiltArm(
+            real_train, weighted_sampler(real_train.labels, num_samples=n, seed=seed), real_train.labels, real_flags
+        )
     if spec.mixing == "d":
         order = oversampled_indices(real_train.labels, seed)
         repeated = labelled_subset(real_train, order)
@@ -166,8 +184,13 @@ def control_of(name: str) -> str | None:
         return None
     if spec.source not in ("synthetic", "selected"):
         return None
-    base = "c" if spec.mixing == "c" else spec.name.rsplit(f"-{spec.source}", 1)[0] if spec.name.endswith(
-        f"-{spec.source}") else spec.name
+    base = (
+        "c"
+        if spec.mixing == "c"
+        else spec.name.rsplit(f"-{spec.source}", 1)[0]
+        if spec.name.endswith(f"-{spec.source}")
+        else spec.name
+    )
     return f"{base}-copies"
 
 

@@ -20,8 +20,16 @@ import torch
 from .. import __version__
 from ..atomic import atomic_open, read_json, write_json
 from ..data import (
-    DecodedImageCache, LabelledSubset, ManifestDataset, eval_transform, labelled_subset, real_dataset, require_real, synthetic_dataset,
-    synthetic_share_of_draws, train_transform,
+    DecodedImageCache,
+    LabelledSubset,
+    ManifestDataset,
+    eval_transform,
+    labelled_subset,
+    real_dataset,
+    require_real,
+    synthetic_dataset,
+    synthetic_share_of_draws,
+    train_transform,
 )
 from ..data.transforms import Normalisation
 from ..errors import SkinaugError
@@ -90,19 +98,24 @@ def _check_same_config(out: Path, workdir: str | os.PathLike[str], config: Bench
     train = asdict(config.train)
     train.pop("workers")
     train.pop("device")
-    recorded = {"train": train, "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
-                "weights": fingerprint(config.weights),
-                "synthetic_manifest": fingerprint(config.synthetic, MANIFEST_NAME),
-                "test_manifest": fingerprint(config.test_manifest, MANIFEST_NAME),
-                "copies_manifest": fingerprint(config.copies, MANIFEST_NAME),
-                "mixing": {"top_up_to": config.top_up_to, "resolution_chain": config.resolution_chain}}
+    recorded = {
+        "train": train,
+        "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
+        "weights": fingerprint(config.weights),
+        "synthetic_manifest": fingerprint(config.synthetic, MANIFEST_NAME),
+        "test_manifest": fingerprint(config.test_manifest, MANIFEST_NAME),
+        "copies_manifest": fingerprint(config.copies, MANIFEST_NAME),
+        "mixing": {"top_up_to": config.top_up_to, "resolution_chain": config.resolution_chain},
+    }
     path = out / "bench_config.json"
     if path.exists():
         previous = read_json(path)
         changed = sorted(k for k in set(previous) | set(recorded) if previous.get(k) != recorded.get(k))
         if changed:
-            raise SkinaugError(f"{out}: holds runs made with other settings ({', '.join(changed)} differ); "
-                               "use another --out or delete the folder")
+            raise SkinaugError(
+                f"{out}: holds runs made with other settings ({', '.join(changed)} differ); "
+                "use another --out or delete the folder"
+            )
         return
     write_json(path, recorded)
 
@@ -118,8 +131,9 @@ def _arms_to_run(config: BenchConfig, notices: list[str]) -> list[ArmSpec]:
     needs_synthetic = [a.name for a in arms if a.source in ("synthetic", "selected")]
     if needs_synthetic and not config.synthetic:
         arms = [a for a in arms if a.name not in needs_synthetic]
-        notices.append(f"arm(s) {', '.join(needs_synthetic)} skipped: no --synthetic set given "
-                       "(arm c is real + synthetic)")
+        notices.append(
+            f"arm(s) {', '.join(needs_synthetic)} skipped: no --synthetic set given (arm c is real + synthetic)"
+        )
     if not arms:
         raise SkinaugError(f"--arms {config.arms!r}: no arm left to run")
     if any(a.source == "selected" for a in arms):
@@ -141,15 +155,18 @@ def _native_size(syn_dir: str) -> int | None:
 
 def _resolution_path(tc: TrainConfig, via: int | None, native: int | None) -> str:
     """The image path in words, for the report."""
-    augment = ("random flips, any-angle rotation, resized crop (scale 0.75–1), colour jitter, ImageNet "
-               "normalisation")
+    augment = "random flips, any-angle rotation, resized crop (scale 0.75–1), colour jitter, ImageNet normalisation"
     if via is not None:
-        chain = (f"every image (real train/val/test, synthetic, copies) is decoded from its file, resized to "
-                 f"{via}×{via} px (the synthetic images' own resolution; bilinear, antialiased), then to "
-                 f"{tc.image_size}×{tc.image_size} px")
+        chain = (
+            f"every image (real train/val/test, synthetic, copies) is decoded from its file, resized to "
+            f"{via}×{via} px (the synthetic images' own resolution; bilinear, antialiased), then to "
+            f"{tc.image_size}×{tc.image_size} px"
+        )
     else:
-        chain = (f"every image is decoded from its file and resized once to {tc.image_size}×{tc.image_size} px "
-                 "(bilinear, antialiased; non-square images are squashed)")
+        chain = (
+            f"every image is decoded from its file and resized once to {tc.image_size}×{tc.image_size} px "
+            "(bilinear, antialiased; non-square images are squashed)"
+        )
         if native is not None:
             chain += f"; the synthetic images are {native}×{native} px"
     return f"{chain}; training images of every kind then get the same augmentations ({augment})."
@@ -169,13 +186,22 @@ def _copy_set(config: BenchConfig, workdir: str | os.PathLike[str], out: Path, p
 
 def _draws(built: BuiltArm) -> dict[str, Any]:
     """Per-class extra share among the indices the arm's sampler draws in its first epoch (measured)."""
-    drawn = (np.arange(len(built.labels)) if built.sampler is None
-             else np.fromiter(iter(copy.deepcopy(built.sampler)), dtype=np.int64))
+    drawn = (
+        np.arange(len(built.labels))
+        if built.sampler is None
+        else np.fromiter(iter(copy.deepcopy(built.sampler)), dtype=np.int64)
+    )
     return synthetic_share_of_draws(built.labels, built.is_extra, drawn)
 
 
-def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray, cache: DecodedImageCache,
-              normalisation: Normalisation, notices: list[str]) -> tuple[ManifestDataset | None, np.ndarray | None]:
+def _external(
+    config: BenchConfig,
+    prepared: Prepared,
+    train_labels: np.ndarray,
+    cache: DecodedImageCache,
+    normalisation: Normalisation,
+    notices: list[str],
+) -> tuple[ManifestDataset | None, np.ndarray | None]:
     """The cross-dataset test set and the classes both data sets have.
 
     Every image of the other work directory whose class the training set has, except images that also
@@ -187,21 +213,27 @@ def _external(config: BenchConfig, prepared: Prepared, train_labels: np.ndarray,
     other = load_prepared(config.test_manifest)
     if other.workdir.resolve() == prepared.workdir.resolve():
         raise SkinaugError(f"--test-manifest {config.test_manifest}: is the training work directory itself")
-    full = real_dataset(config.test_manifest, ["train", "val", "test"], config.train.image_size,
-                        eval_transform(normalisation))
+    full = real_dataset(
+        config.test_manifest, ["train", "val", "test"], config.train.image_size, eval_transform(normalisation)
+    )
     own_ids = set(prepared.manifest["image_id"])
     own_files = {str(prepared.image_file(r)) for r in prepared.manifest.to_dict("records")}
     shared = np.intersect1d(np.unique(train_labels), np.unique(full.labels))
     overlap = (full.frame["image_id"].isin(own_ids) | full.frame["image_file"].astype(str).isin(own_files)).to_numpy()
     keep = ~overlap & np.isin(full.labels, shared)
     if overlap.any():
-        notices.append(f"--test-manifest: {int(overlap.sum())} image(s) also in {prepared.workdir} left out of the "
-                       "cross-dataset test")
+        notices.append(
+            f"--test-manifest: {int(overlap.sum())} image(s) also in {prepared.workdir} left out of the "
+            "cross-dataset test"
+        )
     if not keep.any():
-        raise SkinaugError(f"--test-manifest {config.test_manifest}: no image left in the classes both data sets "
-                           "have once the training work directory's images are removed")
-    dataset = ManifestDataset(full.frame[keep].reset_index(drop=True), "real", config.train.image_size,
-                              eval_transform(normalisation), cache)
+        raise SkinaugError(
+            f"--test-manifest {config.test_manifest}: no image left in the classes both data sets "
+            "have once the training work directory's images are removed"
+        )
+    dataset = ManifestDataset(
+        full.frame[keep].reset_index(drop=True), "real", config.train.image_size, eval_transform(normalisation), cache
+    )
     require_real(dataset, "cross-dataset test")
     return dataset, shared
 
@@ -213,8 +245,9 @@ def _restrict(proba: np.ndarray, shared: np.ndarray) -> np.ndarray:
     return out / np.clip(out.sum(axis=1, keepdims=True), 1e-12, None)
 
 
-def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str], config: BenchConfig,
-                     progress: bool = True) -> BenchResult:
+def bench_classifier(
+    workdir: str | os.PathLike[str], out: str | os.PathLike[str], config: BenchConfig, progress: bool = True
+) -> BenchResult:
     """Run (or resume) the benchmark and write the report; returns what the report found."""
     out = Path(out)
     prepared = load_prepared(workdir)
@@ -258,7 +291,8 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
         return synthetic_dataset(extra_dirs[name], workdir, tc.image_size, transform, cache, via_size=via)
 
     extras: dict[str, ManifestDataset | LabelledSubset] = {
-        name: extra(name, train_transform(tc.image_size, normalisation)) for name in extra_dirs}
+        name: extra(name, train_transform(tc.image_size, normalisation)) for name in extra_dirs
+    }
     val_loader = make_loader(val, tc.batch_size, workers)
     test_loader = make_loader(test, tc.batch_size, workers)
     selection: dict[str, Any] | None = None
@@ -272,69 +306,131 @@ def bench_classifier(workdir: str | os.PathLike[str], out: str | os.PathLike[str
                 continue
             built = build_arm(arm, real_train, extras.get(arm.source or ""), seed, config.top_up_to)
             draws = _draws(built)
-            loader = make_loader(built.dataset, tc.batch_size, workers, sampler=built.sampler,
-                                 shuffle=built.sampler is None, seed=seed,
-                                 drop_last=len(real_train) > tc.batch_size)  # n draws per epoch
+            loader = make_loader(
+                built.dataset,
+                tc.batch_size,
+                workers,
+                sampler=built.sampler,
+                shuffle=built.sampler is None,
+                seed=seed,
+                drop_last=len(real_train) > tc.batch_size,
+            )  # n draws per epoch
             torch.manual_seed(seed)
             model, _ = create_classifier(tc.arch, len(CLASSES), run_weights, tc.image_size)
-            result = train_classifier(model, loader, val_loader, tc, seed, desc=f"arm {arm.name} seed {seed}",
-                                      progress=progress)
+            result = train_classifier(
+                model, loader, val_loader, tc, seed, desc=f"arm {arm.name} seed {seed}", progress=progress
+            )
             proba, y_true = predict_proba(result.model, test_loader, channels_last=tc.channels_last)
             if external is not None and shared is not None:
                 ext_loader = make_loader(external, tc.batch_size, workers)
                 ext_proba, ext_true = predict_proba(result.model, ext_loader, channels_last=tc.channels_last)
-                _save_npz(folder / "external_predictions.npz", y_true=ext_true,
-                          proba=_restrict(ext_proba, shared), image_ids=external.frame["image_id"].to_numpy(str))
+                _save_npz(
+                    folder / "external_predictions.npz",
+                    y_true=ext_true,
+                    proba=_restrict(ext_proba, shared),
+                    image_ids=external.frame["image_id"].to_numpy(str),
+                )
             description = arm.describe(config.top_up_to)
             if config.save_models or (arm.name in ("a", "b") and seed == 0):
-                save_classifier(folder, result.model, tc.arch, tc.image_size, normalisation,
-                                trained_on=f"bench-classifier arm {arm.name} ({description}), seed {seed}")
-            _save_npz(folder / "predictions.npz", y_true=y_true, proba=proba,
-                      image_ids=test.frame["image_id"].to_numpy(str))
-            write_json(folder / "run.json", {
-                "arm": arm.name, "arm_name": description, "seed": seed, "best_epoch": result.best_epoch,
-                "epochs_run": result.epochs_run, "seconds": result.seconds, "history": result.history,
-                "train_images": {"real": len(real_train), "synthetic": int(built.is_extra.sum()),
-                                 "extra_source": arm.source},
-                "draws": draws, "test_set": "real test split", "weights": weights_note,
-            })
-    shortcut = _shortcut(out, config, real_train, real("train", eval_transform(normalisation)), extras,
-                         lambda name: extra(name, eval_transform(normalisation)), workers)
+                save_classifier(
+                    folder,
+                    result.model,
+                    tc.arch,
+                    tc.image_size,
+                    normalisation,
+                    trained_on=f"bench-classifier arm {arm.name} ({description}), seed {seed}",
+                )
+            _save_npz(
+                folder / "predictions.npz", y_true=y_true, proba=proba, image_ids=test.frame["image_id"].to_numpy(str)
+            )
+            write_json(
+                folder / "run.json",
+                {
+                    "arm": arm.name,
+                    "arm_name": description,
+                    "seed": seed,
+                    "best_epoch": result.best_epoch,
+                    "epochs_run": result.epochs_run,
+                    "seconds": result.seconds,
+                    "history": result.history,
+                    "train_images": {
+                        "real": len(real_train),
+                        "synthetic": int(built.is_extra.sum()),
+                        "extra_source": arm.source,
+                    },
+                    "draws": draws,
+                    "test_set": "real test split",
+                    "weights": weights_note,
+                },
+            )
+    shortcut = _shortcut(
+        out,
+        config,
+        real_train,
+        real("train", eval_transform(normalisation)),
+        extras,
+        lambda name: extra(name, eval_transform(normalisation)),
+        workers,
+    )
     meta = {
-        "workdir": str(Path(workdir).resolve()), "dataset": prepared.info.get("format"),
-        "dataset_root": prepared.info.get("root"), "architecture": tc.arch, "image_size": tc.image_size,
+        "workdir": str(Path(workdir).resolve()),
+        "dataset": prepared.info.get("format"),
+        "dataset_root": prepared.info.get("root"),
+        "architecture": tc.arch,
+        "image_size": tc.image_size,
         "weights": config.weights if run_weights and not wants_pretrained(config.weights) else weights_note,
-        "seeds": config.seeds, "arms": [a.name for a in arms],
+        "seeds": config.seeds,
+        "arms": [a.name for a in arms],
         "arm_descriptions": {a.name: a.describe(config.top_up_to) for a in arms},
-        "device": str(select_device(tc.device)), "device_name": device_name(select_device(tc.device)),
-        "train_config": asdict(tc), "synthetic": config.synthetic, "test_manifest": config.test_manifest,
-        "copies": extra_dirs.get("copies"), "top_up_to": config.top_up_to,
-        "synthetic_shares": list(config.synthetic_shares), "resolution_chain": config.resolution_chain,
-        "via_size": via, "resolution_path": _resolution_path(tc, via, native),
-        "shortcut": shortcut, "selection": selection,
+        "device": str(select_device(tc.device)),
+        "device_name": device_name(select_device(tc.device)),
+        "train_config": asdict(tc),
+        "synthetic": config.synthetic,
+        "test_manifest": config.test_manifest,
+        "copies": extra_dirs.get("copies"),
+        "top_up_to": config.top_up_to,
+        "synthetic_shares": list(config.synthetic_shares),
+        "resolution_chain": config.resolution_chain,
+        "via_size": via,
+        "resolution_path": _resolution_path(tc, via, native),
+        "shortcut": shortcut,
+        "selection": selection,
         "shared_classes": [CLASSES[i] for i in shared] if shared is not None else None,
-        "test_images": len(test), "val_images": len(val), "train_images": len(real_train),
-        "skinaug_version": __version__, "note_weights": weights_note,
+        "test_images": len(test),
+        "val_images": len(val),
+        "train_images": len(real_train),
+        "skinaug_version": __version__,
+        "note_weights": weights_note,
     }
     report = write_report(out, load_runs(out), meta)
     report.notices = notices
     return report
 
 
-def _select(out: Path, synthetic_eval: ManifestDataset, tc: TrainConfig,
-            workers: int) -> tuple[np.ndarray, dict[str, Any]]:
+def _select(
+    out: Path, synthetic_eval: ManifestDataset, tc: TrainConfig, workers: int
+) -> tuple[np.ndarray, dict[str, Any]]:
     """Indices of the synthetic images that arm b's seed-0 model assigns to their class (+ acceptance)."""
     judge_dir = out / "runs" / "b_seed0"
     model, _ = load_classifier(judge_dir)
     model = model.to(select_device(tc.device))
     kept, summary = select_by_classifier(model, synthetic_eval, tc.batch_size, workers)
     summary["judge"] = "arm b's seed-0 model (real train images, weighted sampler, epoch chosen on real val)"
-    write_json(out / "selection.json", {**summary, "kept_image_ids": synthetic_eval.frame["image_id"].iloc[kept].tolist()})
+    write_json(
+        out / "selection.json", {**summary, "kept_image_ids": synthetic_eval.frame["image_id"].iloc[kept].tolist()}
+    )
     return kept, summary
 
 
-def _shortcut(out: Path, config: BenchConfig, real_train: ManifestDataset, real_eval: ManifestDataset,
-              extras: dict[str, Any], extra_eval: Any, workers: int) -> dict[str, Any]:
+def _shortcut(
+    out: Path,
+    config: BenchConfig,
+    real_train: ManifestDataset,
+    real_eval: ManifestDataset,
+    extras: dict[str, Any],
+    extra_eval: Any,
+    workers: int,
+) -> dict[str, Any]:
     """Real-vs-extra AUROC per extra set (computed once, kept in OUT/shortcut.json)."""
     if config.shortcut is None or not extras:
         return {}
@@ -349,7 +445,8 @@ def _shortcut(out: Path, config: BenchConfig, real_train: ManifestDataset, real_
             eval_set = labelled_subset(full, np.flatnonzero(full.frame["image_id"].isin(kept).to_numpy()))
         else:
             eval_set = extra_eval(name)
-        done[name] = real_vs_extra_auroc(real_train, real_eval, train_set, eval_set, config.shortcut,
-                                         config.train.device, workers)
+        done[name] = real_vs_extra_auroc(
+            real_train, real_eval, train_set, eval_set, config.shortcut, config.train.device, workers
+        )
         write_json(path, done)
     return {name: done[name] for name in extras}

@@ -19,8 +19,7 @@ from ..errors import SkinaugError
 from ..labels import CLASSES
 
 # The scalar metrics of classification_metrics(), in the order reports show them.
-SCALAR_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy", "accuracy", "macro_f1", "gmean",
-                                   "auroc_macro")
+SCALAR_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy", "accuracy", "macro_f1", "gmean", "auroc_macro")
 # The metrics that paired_bootstrap() can resample (all come from the confusion counts).
 BOOTSTRAP_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy", "accuracy", "macro_f1", "gmean")
 
@@ -36,8 +35,7 @@ def _labels(y_true: Any, n_classes: int | None = None) -> np.ndarray:
             raise SkinaugError(f"y_true must hold integer class indices; got dtype {y.dtype}")
     y = y.astype(np.int64)
     if n_classes is not None and (y.min() < 0 or y.max() >= n_classes):
-        raise SkinaugError(f"y_true holds class indices outside 0..{n_classes - 1} "
-                           f"(min {y.min()}, max {y.max()})")
+        raise SkinaugError(f"y_true holds class indices outside 0..{n_classes - 1} (min {y.min()}, max {y.max()})")
     return y
 
 
@@ -135,12 +133,22 @@ def classification_metrics(y_true: Any, proba: Any, classes: Sequence[str] = CLA
     scalars["auroc_macro"] = float(np.mean(auroc[present])) if present.sum() >= 2 else float("nan")
 
     per_class = {
-        name: {"recall": float(recall[j]), "specificity": float(specificity[j]), "precision": float(precision[j]),
-               "f1": float(f1[j]), "support": int(support[j]), "auroc": float(auroc[j])}
+        name: {
+            "recall": float(recall[j]),
+            "specificity": float(specificity[j]),
+            "precision": float(precision[j]),
+            "f1": float(f1[j]),
+            "support": int(support[j]),
+            "auroc": float(auroc[j]),
+        }
         for j, name in enumerate(classes)
     }
-    return {**{name: scalars[name] for name in SCALAR_METRICS}, "per_class": per_class,
-            "confusion": conf.tolist(), "n": int(n)}
+    return {
+        **{name: scalars[name] for name in SCALAR_METRICS},
+        "per_class": per_class,
+        "confusion": conf.tolist(),
+        "n": int(n),
+    }
 
 
 def _as_list(probas: Any) -> list[np.ndarray]:
@@ -152,8 +160,14 @@ def _as_list(probas: Any) -> list[np.ndarray]:
     return probas
 
 
-def paired_bootstrap(y_true: Any, proba_a: list[np.ndarray], proba_b: list[np.ndarray],
-                     metric: str = "mean_recall", n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+def paired_bootstrap(
+    y_true: Any,
+    proba_a: list[np.ndarray],
+    proba_b: list[np.ndarray],
+    metric: str = "mean_recall",
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Bootstrap the gain metric(a) - metric(b) over test images, paired across arms.
 
     proba_a / proba_b: one [N, K] array per seed, all scored on the same test images (y_true [N]). Each
@@ -169,8 +183,9 @@ def paired_bootstrap(y_true: Any, proba_a: list[np.ndarray], proba_b: list[np.nd
     (share of replicates with gain <= 0), "n_boot", "n_seeds_a", "n_seeds_b", "n_images"}.
     """
     if metric not in BOOTSTRAP_METRICS:
-        raise SkinaugError(f"paired_bootstrap: metric {metric!r} not supported; choose from "
-                           f"{', '.join(BOOTSTRAP_METRICS)}")
+        raise SkinaugError(
+            f"paired_bootstrap: metric {metric!r} not supported; choose from {', '.join(BOOTSTRAP_METRICS)}"
+        )
     n_boot = int(n_boot)
     if n_boot < 1:
         raise SkinaugError(f"paired_bootstrap: n_boot must be >= 1; got {n_boot}")
@@ -189,8 +204,10 @@ def paired_bootstrap(y_true: Any, proba_a: list[np.ndarray], proba_b: list[np.nd
     def mean_score(preds: list[np.ndarray], conf_of: Any) -> np.ndarray:
         return np.mean([_scores(conf_of(pred), present)[metric] for pred in preds], axis=0)
 
-    observed = float(mean_score(preds_a, lambda pred: confusion_counts(y, pred, k))
-                     - mean_score(preds_b, lambda pred: confusion_counts(y, pred, k)))
+    observed = float(
+        mean_score(preds_a, lambda pred: confusion_counts(y, pred, k))
+        - mean_score(preds_b, lambda pred: confusion_counts(y, pred, k))
+    )
 
     # Resampled columns are laid out class by class, so the true labels of a replicate never change.
     members = [np.flatnonzero(y == c) for c in np.flatnonzero(present)]
@@ -206,9 +223,17 @@ def paired_bootstrap(y_true: Any, proba_a: list[np.ndarray], proba_b: list[np.nd
         def conf_of(pred: np.ndarray, index: np.ndarray = index, base: np.ndarray = base, r: int = r) -> np.ndarray:
             return np.bincount((base + pred[index]).ravel(), minlength=r * k * k).reshape(r, k, k)
 
-        gains[start:start + r] = mean_score(preds_a, conf_of) - mean_score(preds_b, conf_of)
+        gains[start : start + r] = mean_score(preds_a, conf_of) - mean_score(preds_b, conf_of)
 
     low, high = np.percentile(gains, [2.5, 97.5])
-    return {"metric": metric, "gain": observed, "ci_low": float(low), "ci_high": float(high),
-            "p_le_0": float(np.mean(gains <= 0)), "n_boot": n_boot, "n_seeds_a": len(runs_a),
-            "n_seeds_b": len(runs_b), "n_images": int(y.size)}
+    return {
+        "metric": metric,
+        "gain": observed,
+        "ci_low": float(low),
+        "ci_high": float(high),
+        "p_le_0": float(np.mean(gains <= 0)),
+        "n_boot": n_boot,
+        "n_seeds_a": len(runs_a),
+        "n_seeds_b": len(runs_b),
+        "n_images": int(y.size),
+    }

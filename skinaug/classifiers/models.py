@@ -32,14 +32,16 @@ class WeightsReport:
     file: str | None
     loaded: int = 0
     skipped: int = 0
-    fallback: str = ""   # e.g. "published weights unavailable offline"
+    fallback: str = ""  # e.g. "published weights unavailable offline"
 
     def describe(self) -> str:
         """'from scratch (...)' or 'weights: NAME (n tensors loaded, m re-initialised, e.g. the head)'."""
         if self.file is None:
             return f"from scratch ({self.fallback or 'no weights file'})"
-        return (f"weights: {Path(self.file).name} ({self.loaded} tensors loaded, {self.skipped} re-initialised "
-                "or adapted, e.g. the head)")
+        return (
+            f"weights: {Path(self.file).name} ({self.loaded} tensors loaded, {self.skipped} re-initialised "
+            "or adapted, e.g. the head)"
+        )
 
 
 def _create(arch: str, num_classes: int, image_size: int | None, **kwargs: Any) -> nn.Module:
@@ -106,8 +108,9 @@ def _from_file(arch: str, num_classes: int, image_size: int | None, path: Path) 
     return model, WeightsReport(str(path), loaded, len(own) - loaded)
 
 
-def create_classifier(arch: str, num_classes: int, weights: str | os.PathLike[str] | None = None,
-                      image_size: int | None = None) -> tuple[nn.Module, WeightsReport]:
+def create_classifier(
+    arch: str, num_classes: int, weights: str | os.PathLike[str] | None = None, image_size: int | None = None
+) -> tuple[nn.Module, WeightsReport]:
     """A timm model with `num_classes` outputs for `image_size` px inputs (models with a fixed size get it).
 
     weights: None (from scratch), a local file (.safetensors or a plain state dict; its tensors are loaded
@@ -124,8 +127,9 @@ def create_classifier(arch: str, num_classes: int, weights: str | os.PathLike[st
         return _from_file(arch, num_classes, image_size, cached)
     what = f"{arch} published weights"
     if not reachable(HUB_HOST):
-        notice(f"{what}: not in the Hugging Face cache and {HUB_HOST} cannot be reached (offline); "
-               "training from scratch")
+        notice(
+            f"{what}: not in the Hugging Face cache and {HUB_HOST} cannot be reached (offline); training from scratch"
+        )
         return model, WeightsReport(None, fallback="published weights unavailable offline")
     downloaded = fetch(what, lambda: _create(arch, num_classes, image_size, pretrained=True), "training from scratch")
     if downloaded is None:

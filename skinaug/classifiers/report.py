@@ -22,8 +22,12 @@ from .mixing_report import mixing_markdown
 from .summary import REFERENCE_ARMS, summarise
 
 METRIC_LABELS: dict[str, str] = {
-    "mean_recall": "Mean recall", "balanced_accuracy": "Balanced accuracy", "macro_f1": "Macro F1",
-    "gmean": "G-mean", "auroc_macro": "AUROC (macro, OvR)", "accuracy": "Accuracy",
+    "mean_recall": "Mean recall",
+    "balanced_accuracy": "Balanced accuracy",
+    "macro_f1": "Macro F1",
+    "gmean": "G-mean",
+    "auroc_macro": "AUROC (macro, OvR)",
+    "accuracy": "Accuracy",
 }
 TABLE_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy", "macro_f1", "gmean", "auroc_macro", "accuracy")
 TEST_SET_DESCRIPTION = "real test images only"
@@ -32,6 +36,7 @@ _OTHER_COLOURS = ("#2ca02c", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#d6272
 
 
 # ---------------------------------------------------------------------------------------------- figures
+
 
 def _arm_colour(arm: str, order: list[str]) -> str:
     if arm in _ARM_COLOURS:
@@ -66,8 +71,9 @@ def _plot_confusion(path: Path, arm: str, info: dict[str, Any], classes: list[st
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class (test images)")
     seeds = info["n_runs"]
-    ax.set_title(f"arm {arm}: {info['arm_name']}\nrow-normalised, summed over {seeds} seed{'s' * (seeds != 1)}",
-                 fontsize=9)
+    ax.set_title(
+        f"arm {arm}: {info['arm_name']}\nrow-normalised, summed over {seeds} seed{'s' * (seeds != 1)}", fontsize=9
+    )
     fig.colorbar(image, ax=ax, shrink=0.8, label="share of the true class")
     save_figure(fig, path)
 
@@ -85,8 +91,16 @@ def _plot_per_class_recall(path: Path, summary: dict[str, Any]) -> None:
         info = summary["arms"][arm]
         means = np.array([info["per_class_recall"][c]["mean"] for c in classes])
         stds = np.nan_to_num(np.array([info["per_class_recall"][c]["std"] for c in classes]))
-        ax.bar(x + (i - (len(order) - 1) / 2) * width, np.nan_to_num(means), width, yerr=stds, capsize=2,
-               color=_arm_colour(arm, order), label=f"{arm}: {info['arm_name']}", error_kw={"lw": 0.8})
+        ax.bar(
+            x + (i - (len(order) - 1) / 2) * width,
+            np.nan_to_num(means),
+            width,
+            yerr=stds,
+            capsize=2,
+            color=_arm_colour(arm, order),
+            label=f"{arm}: {info['arm_name']}",
+            error_kw={"lw": 0.8},
+        )
     ax.set_xticks(x, [f"{c}\n(n={support[c]})" for c in classes])
     ax.set_ylim(0, 1.05)
     ax.set_ylabel("recall (mean ± std over seeds)")
@@ -109,8 +123,11 @@ def _plot_training_curves(path: Path, runs: list[dict[str, Any]], order: list[st
     for run in runs:
         history = run.get("history") or []
         colour, style = _arm_colour(run["arm"], order), styles[seeds.index(run["seed"]) % len(styles)]
-        points = [(h["epoch"], h["val_mean_recall"]) for h in history
-                  if h.get("val_mean_recall") is not None and h.get("epoch") is not None]
+        points = [
+            (h["epoch"], h["val_mean_recall"])
+            for h in history
+            if h.get("val_mean_recall") is not None and h.get("epoch") is not None
+        ]
         if points:
             epochs, values = zip(*points)
             axes[0].plot(epochs, values, style, color=colour, lw=1.2)
@@ -118,8 +135,11 @@ def _plot_training_curves(path: Path, runs: list[dict[str, Any]], order: list[st
             if best in epochs:
                 axes[0].plot([best], [values[epochs.index(best)]], "o", color=colour, ms=4)
         if has_loss:
-            points = [(h["epoch"], h["train_loss"]) for h in history
-                      if h.get("train_loss") is not None and h.get("epoch") is not None]
+            points = [
+                (h["epoch"], h["train_loss"])
+                for h in history
+                if h.get("train_loss") is not None and h.get("epoch") is not None
+            ]
             if points:
                 epochs, values = zip(*points)
                 axes[1].plot(epochs, values, style, color=colour, lw=1.2)
@@ -134,13 +154,16 @@ def _plot_training_curves(path: Path, runs: list[dict[str, Any]], order: list[st
         ax.grid(alpha=0.3)
     names = {r["arm"]: r.get("arm_name", ARMS.get(r["arm"], r["arm"])) for r in runs}
     handles = [Line2D([], [], color=_arm_colour(a, order), lw=2, label=f"{a}: {names[a]}") for a in order if a in names]
-    handles += [Line2D([], [], color="black", ls=styles[i % len(styles)], lw=1.2, label=f"seed {s}")
-                for i, s in enumerate(seeds)]
+    handles += [
+        Line2D([], [], color="black", ls=styles[i % len(styles)], lw=1.2, label=f"seed {s}")
+        for i, s in enumerate(seeds)
+    ]
     fig.legend(handles=handles, loc="outside right center", fontsize=8, frameon=False)
     save_figure(fig, path)
 
 
 # --------------------------------------------------------------------------------------------- markdown
+
 
 def _num(value: Any, signed: bool = False) -> str:
     if value is None or not np.isfinite(value):
@@ -205,7 +228,8 @@ def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[st
     epochs_text = (f"up to {epochs}; " if epochs is not None else "") + (
         f"ran {_range([r.get('epochs_run') for r in runs])}, "
         f"selected epoch {_range([r.get('best_epoch') for r in runs])} "
-        "(best mean recall on the real validation images)")
+        "(best mean recall on the real validation images)"
+    )
     support = ", ".join(f"{c} {n}" for c, n in test["support"].items())
     rows = [
         ("Data set", str(meta.get("dataset") or "—") + (f" (`{meta['workdir']}`)" if meta.get("workdir") else "")),
@@ -229,36 +253,61 @@ def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[st
 
 def _results_tables(summary: dict[str, Any], lines: list[str], title: str) -> None:
     order, arms = summary["arm_order"], summary["arms"]
-    lines += [f"## {title}", "", "Mean ± std over seeds.", "",
-              "| Arm | Training data | " + " | ".join(METRIC_LABELS[m] for m in TABLE_METRICS) + " | Seeds |",
-              "|---|---|" + "---:|" * len(TABLE_METRICS) + "---:|"]
+    lines += [
+        f"## {title}",
+        "",
+        "Mean ± std over seeds.",
+        "",
+        "| Arm | Training data | " + " | ".join(METRIC_LABELS[m] for m in TABLE_METRICS) + " | Seeds |",
+        "|---|---|" + "---:|" * len(TABLE_METRICS) + "---:|",
+    ]
     for arm in order:
         info = arms[arm]
-        lines.append(f"| {arm} | {info['arm_name']} | "
-                     + " | ".join(_pm(info["metrics"][m]) for m in TABLE_METRICS) + f" | {info['n_runs']} |")
-    lines += ["", "Mean recall is the macro average of the per-class recalls over the classes present in the "
-              "test set (the paper's metric); balanced accuracy, as scikit-learn defines it, is the same quantity. "
-              "G-mean is the geometric mean of the per-class recalls; AUROC is the mean one-vs-rest AUROC.", ""]
+        lines.append(
+            f"| {arm} | {info['arm_name']} | "
+            + " | ".join(_pm(info["metrics"][m]) for m in TABLE_METRICS)
+            + f" | {info['n_runs']} |"
+        )
+    lines += [
+        "",
+        "Mean recall is the macro average of the per-class recalls over the classes present in the "
+        "test set (the paper's metric); balanced accuracy, as scikit-learn defines it, is the same quantity. "
+        "G-mean is the geometric mean of the per-class recalls; AUROC is the mean one-vs-rest AUROC.",
+        "",
+    ]
 
-    gain_rows = [(arm, ref, arms[arm]["gains"][ref]) for ref in REFERENCE_ARMS for arm in order
-                 if ref in arms[arm].get("gains", {})]
-    gain_rows += [(arm, str(control_of(arm)), arms[arm]["gains"][str(control_of(arm))]) for arm in order
-                  if str(control_of(arm)) in arms[arm].get("gains", {})]  # generated vs the copies control
+    gain_rows = [
+        (arm, ref, arms[arm]["gains"][ref])
+        for ref in REFERENCE_ARMS
+        for arm in order
+        if ref in arms[arm].get("gains", {})
+    ]
+    gain_rows += [
+        (arm, str(control_of(arm)), arms[arm]["gains"][str(control_of(arm))])
+        for arm in order
+        if str(control_of(arm)) in arms[arm].get("gains", {})
+    ]  # generated vs the copies control
     boot = summary["bootstrap"]
     lines += [f"### Gains in mean recall (paired bootstrap, {boot['n_boot']} replicates)", ""]
     if gain_rows:
         lines += ["| Comparison | Gain in mean recall | 95 % CI | P(gain ≤ 0) | Seeds |", "|---|---:|---:|---:|---:|"]
         for arm, ref, gain in gain_rows:
             result = gain["mean_recall"]
-            lines.append(f"| {arm} vs {ref} ({arms[arm]['arm_name']} vs {arms[ref]['arm_name']}) | "
-                         f"{_num(result['gain'], True)} | {_ci(result)} | {_p(result)} | "
-                         f"{', '.join(str(s) for s in gain['seeds'])} |")
-        lines += ["", "Gain: mean over seeds of the arm's mean recall minus the reference arm's, on the same test "
-                  "images. Each replicate resamples the test images with replacement within each class (every "
-                  "class keeps its size) and scores both arms on the same sample; the 95 % CI is the percentile "
-                  "interval and P(gain ≤ 0) the share of replicates without a gain. The interval covers "
-                  "test-set sampling only, not the training variance between seeds (see the std above). Balanced "
-                  "accuracy gives the same numbers (results.json lists both).", ""]
+            lines.append(
+                f"| {arm} vs {ref} ({arms[arm]['arm_name']} vs {arms[ref]['arm_name']}) | "
+                f"{_num(result['gain'], True)} | {_ci(result)} | {_p(result)} | "
+                f"{', '.join(str(s) for s in gain['seeds'])} |"
+            )
+        lines += [
+            "",
+            "Gain: mean over seeds of the arm's mean recall minus the reference arm's, on the same test "
+            "images. Each replicate resamples the test images with replacement within each class (every "
+            "class keeps its size) and scores both arms on the same sample; the 95 % CI is the percentile "
+            "interval and P(gain ≤ 0) the share of replicates without a gain. The interval covers "
+            "test-set sampling only, not the training variance between seeds (see the std above). Balanced "
+            "accuracy gives the same numbers (results.json lists both).",
+            "",
+        ]
         if boot.get("note"):
             lines += [f"Note: {boot['note']}.", ""]
     else:
@@ -266,10 +315,16 @@ def _results_tables(summary: dict[str, Any], lines: list[str], title: str) -> No
 
     classes = summary["classes"]
     support = summary["test_set"]["support"]
-    lines += ["### Per-class recall", "", "Mean ± std over seeds; in brackets the difference from arm a "
-              "(where the arm helps or hurts each class)." if "a" in arms else "Mean ± std over seeds.", "",
-              "| Class | Test images | " + " | ".join(f"{a}: {arms[a]['arm_name']}" for a in order) + " |",
-              "|---|---:|" + "---:|" * len(order)]
+    lines += [
+        "### Per-class recall",
+        "",
+        "Mean ± std over seeds; in brackets the difference from arm a (where the arm helps or hurts each class)."
+        if "a" in arms
+        else "Mean ± std over seeds.",
+        "",
+        "| Class | Test images | " + " | ".join(f"{a}: {arms[a]['arm_name']}" for a in order) + " |",
+        "|---|---:|" + "---:|" * len(order),
+    ]
     for c in classes:
         cells = []
         for arm in order:
@@ -282,42 +337,74 @@ def _results_tables(summary: dict[str, Any], lines: list[str], title: str) -> No
     lines.append("")
     extra_arms = [a for a in order if "per_class_recall_delta_vs_b" in arms[a]]
     if extra_arms:
-        lines += ["### What the extra images add, per class (arm − b)", "",
-                  "Every arm below draws real images as arm b does plus extra (synthetic, copied or selected) "
-                  "images, so arm − b is the extra images' effect on each class's recall.", "",
-                  "| Arm | " + " | ".join(classes) + " |", "|---|" + "---:|" * len(classes)]
-        lines += [f"| {a} − b | " + " | ".join(_num(arms[a]["per_class_recall_delta_vs_b"][c], True) for c in classes)
-                  + " |" for a in extra_arms]
+        lines += [
+            "### What the extra images add, per class (arm − b)",
+            "",
+            "Every arm below draws real images as arm b does plus extra (synthetic, copied or selected) "
+            "images, so arm − b is the extra images' effect on each class's recall.",
+            "",
+            "| Arm | " + " | ".join(classes) + " |",
+            "|---|" + "---:|" * len(classes),
+        ]
+        lines += [
+            f"| {a} − b | " + " | ".join(_num(arms[a]["per_class_recall_delta_vs_b"][c], True) for c in classes) + " |"
+            for a in extra_arms
+        ]
         lines.append("")
-    lines += ["### Per-class specificity", "", "Mean ± std over seeds (true negatives / all images of the other "
-              "classes).", "", "| Class | " + " | ".join(order) + " |", "|---|" + "---:|" * len(order)]
+    lines += [
+        "### Per-class specificity",
+        "",
+        "Mean ± std over seeds (true negatives / all images of the other classes).",
+        "",
+        "| Class | " + " | ".join(order) + " |",
+        "|---|" + "---:|" * len(order),
+    ]
     for c in classes:
         lines.append(f"| {c} | " + " | ".join(_pm(arms[a]["per_class_specificity"][c]) for a in order) + " |")
     lines.append("")
 
 
-def _markdown(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[str, Any]],
-              figures: dict[str, str]) -> str:
-    lines = ["# Classifier benchmark: does synthetic data help?", "",
-             "Every arm is trained per seed and scored on the same real test images; the epoch is selected on "
-             "the real validation images.", "", "## Setup", "", "| | |", "|---|---|"]
+def _markdown(
+    meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[str, Any]], figures: dict[str, str]
+) -> str:
+    lines = [
+        "# Classifier benchmark: does synthetic data help?",
+        "",
+        "Every arm is trained per seed and scored on the same real test images; the epoch is selected on "
+        "the real validation images.",
+        "",
+        "## Setup",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
     lines += [f"| {key} | {value} |" for key, value in _meta_rows(meta, summary, runs)]
-    lines += ["", "Arms: " + "; ".join(f"**{a}** = {summary['arms'][a]['arm_name']}" for a in summary["arm_order"])
-              + ".", ""]
+    lines += [
+        "",
+        "Arms: " + "; ".join(f"**{a}** = {summary['arms'][a]['arm_name']}" for a in summary["arm_order"]) + ".",
+        "",
+    ]
     _results_tables(summary, lines, "Results on the real test images")
     lines += mixing_markdown(meta, runs)
     if summary.get("external"):
-        _results_tables({**summary["external"], "classes": summary["classes"]}, lines,
-                        "Results on the cross-dataset test set")
-    lines += ["## Runs", "", "| Run | Training images (real + synthetic) | Epochs run | Selected epoch | Time | "
-              "Mean recall |", "|---|---:|---:|---:|---:|---:|"]
+        _results_tables(
+            {**summary["external"], "classes": summary["classes"]}, lines, "Results on the cross-dataset test set"
+        )
+    lines += [
+        "## Runs",
+        "",
+        "| Run | Training images (real + synthetic) | Epochs run | Selected epoch | Time | Mean recall |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for run in runs:
         images = run.get("train_images") or {}
         seconds = run.get("seconds")
         time_text = f"{seconds / 60:.1f} min" if isinstance(seconds, (int, float)) else "—"
-        lines.append(f"| {run['name']} | {images.get('real', '—')} + {images.get('synthetic', 0)} | "
-                     f"{run.get('epochs_run', '—')} | {run.get('best_epoch', '—')} | {time_text} | "
-                     f"{_num(run['metrics']['mean_recall'])} |")
+        lines.append(
+            f"| {run['name']} | {images.get('real', '—')} + {images.get('synthetic', 0)} | "
+            f"{run.get('epochs_run', '—')} | {run.get('best_epoch', '—')} | {time_text} | "
+            f"{_num(run['metrics']['mean_recall'])} |"
+        )
     lines += ["", "## Figures", ""]
     for label, name in figures.items():
         lines += [f"- [{label}]({name})", "", f"  ![{label}]({name})", ""]
@@ -327,6 +414,7 @@ def _markdown(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[str
 
 # ------------------------------------------------------------------------------------------------ write
 
+
 @dataclass
 class BenchResult:
     """What `bench-classifier` found (the content of results.json) and where its report is."""
@@ -335,7 +423,7 @@ class BenchResult:
     summary: dict[str, Any]
     runs: list[dict[str, Any]]
     out: Path
-    notices: list[str] = field(default_factory=list)   # for the user (arms skipped, images left out)
+    notices: list[str] = field(default_factory=list)  # for the user (arms skipped, images left out)
 
     def as_dict(self) -> dict[str, Any]:
         """{"meta", "summary", "runs"}: what results.json holds."""
@@ -354,8 +442,9 @@ class BenchResult:
         return f"mean recall on real test: {', '.join(parts)} -> {self.out / 'report.md'}"
 
 
-def write_report(out_dir: str | os.PathLike[str], runs: list[dict[str, Any]], meta: dict[str, Any], *,
-                 n_boot: int = 2000) -> BenchResult:
+def write_report(
+    out_dir: str | os.PathLike[str], runs: list[dict[str, Any]], meta: dict[str, Any], *, n_boot: int = 2000
+) -> BenchResult:
     """Write results.json, report.md, confusion_<arm>.png, per_class_recall.png and training_curves.png
     into out_dir; returns what results.json holds ({"meta", "summary", "runs"}) as a BenchResult.
 

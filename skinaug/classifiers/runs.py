@@ -52,8 +52,9 @@ def load_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
         predictions, run_json = folder / "predictions.npz", folder / "run.json"
         missing = [f.name for f in (predictions, run_json) if not f.is_file()]
         if missing:
-            warnings.warn(f"{folder}: incomplete run (no {' and no '.join(missing)}); skipped",
-                          IncompleteRunWarning, stacklevel=2)
+            warnings.warn(
+                f"{folder}: incomplete run (no {' and no '.join(missing)}); skipped", IncompleteRunWarning, stacklevel=2
+            )
             continue
         try:
             info = read_json(run_json)
@@ -75,7 +76,8 @@ def load_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     for run in runs:
         key = (run["arm"], run["seed"])
         if key in seen:
-            raise SkinaugError(f"{runs_dir}: folders {seen[key]} and {run['name']} both hold arm {key[0]} seed "
-                               f"{key[1]}; remove one")
+            raise SkinaugError(
+                f"{runs_dir}: folders {seen[key]} and {run['name']} both hold arm {key[0]} seed {key[1]}; remove one"
+            )
         seen[key] = run["name"]
     return sorted(runs, key=lambda r: (r["arm"], r["seed"]))

@@ -20,8 +20,14 @@ WEIGHTS_NAME = "model.safetensors"
 META_NAME = "model.json"
 
 
-def save_classifier(folder: str | os.PathLike[str], model: nn.Module, arch: str, image_size: int,
-                    normalisation: Normalisation = IMAGENET, **extra: Any) -> None:
+def save_classifier(
+    folder: str | os.PathLike[str],
+    model: nn.Module,
+    arch: str,
+    image_size: int,
+    normalisation: Normalisation = IMAGENET,
+    **extra: Any,
+) -> None:
     """Write FOLDER/model.safetensors, then FOLDER/model.json (the JSON last: its presence means complete).
 
     `normalisation` is the (mean, std) its inputs were normalised with; it is recorded for whoever uses it."""
@@ -31,9 +37,19 @@ def save_classifier(folder: str | os.PathLike[str], model: nn.Module, arch: str,
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     with atomic_open(folder / WEIGHTS_NAME, "wb") as handle:
         handle.write(save(state))
-    write_json(folder / META_NAME, {"arch": arch, "num_classes": len(CLASSES), "classes": list(CLASSES),
-                                    "image_size": image_size, "mean": list(normalisation[0]),
-                                    "std": list(normalisation[1]), "skinaug_version": __version__, **extra})
+    write_json(
+        folder / META_NAME,
+        {
+            "arch": arch,
+            "num_classes": len(CLASSES),
+            "classes": list(CLASSES),
+            "image_size": image_size,
+            "mean": list(normalisation[0]),
+            "std": list(normalisation[1]),
+            "skinaug_version": __version__,
+            **extra,
+        },
+    )
 
 
 def saved_normalisation(meta: dict[str, Any]) -> Normalisation:
@@ -50,8 +66,10 @@ def classifier_folder(path: str | os.PathLike[str]) -> Path:
     for candidate in (path, path.parent if path.is_file() else None, path / "runs" / "a_seed0"):
         if candidate is not None and (candidate / META_NAME).is_file():
             return candidate
-    raise SkinaugError(f"{path}: no saved classifier ({META_NAME} + {WEIGHTS_NAME}, e.g. a bench-classifier "
-                       "output folder or its runs/a_seed0)")
+    raise SkinaugError(
+        f"{path}: no saved classifier ({META_NAME} + {WEIGHTS_NAME}, e.g. a bench-classifier "
+        "output folder or its runs/a_seed0)"
+    )
 
 
 def load_classifier(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, Any]]:
@@ -67,7 +85,7 @@ def load_classifier(path: str | os.PathLike[str]) -> tuple[nn.Module, dict[str, 
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
-        raise SkinaugError(f"{folder / WEIGHTS_NAME}: does not fit a {meta['arch']} "
-                           f"({str(exc).splitlines()[0]})") from None
+        raise SkinaugError(
+            f"{folder / WEIGHTS_NAME}: does not fit a {meta['arch']} ({str(exc).splitlines()[0]})"
+        ) from None
     return model.eval(), meta
-

@@ -16,8 +16,9 @@ from ..labels import CLASSES
 from .train import make_loader, predict_proba
 
 
-def select_by_classifier(model: nn.Module, extra_eval: Any, batch_size: int = 64,
-                         workers: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
+def select_by_classifier(
+    model: nn.Module, extra_eval: Any, batch_size: int = 64, workers: int = 0
+) -> tuple[np.ndarray, dict[str, Any]]:
     """(indices of the kept images, {"per_class": {class: {requested, kept, acceptance}}, "acceptance": all}).
 
     `extra_eval` yields (image, requested class) without training augmentations.
@@ -28,7 +29,14 @@ def select_by_classifier(model: nn.Module, extra_eval: Any, batch_size: int = 64
     for k, name in enumerate(CLASSES):
         of_class = requested == k
         if of_class.any():
-            per_class[name] = {"requested": int(of_class.sum()), "kept": int((kept & of_class).sum()),
-                               "acceptance": float(kept[of_class].mean())}
-    return np.flatnonzero(kept), {"per_class": per_class, "acceptance": float(kept.mean()) if kept.size else 0.0,
-                                  "kept": int(kept.sum()), "requested": int(kept.size)}
+            per_class[name] = {
+                "requested": int(of_class.sum()),
+                "kept": int((kept & of_class).sum()),
+                "acceptance": float(kept[of_class].mean()),
+            }
+    return np.flatnonzero(kept), {
+        "per_class": per_class,
+        "acceptance": float(kept.mean()) if kept.size else 0.0,
+        "kept": int(kept.sum()),
+        "requested": int(kept.size),
+    }

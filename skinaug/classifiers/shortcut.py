@@ -65,9 +65,16 @@ def _pick(mask: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.permutation(idx)[:n])
 
 
-def real_vs_extra_auroc(real_train: Any, real_eval: Any, extra_train: Any, extra_eval: Any,
-                        config: ShortcutConfig = ShortcutConfig(), device: str = "auto", workers: int = 0,
-                        progress: bool = False) -> dict[str, Any]:
+def real_vs_extra_auroc(
+    real_train: Any,
+    real_eval: Any,
+    extra_train: Any,
+    extra_eval: Any,
+    config: ShortcutConfig = ShortcutConfig(),
+    device: str = "auto",
+    workers: int = 0,
+    progress: bool = False,
+) -> dict[str, Any]:
     """Train the judge and return {"auroc", "held_out_real", "held_out_extra", "train_images", "steps", ...}.
 
     `*_train` datasets carry the training augmentations, `*_eval` the same images without them (same order).
@@ -78,8 +85,10 @@ def real_vs_extra_auroc(real_train: Any, real_eval: Any, extra_train: Any, extra
     rng = np.random.default_rng(config.seed)
     real_keys = [str(v) for v in real_train.frame["image_id"]]
     frame = extra_train.frame
-    extra_keys = [str(s) if "source_image_id" in frame.columns and str(s) else str(i)
-                  for s, i in zip(frame.get("source_image_id", frame["image_id"]), frame["image_id"])]
+    extra_keys = [
+        str(s) if "source_image_id" in frame.columns and str(s) else str(i)
+        for s, i in zip(frame.get("source_image_id", frame["image_id"]), frame["image_id"])
+    ]
     real_out, extra_out = _held_out(real_keys, config.held_out), _held_out(extra_keys, config.held_out)
     n_fit = min(int((~real_out).sum()), int((~extra_out).sum()), config.max_per_kind)
     n_test = min(int(real_out.sum()), int(extra_out.sum()), config.max_per_kind)
@@ -108,6 +117,12 @@ def real_vs_extra_auroc(real_train: Any, real_eval: Any, extra_train: Any, extra
             if step >= config.steps:
                 break
     proba, kinds = predict_proba(model, make_loader(test, config.batch_size, workers), dev, channels_last=False)
-    return {"auroc": float(roc_auc_score(kinds, proba[:, 1])), "held_out_real": n_test, "held_out_extra": n_test,
-            "train_images": 2 * n_fit, "steps": config.steps, "arch": config.arch,
-            "seconds": time.perf_counter() - start}
+    return {
+        "auroc": float(roc_auc_score(kinds, proba[:, 1])),
+        "held_out_real": n_test,
+        "held_out_extra": n_test,
+        "train_images": 2 * n_fit,
+        "steps": config.steps,
+        "arch": config.arch,
+        "seconds": time.perf_counter() - start,
+    }

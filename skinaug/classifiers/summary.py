@@ -19,9 +19,11 @@ REFERENCE_ARMS: tuple[str, ...] = ("a", "b")
 def _mean_std(values: Sequence[float]) -> dict[str, Any]:
     """Mean and sample standard deviation (ddof=1; NaN with one value) over seeds."""
     arr = np.asarray(values, dtype=np.float64)
-    return {"mean": float(arr.mean()) if arr.size else float("nan"),
-            "std": float(arr.std(ddof=1)) if arr.size > 1 else float("nan"),
-            "values": [float(v) for v in arr]}
+    return {
+        "mean": float(arr.mean()) if arr.size else float("nan"),
+        "std": float(arr.std(ddof=1)) if arr.size > 1 else float("nan"),
+        "values": [float(v) for v in arr],
+    }
 
 
 def _check_pairing(entries: list[dict[str, Any]], what: str) -> None:
@@ -31,20 +33,24 @@ def _check_pairing(entries: list[dict[str, Any]], what: str) -> None:
         ref = first_of_seed.setdefault(entry["seed"], entry)
         if ref is entry:
             continue
-        if not (np.array_equal(ref["image_ids"], entry["image_ids"])
-                and np.array_equal(ref["y_true"], entry["y_true"])):
+        if not (
+            np.array_equal(ref["image_ids"], entry["image_ids"]) and np.array_equal(ref["y_true"], entry["y_true"])
+        ):
             raise SkinaugError(
                 f"runs {ref['name']} and {entry['name']} (seed {entry['seed']}) were scored on different {what} "
                 "images; the arms of one seed must share them (a stale run folder from another work directory?) "
-                "- delete the stale folders and rerun")
+                "- delete the stale folders and rerun"
+            )
 
 
-def _common_images(entries: list[dict[str, Any]], what: str
-                   ) -> tuple[np.ndarray | None, dict[str, np.ndarray], str | None]:
+def _common_images(
+    entries: list[dict[str, Any]], what: str
+) -> tuple[np.ndarray | None, dict[str, np.ndarray], str | None]:
     """The test images every run shares: (y_true, {run name: proba in that order}, note or None)."""
     ref = entries[0]
-    if all(np.array_equal(ref["image_ids"], e["image_ids"]) and np.array_equal(ref["y_true"], e["y_true"])
-           for e in entries):
+    if all(
+        np.array_equal(ref["image_ids"], e["image_ids"]) and np.array_equal(ref["y_true"], e["y_true"]) for e in entries
+    ):
         return ref["y_true"], {e["name"]: e["proba"] for e in entries}, None
     common = ref["image_ids"]
     for entry in entries:
@@ -66,14 +72,16 @@ def _common_images(entries: list[dict[str, Any]], what: str
         elif not np.array_equal(y, y_common):
             raise SkinaugError(f"run {entry['name']}: the same {what} image has different labels in different runs")
         aligned[entry["name"]] = entry["proba"][order]
-    note = (f"the seeds were scored on different {what} images; the bootstrap uses the {common.size} images "
-            "they all share")
+    note = (
+        f"the seeds were scored on different {what} images; the bootstrap uses the {common.size} images they all share"
+    )
     warnings.warn(note, stacklevel=3)
     return y_common, aligned, note
 
 
-def _summarise_set(entries: list[dict[str, Any]], classes: list[str], what: str, n_boot: int,
-                   boot_seed: int) -> dict[str, Any]:
+def _summarise_set(
+    entries: list[dict[str, Any]], classes: list[str], what: str, n_boot: int, boot_seed: int
+) -> dict[str, Any]:
     """Per-arm mean ± std, per-class recall, bootstrap gains and per-class deltas of one test set."""
     _check_pairing(entries, what)
     arm_order = sorted({e["arm"] for e in entries})
@@ -91,8 +99,9 @@ def _summarise_set(entries: list[dict[str, Any]], classes: list[str], what: str,
             "n_runs": len(runs),
             "metrics": {m: _mean_std([r["metrics"][m] for r in runs]) for m in SCALAR_METRICS},
             "per_class_recall": {c: _mean_std([r["metrics"]["per_class"][c]["recall"] for r in runs]) for c in classes},
-            "per_class_specificity": {c: _mean_std([r["metrics"]["per_class"][c]["specificity"] for r in runs])
-                                      for c in classes},
+            "per_class_specificity": {
+                c: _mean_std([r["metrics"]["per_class"][c]["specificity"] for r in runs]) for c in classes
+            },
             "confusion_sum": confusion.tolist(),
             "gains": {},
         }
@@ -105,34 +114,50 @@ def _summarise_set(entries: list[dict[str, Any]], classes: list[str], what: str,
                 continue
             proba_arm = [aligned[r["name"]] for r in by_arm[arm] if r["seed"] in seeds]
             proba_ref = [aligned[r["name"]] for r in by_arm[ref] if r["seed"] in seeds]
-            arms[arm]["gains"][ref] = {"seeds": seeds, **{
-                m: paired_bootstrap(y_common, proba_arm, proba_ref, metric=m, n_boot=n_boot, seed=boot_seed)
-                for m in GAIN_METRICS}}
+            arms[arm]["gains"][ref] = {
+                "seeds": seeds,
+                **{
+                    m: paired_bootstrap(y_common, proba_arm, proba_ref, metric=m, n_boot=n_boot, seed=boot_seed)
+                    for m in GAIN_METRICS
+                },
+            }
     if "a" in arms:
         base = arms["a"]["per_class_recall"]
         for arm in arm_order:
             if arm != "a":
                 arms[arm]["per_class_recall_delta_vs_a"] = {
-                    c: arms[arm]["per_class_recall"][c]["mean"] - base[c]["mean"] for c in classes}
+                    c: arms[arm]["per_class_recall"][c]["mean"] - base[c]["mean"] for c in classes
+                }
     for arm in (a for a in arm_order if "b" in arms and uses_extra(a)):  # what the extra images add to b
         arms[arm]["per_class_recall_delta_vs_b"] = {
-            c: arms[arm]["per_class_recall"][c]["mean"] - arms["b"]["per_class_recall"][c]["mean"] for c in classes}
+            c: arms[arm]["per_class_recall"][c]["mean"] - arms["b"]["per_class_recall"][c]["mean"] for c in classes
+        }
     first = entries[0]
     support = np.bincount(first["y_true"], minlength=k)
     return {
         "arm_order": arm_order,
         "arms": arms,
-        "test_set": {"description": what, "n_images": int(first["y_true"].size),
-                     "support": {c: int(n) for c, n in zip(classes, support)},
-                     "same_images_across_seeds": note is None,
-                     "bootstrap_images": int(y_common.size) if y_common is not None else 0},
-        "bootstrap": {"n_boot": int(n_boot), "seed": int(boot_seed), "stratified_by_class": True,
-                      "interval": "95 % percentile", "metrics": list(GAIN_METRICS), "note": note},
+        "test_set": {
+            "description": what,
+            "n_images": int(first["y_true"].size),
+            "support": {c: int(n) for c, n in zip(classes, support)},
+            "same_images_across_seeds": note is None,
+            "bootstrap_images": int(y_common.size) if y_common is not None else 0,
+        },
+        "bootstrap": {
+            "n_boot": int(n_boot),
+            "seed": int(boot_seed),
+            "stratified_by_class": True,
+            "interval": "95 % percentile",
+            "metrics": list(GAIN_METRICS),
+            "note": note,
+        },
     }
 
 
-def summarise(runs: list[dict[str, Any]], classes: Sequence[str] = CLASSES, *, n_boot: int = 2000,
-              boot_seed: int = 0) -> dict[str, Any]:
+def summarise(
+    runs: list[dict[str, Any]], classes: Sequence[str] = CLASSES, *, n_boot: int = 2000, boot_seed: int = 0
+) -> dict[str, Any]:
     """Summary of the runs of load_runs(): per arm, mean ± std over seeds of every scalar metric and of
     each class's recall; paired bootstrap gains (mean recall, balanced accuracy) of each arm over arm a
     and over arm b where present ("gains": {reference: {...}}); each class's recall minus arm a's
@@ -148,25 +173,55 @@ def summarise(runs: list[dict[str, Any]], classes: Sequence[str] = CLASSES, *, n
     per_run: list[dict[str, Any]] = []
     for run in runs:
         metrics = classification_metrics(run["y_true"], run["proba"], classes)
-        entry = {"name": run.get("name", f"{run['arm']}_seed{run['seed']}"), "arm": run["arm"], "seed": run["seed"],
-                 "arm_name": run.get("arm_name", ARMS.get(run["arm"], run["arm"])), "y_true": np.asarray(run["y_true"]),
-                 "proba": np.asarray(run["proba"]), "image_ids": np.asarray(run["image_ids"]).astype(str),
-                 "metrics": metrics}
+        entry = {
+            "name": run.get("name", f"{run['arm']}_seed{run['seed']}"),
+            "arm": run["arm"],
+            "seed": run["seed"],
+            "arm_name": run.get("arm_name", ARMS.get(run["arm"], run["arm"])),
+            "y_true": np.asarray(run["y_true"]),
+            "proba": np.asarray(run["proba"]),
+            "image_ids": np.asarray(run["image_ids"]).astype(str),
+            "metrics": metrics,
+        }
         entries.append(entry)
-        record = {key: run.get(key) for key in ("name", "arm", "arm_name", "seed", "best_epoch", "epochs_run",
-                                                 "seconds", "train_images", "weights", "test_set", "history",
-                                                 "draws")}
+        record = {
+            key: run.get(key)
+            for key in (
+                "name",
+                "arm",
+                "arm_name",
+                "seed",
+                "best_epoch",
+                "epochs_run",
+                "seconds",
+                "train_images",
+                "weights",
+                "test_set",
+                "history",
+                "draws",
+            )
+        }
         record.update(name=entry["name"], arm_name=entry["arm_name"], metrics=metrics)
         if run.get("external") is not None:
             ext = run["external"]
             ext_metrics = classification_metrics(ext["y_true"], ext["proba"], classes)
-            external.append({**entry, "y_true": np.asarray(ext["y_true"]), "proba": np.asarray(ext["proba"]),
-                             "image_ids": np.asarray(ext["image_ids"]).astype(str), "metrics": ext_metrics})
+            external.append(
+                {
+                    **entry,
+                    "y_true": np.asarray(ext["y_true"]),
+                    "proba": np.asarray(ext["proba"]),
+                    "image_ids": np.asarray(ext["image_ids"]).astype(str),
+                    "metrics": ext_metrics,
+                }
+            )
             record["external_metrics"] = ext_metrics
         per_run.append(record)
     summary = {"classes": classes, **_summarise_set(entries, classes, "test", n_boot, boot_seed)}
     summary["seeds"] = sorted({e["seed"] for e in entries})
-    summary["external"] = (_summarise_set(external, classes, "external test", n_boot, boot_seed)
-                           if external and len(external) == len(entries) else None)
+    summary["external"] = (
+        _summarise_set(external, classes, "external test", n_boot, boot_seed)
+        if external and len(external) == len(entries)
+        else None
+    )
     summary["runs"] = per_run
     return summary

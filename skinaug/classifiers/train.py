@@ -63,13 +63,29 @@ def _seed_worker(worker_id: int) -> None:
     random.seed(seed)
 
 
-def make_loader(dataset: Dataset, batch_size: int, workers: int, sampler: Sampler | None = None,
-                shuffle: bool = False, seed: int = 0, drop_last: bool = False) -> DataLoader:
+def make_loader(
+    dataset: Dataset,
+    batch_size: int,
+    workers: int,
+    sampler: Sampler | None = None,
+    shuffle: bool = False,
+    seed: int = 0,
+    drop_last: bool = False,
+) -> DataLoader:
     """A seeded DataLoader (same seed -> same batches, whatever the number of workers)."""
     generator = torch.Generator().manual_seed(seed)
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, shuffle=shuffle and sampler is None,
-                      num_workers=workers, worker_init_fn=_seed_worker, generator=generator,
-                      persistent_workers=workers > 0, drop_last=drop_last, pin_memory=torch.cuda.is_available())
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        shuffle=shuffle and sampler is None,
+        num_workers=workers,
+        worker_init_fn=_seed_worker,
+        generator=generator,
+        persistent_workers=workers > 0,
+        drop_last=drop_last,
+        pin_memory=torch.cuda.is_available(),
+    )
 
 
 def _autocast(device: torch.device) -> Any:
@@ -88,8 +104,9 @@ def _prepare_model(model: nn.Module, device: torch.device, channels_last: bool) 
 
 
 @torch.no_grad()
-def predict_proba(model: nn.Module, loader: DataLoader, device: torch.device | None = None,
-                  channels_last: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def predict_proba(
+    model: nn.Module, loader: DataLoader, device: torch.device | None = None, channels_last: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """(softmax probabilities [N, K] float32, labels [N]) over a loader yielding (image, label)."""
     device = device or next(model.parameters()).device
     model.eval()
@@ -105,21 +122,31 @@ def predict_proba(model: nn.Module, loader: DataLoader, device: torch.device | N
     return torch.cat(probs).numpy().astype(np.float32), torch.cat(labels).numpy().astype(np.int64)
 
 
-def _schedule(optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int
-              ) -> torch.optim.lr_scheduler.LambdaLR:
+def _schedule(
+    optimizer: torch.optim.Optimizer, warmup_steps: int, total_steps: int
+) -> torch.optim.lr_scheduler.LambdaLR:
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: warmup_cosine(step, warmup_steps, total_steps))
 
 
-def train_classifier(model: nn.Module, train_loader: DataLoader, val_loader: DataLoader, config: TrainConfig,
-                     seed: int = 0, desc: str = "train", progress: bool = True) -> TrainResult:
+def train_classifier(
+    model: nn.Module,
+    train_loader: DataLoader,
+    val_loader: DataLoader,
+    config: TrainConfig,
+    seed: int = 0,
+    desc: str = "train",
+    progress: bool = True,
+) -> TrainResult:
     """Train with AdamW(0.9, 0.999) + warm-up/cosine; keep the epoch with the best validation mean recall."""
     torch.manual_seed(seed)
     device = select_device(config.device)
     model = _prepare_model(model, device, config.channels_last)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                                   {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr,
+    )
     steps = len(train_loader)
     scheduler = _schedule(optimizer, int(config.warmup_epochs * steps), config.epochs * steps)
     criterion = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
@@ -128,8 +155,9 @@ def train_classifier(model: nn.Module, train_loader: DataLoader, val_loader: Dat
     for epoch in range(1, config.epochs + 1):
         model.train()
         total, count = 0.0, 0
-        bar = tqdm(train_loader, desc=f"{desc} epoch {epoch}/{config.epochs}", unit="batch", leave=False,
-                   disable=not progress)
+        bar = tqdm(
+            train_loader, desc=f"{desc} epoch {epoch}/{config.epochs}", unit="batch", leave=False, disable=not progress
+        )
         for images, targets in bar:
             images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             if config.channels_last:
@@ -146,8 +174,14 @@ def train_classifier(model: nn.Module, train_loader: DataLoader, val_loader: Dat
             bar.set_postfix(loss=f"{total / count:.3f}")
         proba, labels = predict_proba(model, val_loader, device, config.channels_last)
         score = float(classification_metrics(labels, proba, CLASSES)["mean_recall"])
-        history.append({"epoch": epoch, "train_loss": total / max(1, count), "val_mean_recall": score,
-                        "lr": optimizer.param_groups[0]["lr"]})
+        history.append(
+            {
+                "epoch": epoch,
+                "train_loss": total / max(1, count),
+                "val_mean_recall": score,
+                "lr": optimizer.param_groups[0]["lr"],
+            }
+        )
         if score > best_score + 1e-6:
             best_score, best_epoch = score, epoch
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})

@@ -84,8 +84,13 @@ class DecodedImageCache:
 
         pool = ThreadPoolExecutor(self.workers)
         try:
-            bar = tqdm(total=len(files), desc=f"decoding images at {size}px", unit="img", file=sys.stderr,
-                       disable=not self.progress)
+            bar = tqdm(
+                total=len(files),
+                desc=f"decoding images at {size}px",
+                unit="img",
+                file=sys.stderr,
+                disable=not self.progress,
+            )
             with bar:
                 for _ in pool.map(one, range(len(files))):
                     bar.update()

@@ -62,9 +62,16 @@ class ManifestDataset(TorchvisionLabels, Dataset):
     via_size first and then to image_size (see `decode_image`): the resolution chain of generated images.
     """
 
-    def __init__(self, frame: pd.DataFrame, kind: str, image_size: int | None = None,
-                 transform: Callable[..., Any] | None = None, cache: CacheArg = None,
-                 with_mask: bool = False, via_size: int | None = None) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        kind: str,
+        image_size: int | None = None,
+        transform: Callable[..., Any] | None = None,
+        cache: CacheArg = None,
+        with_mask: bool = False,
+        via_size: int | None = None,
+    ) -> None:
         if kind not in ("real", "synthetic"):
             raise SkinaugError(f"dataset kind must be 'real' or 'synthetic', got {kind!r}")
         missing = [c for c in ("image_file", "mask_file", "label") if c not in frame.columns]
@@ -72,8 +79,9 @@ class ManifestDataset(TorchvisionLabels, Dataset):
             raise SkinaugError(f"dataset table lacks column(s) {', '.join(missing)}")
         unknown = sorted(set(frame["label"]) - set(CLASSES))
         if unknown:
-            raise SkinaugError(f"dataset table has unknown label(s) {', '.join(map(repr, unknown))}; "
-                               f"known: {', '.join(CLASSES)}")
+            raise SkinaugError(
+                f"dataset table has unknown label(s) {', '.join(map(repr, unknown))}; known: {', '.join(CLASSES)}"
+            )
         self.frame = frame.reset_index(drop=True).copy()
         self.frame["mask_file"] = self.frame["mask_file"].fillna("").astype(str)
         self.kind = kind
@@ -128,9 +136,15 @@ def _splits(split: str | Sequence[str]) -> list[str]:
     return wanted
 
 
-def real_dataset(workdir: str | os.PathLike[str], split: str | Sequence[str], image_size: int | None = None,
-                 transform: Callable[..., Any] | None = None, cache: CacheArg = None,
-                 with_mask: bool = False, via_size: int | None = None) -> ManifestDataset:
+def real_dataset(
+    workdir: str | os.PathLike[str],
+    split: str | Sequence[str],
+    image_size: int | None = None,
+    transform: Callable[..., Any] | None = None,
+    cache: CacheArg = None,
+    with_mask: bool = False,
+    via_size: int | None = None,
+) -> ManifestDataset:
     """The real images of one split (train/val/test) or several of a work directory (`via_size`: see
     ManifestDataset)."""
     prepared = load_prepared(workdir)
@@ -139,20 +153,29 @@ def real_dataset(workdir: str | os.PathLike[str], split: str | Sequence[str], im
     if rows.empty:
         raise SkinaugError(f"{prepared.workdir}: no images in split {'+'.join(wanted)}")
     records = rows.to_dict("records")
-    frame = pd.DataFrame({
-        "image_id": rows["image_id"].to_numpy(),
-        "image_file": [str(prepared.image_file(r)) for r in records],
-        "mask_file": [str(prepared.mask_file(r)) if r["mask_status"] == MASK_OK and r["mask_path"] else ""
-                      for r in records],
-        "label": rows["label"].to_numpy(),
-        "split": rows["split"].to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "image_id": rows["image_id"].to_numpy(),
+            "image_file": [str(prepared.image_file(r)) for r in records],
+            "mask_file": [
+                str(prepared.mask_file(r)) if r["mask_status"] == MASK_OK and r["mask_path"] else "" for r in records
+            ],
+            "label": rows["label"].to_numpy(),
+            "split": rows["split"].to_numpy(),
+        }
+    )
     return ManifestDataset(frame, "real", image_size, transform, cache, with_mask, via_size)
 
 
-def synthetic_dataset(syn_dir: str | os.PathLike[str], workdir: str | os.PathLike[str],
-                      image_size: int | None = None, transform: Callable[..., Any] | None = None,
-                      cache: CacheArg = None, with_mask: bool = False, via_size: int | None = None) -> ManifestDataset:
+def synthetic_dataset(
+    syn_dir: str | os.PathLike[str],
+    workdir: str | os.PathLike[str],
+    image_size: int | None = None,
+    transform: Callable[..., Any] | None = None,
+    cache: CacheArg = None,
+    with_mask: bool = False,
+    via_size: int | None = None,
+) -> ManifestDataset:
     """The images of a synthetic set, after checking that every source image is in workdir's train split."""
     syn = load_synthetic(syn_dir)
     check_sources(syn, load_prepared(workdir))
@@ -164,14 +187,16 @@ def synthetic_dataset(syn_dir: str | os.PathLike[str], workdir: str | os.PathLik
     absent = [f for f in files if not f.is_file()]
     if absent:
         raise SkinaugError(f"{syn.root}: {len(absent)} image file(s) of the manifest are missing, first {absent[0]}")
-    frame = pd.DataFrame({
-        "image_id": rows["image_id"].to_numpy(),
-        "image_file": [str(f) for f in files],
-        "mask_file": [str(syn.mask_file(r) or "") for r in records],
-        "label": rows["label"].to_numpy(),
-        "mode": rows["mode"].to_numpy(),
-        "source_image_id": rows["source_image_id"].to_numpy(),
-    })
+    frame = pd.DataFrame(
+        {
+            "image_id": rows["image_id"].to_numpy(),
+            "image_file": [str(f) for f in files],
+            "mask_file": [str(syn.mask_file(r) or "") for r in records],
+            "label": rows["label"].to_numpy(),
+            "mode": rows["mode"].to_numpy(),
+            "source_image_id": rows["source_image_id"].to_numpy(),
+        }
+    )
     return ManifestDataset(frame, "synthetic", image_size, transform, cache, with_mask, via_size)
 
 
@@ -189,8 +214,9 @@ class CombinedDataset(TorchvisionLabels, ConcatDataset):
         self.labels: np.ndarray = np.concatenate([np.asarray(d.labels, dtype=np.int64) for d in datasets])
         kinds = {d.kind for d in datasets}
         self.kind: str = kinds.pop() if len(kinds) == 1 else "mixed"
-        self.frame = pd.concat([d.frame if "kind" in d.frame.columns else d.frame.assign(kind=d.kind)
-                                for d in datasets], ignore_index=True)
+        self.frame = pd.concat(
+            [d.frame if "kind" in d.frame.columns else d.frame.assign(kind=d.kind) for d in datasets], ignore_index=True
+        )
 
 
 def combine(*datasets: Dataset) -> CombinedDataset:
@@ -231,7 +257,11 @@ def require_real(dataset: Any, role: str) -> None:
     if kind == "real":
         return
     if kind in ("synthetic", "mixed"):
-        raise SkinaugError(f"a synthetic set cannot be used as {role} data; this dataset is {kind}: evaluate "
-                           f"on real images only (real_dataset(workdir, 'val' or 'test'))")
-    raise SkinaugError(f"a synthetic set cannot be used as {role} data; cannot tell whether this "
-                       f"{type(dataset).__name__} is real (no .kind): use real_dataset(workdir, 'val' or 'test')")
+        raise SkinaugError(
+            f"a synthetic set cannot be used as {role} data; this dataset is {kind}: evaluate "
+            f"on real images only (real_dataset(workdir, 'val' or 'test'))"
+        )
+    raise SkinaugError(
+        f"a synthetic set cannot be used as {role} data; cannot tell whether this "
+        f"{type(dataset).__name__} is real (no .kind): use real_dataset(workdir, 'val' or 'test')"
+    )

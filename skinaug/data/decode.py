@@ -13,8 +13,9 @@ from ..images import load_rgb
 from ..masks import load_mask, resize_mask
 
 
-def decode_image(path: str | os.PathLike[str], image_size: int | None = None,
-                 via_size: int | None = None) -> np.ndarray:
+def decode_image(
+    path: str | os.PathLike[str], image_size: int | None = None, via_size: int | None = None
+) -> np.ndarray:
     """uint8 HxWx3 RGB array, resized to image_size x image_size (bilinear, antialiased) unless None.
 
     With `via_size`, the image is first resized to via_size x via_size and then to image_size: the

@@ -27,17 +27,21 @@ def class_weights(labels: Sequence[int] | np.ndarray, num_classes: int = len(CLA
     return weights
 
 
-def weighted_sampler(labels: Sequence[int] | np.ndarray, num_samples: int | None = None,
-                     seed: int | None = None) -> WeightedRandomSampler:
+def weighted_sampler(
+    labels: Sequence[int] | np.ndarray, num_samples: int | None = None, seed: int | None = None
+) -> WeightedRandomSampler:
     """Sampler drawing every class equally often in expectation (weight 1/count of its class, with replacement)."""
     array = np.asarray(labels, dtype=np.int64).reshape(-1)
     if array.size == 0:
         raise SkinaugError("weighted_sampler needs at least one label")
     per_sample = class_weights(array, max(len(CLASSES), int(array.max()) + 1))[array]
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    return WeightedRandomSampler(per_sample.astype(np.float64).tolist(),
-                                 num_samples if num_samples is not None else len(array),
-                                 replacement=True, generator=generator)
+    return WeightedRandomSampler(
+        per_sample.astype(np.float64).tolist(),
+        num_samples if num_samples is not None else len(array),
+        replacement=True,
+        generator=generator,
+    )
 
 
 def oversampled_indices(labels: Sequence[int] | np.ndarray, seed: int = 0) -> np.ndarray:
@@ -52,9 +56,13 @@ def oversampled_indices(labels: Sequence[int] | np.ndarray, seed: int = 0) -> np
     return np.asarray(resampled[:, 0], dtype=np.int64)
 
 
-def mixed_sampler(labels: Sequence[int] | np.ndarray, is_synthetic: Sequence[bool] | np.ndarray,
-                  synthetic_share: float | None = None, num_samples: int | None = None,
-                  seed: int | None = None) -> WeightedRandomSampler:
+def mixed_sampler(
+    labels: Sequence[int] | np.ndarray,
+    is_synthetic: Sequence[bool] | np.ndarray,
+    synthetic_share: float | None = None,
+    num_samples: int | None = None,
+    seed: int | None = None,
+) -> WeightedRandomSampler:
     """Class-balanced draws from real + synthetic images with a per-class cap on the synthetic share.
 
     Every class present is drawn equally often in expectation (as `weighted_sampler`). Within class k the
@@ -79,12 +87,17 @@ def mixed_sampler(labels: Sequence[int] | np.ndarray, is_synthetic: Sequence[boo
         per_sample[in_class & synthetic] = share / max(n_syn, 1)
         per_sample[in_class & ~synthetic] = (1.0 - share) / max(n_real, 1)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    return WeightedRandomSampler(per_sample.tolist(), num_samples if num_samples is not None else len(array),
-                                 replacement=True, generator=generator)
+    return WeightedRandomSampler(
+        per_sample.tolist(),
+        num_samples if num_samples is not None else len(array),
+        replacement=True,
+        generator=generator,
+    )
 
 
-def top_up_indices(real_labels: Sequence[int] | np.ndarray, extra_labels: Sequence[int] | np.ndarray,
-                   per_class: int, seed: int = 0) -> np.ndarray:
+def top_up_indices(
+    real_labels: Sequence[int] | np.ndarray, extra_labels: Sequence[int] | np.ndarray, per_class: int, seed: int = 0
+) -> np.ndarray:
     """Indices into the extra (synthetic) images that top every class up to `per_class` images.
 
     Class k gets max(0, per_class - R_k) extra images (all it has if fewer), chosen at random with `seed`;
@@ -101,9 +114,12 @@ def top_up_indices(real_labels: Sequence[int] | np.ndarray, extra_labels: Sequen
     return np.concatenate(chosen).astype(np.int64) if chosen else np.zeros(0, dtype=np.int64)
 
 
-def synthetic_share_of_draws(labels: Sequence[int] | np.ndarray, is_synthetic: Sequence[bool] | np.ndarray,
-                             drawn: Sequence[int] | np.ndarray,
-                             class_names: Sequence[str] = CLASSES) -> dict[str, dict[str, float]]:
+def synthetic_share_of_draws(
+    labels: Sequence[int] | np.ndarray,
+    is_synthetic: Sequence[bool] | np.ndarray,
+    drawn: Sequence[int] | np.ndarray,
+    class_names: Sequence[str] = CLASSES,
+) -> dict[str, dict[str, float]]:
     """Per class, how many of the `drawn` indices were real / synthetic and the synthetic share (one epoch)."""
     array = np.asarray(labels, dtype=np.int64).reshape(-1)
     synthetic = np.asarray(is_synthetic, dtype=bool).reshape(-1)
@@ -113,9 +129,11 @@ def synthetic_share_of_draws(labels: Sequence[int] | np.ndarray, is_synthetic: S
         hit = array[idx] == k
         n_syn = int((hit & synthetic[idx]).sum())
         n_all = int(hit.sum())
-        out[name] = {"draws": n_all, "synthetic_draws": n_syn,
-                     "synthetic_share": n_syn / n_all if n_all else 0.0}
+        out[name] = {"draws": n_all, "synthetic_draws": n_syn, "synthetic_share": n_syn / n_all if n_all else 0.0}
     n_syn_total = int(synthetic[idx].sum())
-    out["all"] = {"draws": int(idx.size), "synthetic_draws": n_syn_total,
-                  "synthetic_share": n_syn_total / idx.size if idx.size else 0.0}
+    out["all"] = {
+        "draws": int(idx.size),
+        "synthetic_draws": n_syn_total,
+        "synthetic_share": n_syn_total / idx.size if idx.size else 0.0,
+    }
     return out

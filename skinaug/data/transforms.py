@@ -9,7 +9,7 @@ IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
 IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 
 
-Normalisation = tuple[tuple[float, ...], tuple[float, ...]]   # (mean, std) per channel
+Normalisation = tuple[tuple[float, ...], tuple[float, ...]]  # (mean, std) per channel
 IMAGENET: Normalisation = (IMAGENET_MEAN, IMAGENET_STD)
 
 
@@ -24,14 +24,16 @@ def train_transform(image_size: int, normalisation: Normalisation = IMAGENET) ->
 
     Lesions have no canonical orientation, so both flips and full rotations are label-preserving.
     """
-    return v2.Compose([
-        v2.RandomHorizontalFlip(),
-        v2.RandomVerticalFlip(),
-        v2.RandomRotation(180, interpolation=v2.InterpolationMode.BILINEAR, fill=0),
-        v2.RandomResizedCrop(image_size, scale=(0.75, 1.0), ratio=(0.9, 1.1), antialias=True),
-        v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02),
-        *_to_normalised_float(normalisation),
-    ])
+    return v2.Compose(
+        [
+            v2.RandomHorizontalFlip(),
+            v2.RandomVerticalFlip(),
+            v2.RandomRotation(180, interpolation=v2.InterpolationMode.BILINEAR, fill=0),
+            v2.RandomResizedCrop(image_size, scale=(0.75, 1.0), ratio=(0.9, 1.1), antialias=True),
+            v2.ColorJitter(brightness=0.2, contrast=0.2, saturation=0.2, hue=0.02),
+            *_to_normalised_float(normalisation),
+        ]
+    )
 
 
 def eval_transform(normalisation: Normalisation = IMAGENET) -> v2.Compose:

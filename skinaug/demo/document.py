@@ -19,19 +19,19 @@ class Heading:
 
 @dataclass
 class Paragraph:
-    text: str                    # may use `code` and **bold**
+    text: str  # may use `code` and **bold**
 
 
 @dataclass
 class Table:
     header: list[str]
     rows: list[list[str]]
-    numeric: bool = True         # right-align every column but the first
+    numeric: bool = True  # right-align every column but the first
 
 
 @dataclass
 class Picture:
-    path: str                    # relative to the report's folder
+    path: str  # relative to the report's folder
     caption: str
 
 
@@ -61,11 +61,13 @@ def _inline(text: str) -> str:
     return re.sub(r"`(.+?)`", r"<code>\1</code>", escaped)
 
 
-_STYLE = ("body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
-          "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px}"
-          "td.n{text-align:right}th{background:#f3f3f3}img{max-width:100%;border:1px solid #ddd}"
-          "figure{margin:1em 0}figcaption{color:#555;font-size:90%}code{background:#f4f4f4;padding:0 3px}"
-          "nav ul{list-style:none;padding-left:1em}nav li.l3{margin-left:1.5em}")
+_STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}"
+    "table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px}"
+    "td.n{text-align:right}th{background:#f3f3f3}img{max-width:100%;border:1px solid #ddd}"
+    "figure{margin:1em 0}figcaption{color:#555;font-size:90%}code{background:#f4f4f4;padding:0 3px}"
+    "nav ul{list-style:none;padding-left:1em}nav li.l3{margin-left:1.5em}"
+)
 
 
 def _data_uri(path: Path) -> str:
@@ -90,8 +92,11 @@ def _anchors(blocks: Sequence[Block]) -> dict[int, str]:
 
 def _contents(blocks: Sequence[Block], anchors: dict[int, str]) -> str:
     """A linked table of contents of the level-2 and level-3 headings."""
-    items = [f'<li class="l{block.level}"><a href="#{anchors[position]}">{_inline(block.text)}</a></li>'
-             for position, block in enumerate(blocks) if isinstance(block, Heading) and block.level in (2, 3)]
+    items = [
+        f'<li class="l{block.level}"><a href="#{anchors[position]}">{_inline(block.text)}</a></li>'
+        for position, block in enumerate(blocks)
+        if isinstance(block, Heading) and block.level in (2, 3)
+    ]
     return f'<nav id="contents"><b>Contents</b><ul>{"".join(items)}</ul></nav>' if items else ""
 
 
@@ -111,15 +116,21 @@ def to_html(blocks: Sequence[Block], title: str, folder: Path) -> str:
             head = "".join(f"<th>{_inline(h)}</th>" for h in block.header)
             rows = []
             for row in block.rows:
-                cells = "".join(f"<td{' class=n' if block.numeric and i else ''}>{_inline(c)}</td>"
-                                for i, c in enumerate(row))
+                cells = "".join(
+                    f"<td{' class=n' if block.numeric and i else ''}>{_inline(c)}</td>" for i, c in enumerate(row)
+                )
                 rows.append(f"<tr>{cells}</tr>")
             body.append(f"<table><tr>{head}</tr>{''.join(rows)}</table>")
         else:
             file = folder / block.path
             figure_id = "figure-" + re.sub(r"[^a-z0-9]+", "-", block.path.lower()).strip("-")
-            picture = (f'<img src="{_data_uri(file)}" alt="{html.escape(block.caption)}">' if file.is_file()
-                       else f"<p><i>(picture not made: {html.escape(block.path)})</i></p>")
+            picture = (
+                f'<img src="{_data_uri(file)}" alt="{html.escape(block.caption)}">'
+                if file.is_file()
+                else f"<p><i>(picture not made: {html.escape(block.path)})</i></p>"
+            )
             body.append(f'<figure id="{figure_id}">{picture}<figcaption>{_inline(block.caption)}</figcaption></figure>')
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_STYLE}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )

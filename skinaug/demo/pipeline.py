@@ -50,8 +50,10 @@ class DemoResult:
     def summary_line(self) -> str:
         """'demo: 5.8 min; mean recall on real test a 0.512, ...; conditioning recall 0.345 -> OUT/report.html'."""
         parts = ", ".join(f"{arm} {self.bench.mean_recall(arm)['mean']:.3f}" for arm in self.bench.summary["arms"])
-        return (f"demo: {sum(self.timings.values()) / 60:.1f} min; mean recall on real test {parts}; "
-                f"conditioning recall {self.evaluation.conditioning_recall:.3f} -> {self.out / 'report.html'}")
+        return (
+            f"demo: {sum(self.timings.values()) / 60:.1f} min; mean recall on real test {parts}; "
+            f"conditioning recall {self.evaluation.conditioning_recall:.3f} -> {self.out / 'report.html'}"
+        )
 
 
 def _phantoms(out: Path, count: int) -> Path:
@@ -61,16 +63,26 @@ def _phantoms(out: Path, count: int) -> Path:
     return root
 
 
-def run_demo(out: str | os.PathLike[str], data: str | os.PathLike[str] | None = None, fmt: str = "ham10000",
-             plan: DemoPlan | None = None, log: Callable[[str], None] = lambda line: None) -> DemoResult:
+def run_demo(
+    out: str | os.PathLike[str],
+    data: str | os.PathLike[str] | None = None,
+    fmt: str = "ham10000",
+    plan: DemoPlan | None = None,
+    log: Callable[[str], None] = lambda line: None,
+) -> DemoResult:
     """Run (or resume) the whole pipeline into OUT and write OUT/report.html and OUT/report.md.
 
     `log` receives one line as each step starts (the CLI writes them to stderr).
     """
     out = Path(out)
     plan = plan or choose_plan(real_data=data is not None)
-    work, gen_dir, syn, bench_dir, eval_dir = (out / "work", out / "generator", out / "synthetic",
-                                               out / "bench-classifier", out / "evaluation")
+    work, gen_dir, syn, bench_dir, eval_dir = (
+        out / "work",
+        out / "generator",
+        out / "synthetic",
+        out / "bench-classifier",
+        out / "evaluation",
+    )
     timings: dict[str, float] = {}
     log(f"skinaug demo: {plan.name}; hardware: {plan.hardware}")
 
@@ -88,31 +100,68 @@ def run_demo(out: str | os.PathLike[str], data: str | os.PathLike[str] | None = 
 
     step("prepare" + (" (phantoms)" if data is None else f" ({fmt}: {data})"), prepare)
     step("measure", lambda: measure_workdir(work))
-    config = load_config(plan.generator).with_overrides(tokenizer_steps=plan.tokenizer_steps,
-                                                        transformer_steps=plan.transformer_steps)
+    config = load_config(plan.generator).with_overrides(
+        tokenizer_steps=plan.tokenizer_steps, transformer_steps=plan.transformer_steps
+    )
     config.tokenizer.adversarial_start = min(config.tokenizer.adversarial_start, config.tokenizer_optim.steps // 2)
-    step(f"train-generator ({plan.generator}, {config.tokenizer_optim.steps} tokenizer + "
-         f"{config.transformer_optim.steps} transformer steps)",
-         lambda: train_generator(work, gen_dir, config, TrainOptions(resume=(gen_dir / "config.json").exists(),
-                                                                     device=plan.device)))
-    step(f"augment ({plan.per_class} per class, {plan.mode})",
-         lambda: augment(work, gen_dir, syn, AugmentConfig(per_class=plan.per_class, mode=plan.mode,
-                                                           sampling=SamplingConfig(cfg=plan.cfg),
-                                                           device=select_device(plan.device).type)))
-    train = TrainConfig(arch=plan.classifier_arch, image_size=plan.classifier_size, epochs=plan.epochs,
-                        device=plan.device)
-    bench = step(f"bench-classifier ({plan.classifier_arch} {plan.classifier_size} px, arms {plan.arms}, "
-                 f"{plan.seeds} seed(s))",
-                 lambda: bench_classifier(work, bench_dir, BenchConfig(
-                     train=train, seeds=plan.seeds, arms=plan.arms, synthetic=str(syn), save_models=True,
-                     synthetic_shares=plan.synthetic_shares, top_up_to=plan.top_up_to,
-                     shortcut=ShortcutConfig(steps=plan.shortcut_steps) if plan.shortcut_steps else None)))
+    step(
+        f"train-generator ({plan.generator}, {config.tokenizer_optim.steps} tokenizer + "
+        f"{config.transformer_optim.steps} transformer steps)",
+        lambda: train_generator(
+            work, gen_dir, config, TrainOptions(resume=(gen_dir / "config.json").exists(), device=plan.device)
+        ),
+    )
+    step(
+        f"augment ({plan.per_class} per class, {plan.mode})",
+        lambda: augment(
+            work,
+            gen_dir,
+            syn,
+            AugmentConfig(
+                per_class=plan.per_class,
+                mode=plan.mode,
+                sampling=SamplingConfig(cfg=plan.cfg),
+                device=select_device(plan.device).type,
+            ),
+        ),
+    )
+    train = TrainConfig(
+        arch=plan.classifier_arch, image_size=plan.classifier_size, epochs=plan.epochs, device=plan.device
+    )
+    bench = step(
+        f"bench-classifier ({plan.classifier_arch} {plan.classifier_size} px, arms {plan.arms}, {plan.seeds} seed(s))",
+        lambda: bench_classifier(
+            work,
+            bench_dir,
+            BenchConfig(
+                train=train,
+                seeds=plan.seeds,
+                arms=plan.arms,
+                synthetic=str(syn),
+                save_models=True,
+                synthetic_shares=plan.synthetic_shares,
+                top_up_to=plan.top_up_to,
+                shortcut=ShortcutConfig(steps=plan.shortcut_steps) if plan.shortcut_steps else None,
+            ),
+        ),
+    )
     # the judge for domain features and conditioning: arm b (class-balanced sampler) if it ran, else arm a
     judge_run = bench_dir / "runs" / ("b_seed0" if "b" in [a.name for a in parse_arms(plan.arms)] else "a_seed0")
-    judge = JudgeSettings(judge_train(arch=plan.classifier_arch, image_size=plan.classifier_size,
-                                      epochs=plan.judge_epochs, device=plan.device), min_steps=plan.judge_min_steps)
-    metrics = step("evaluate", lambda: evaluate(work, syn, eval_dir, EvaluateConfig(
-        classifier=str(judge_run), judge=judge, bootstrap=plan.bootstrap, device=plan.device)))
+    judge = JudgeSettings(
+        judge_train(
+            arch=plan.classifier_arch, image_size=plan.classifier_size, epochs=plan.judge_epochs, device=plan.device
+        ),
+        min_steps=plan.judge_min_steps,
+    )
+    metrics = step(
+        "evaluate",
+        lambda: evaluate(
+            work,
+            syn,
+            eval_dir,
+            EvaluateConfig(classifier=str(judge_run), judge=judge, bootstrap=plan.bootstrap, device=plan.device),
+        ),
+    )
     plot_generator_curves(gen_dir, out / "generator_curves.png")
     write_demo_report(out, plan, timings, bench.as_dict(), metrics.metrics)
     return DemoResult(plan, timings, bench, metrics, out)

@@ -16,8 +16,8 @@ class DemoPlan:
     name: str
     hardware: str
     phantoms: int = 700
-    generator: str = "tiny"                 # a named config or a GeneratorConfig JSON file
-    tokenizer_steps: int | None = 150        # None: the generator config's own number of steps
+    generator: str = "tiny"  # a named config or a GeneratorConfig JSON file
+    tokenizer_steps: int | None = 150  # None: the generator config's own number of steps
     transformer_steps: int | None = 300
     per_class: int = 30
     mode: str = "intra"
@@ -31,7 +31,7 @@ class DemoPlan:
     top_up_to: int = 500
     shortcut_steps: int = 100
     judge_epochs: int = 6
-    judge_min_steps: int = 150               # CAS on a small synthetic set: at least this many steps
+    judge_min_steps: int = 150  # CAS on a small synthetic set: at least this many steps
     bootstrap: int = 200
     device: str = "auto"
 
@@ -43,11 +43,32 @@ def choose_plan(real_data: bool, device: str = "auto") -> DemoPlan:
     if not real_data:
         return DemoPlan("phantom demo (demo-sized training: minutes, not quality)", found, device=device)
     if select_device(device).type == "cuda":
-        return DemoPlan("real data, GPU plan (generator `small` at its configured steps, ResNet-50 224 px, "
-                        "3 seeds, 500 synthetic images per class)", found, generator="small",
-                        tokenizer_steps=None, transformer_steps=None, per_class=500, classifier_arch="resnet50",
-                        classifier_size=224, epochs=30, seeds=3, arms="a,b,c,d,c-copies,topup,topup-copies",
-                        synthetic_shares=(0.25, 0.5), shortcut_steps=300, judge_epochs=15, device=device)
-    return DemoPlan("real data, CPU plan (generator `tiny` 64 px, ResNet-18 64 px, 1 seed, 100 synthetic images "
-                    "per class; hours, not minutes)", found, tokenizer_steps=1500, transformer_steps=3000,
-                    per_class=100, epochs=10, judge_epochs=10, device=device)
+        return DemoPlan(
+            "real data, GPU plan (generator `small` at its configured steps, ResNet-50 224 px, "
+            "3 seeds, 500 synthetic images per class)",
+            found,
+            generator="small",
+            tokenizer_steps=None,
+            transformer_steps=None,
+            per_class=500,
+            classifier_arch="resnet50",
+            classifier_size=224,
+            epochs=30,
+            seeds=3,
+            arms="a,b,c,d,c-copies,topup,topup-copies",
+            synthetic_shares=(0.25, 0.5),
+            shortcut_steps=300,
+            judge_epochs=15,
+            device=device,
+        )
+    return DemoPlan(
+        "real data, CPU plan (generator `tiny` 64 px, ResNet-18 64 px, 1 seed, 100 synthetic images "
+        "per class; hours, not minutes)",
+        found,
+        tokenizer_steps=1500,
+        transformer_steps=3000,
+        per_class=100,
+        epochs=10,
+        judge_epochs=10,
+        device=device,
+    )

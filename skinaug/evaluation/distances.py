@@ -17,9 +17,9 @@ from torch_fidelity.metric_isc import isc_features_to_metric
 from torch_fidelity.metric_kid import kid_features_to_metric
 from torch_fidelity.metric_prc import prc_features_to_metric
 
-MIN_IMAGES = 2            # below this a set has no covariance: its metrics are NaN
-PRC_NEIGHBOURHOOD = 3     # k of the k-NN manifolds of improved precision/recall (torch-fidelity's default)
-KID_MAX_SUBSET = 1000     # torch-fidelity's default KID subset size; smaller sets use their own size
+MIN_IMAGES = 2  # below this a set has no covariance: its metrics are NaN
+PRC_NEIGHBOURHOOD = 3  # k of the k-NN manifolds of improved precision/recall (torch-fidelity's default)
+KID_MAX_SUBSET = 1000  # torch-fidelity's default KID subset size; smaller sets use their own size
 
 
 def fid(generated: torch.Tensor, real: torch.Tensor) -> float:
@@ -60,8 +60,14 @@ def kid(generated: torch.Tensor, real: torch.Tensor, subsets: int = 100, seed: i
     size = kid_subset_size(len(generated), len(real))
     if size < MIN_IMAGES:
         return math.nan, math.nan
-    out = kid_features_to_metric(generated.double().cpu(), real.double().cpu(), kid_subsets=subsets,
-                                 kid_subset_size=size, rng_seed=seed, verbose=False)
+    out = kid_features_to_metric(
+        generated.double().cpu(),
+        real.double().cpu(),
+        kid_subsets=subsets,
+        kid_subset_size=size,
+        rng_seed=seed,
+        verbose=False,
+    )
     return float(out["kernel_inception_distance_mean"]), float(out["kernel_inception_distance_std"])
 
 
@@ -78,13 +84,25 @@ def precision_recall(generated: torch.Tensor, real: torch.Tensor) -> tuple[float
     """Improved precision (generated inside the real manifold) and recall (real inside the generated one)."""
     if min(len(generated), len(real)) <= PRC_NEIGHBOURHOOD:
         return math.nan, math.nan
-    out = prc_features_to_metric(generated.float().cpu(), real.float().cpu(), prc_neighborhood=PRC_NEIGHBOURHOOD,
-                                 prc_batch_size=10000, save_cpu_ram=False, verbose=False)
+    out = prc_features_to_metric(
+        generated.float().cpu(),
+        real.float().cpu(),
+        prc_neighborhood=PRC_NEIGHBOURHOOD,
+        prc_batch_size=10000,
+        save_cpu_ram=False,
+        verbose=False,
+    )
     return float(out["precision"]), float(out["recall"])
 
 
-def bootstrap_interval(statistic: Callable[[np.ndarray, np.ndarray], float], generated: np.ndarray,
-                       real: np.ndarray, replicates: int, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray, np.ndarray], float],
+    generated: np.ndarray,
+    real: np.ndarray,
+    replicates: int,
+    seed: int = 0,
+    level: float = 0.95,
+) -> tuple[float, float]:
     """Percentile interval of `statistic` over bootstrap replicates that resample both sets' images."""
     if replicates <= 0 or min(len(generated), len(real)) < MIN_IMAGES:
         return math.nan, math.nan
@@ -99,8 +117,9 @@ def bootstrap_interval(statistic: Callable[[np.ndarray, np.ndarray], float], gen
     return float(low), float(high)
 
 
-def kid_bootstrap_interval(generated: np.ndarray, real: np.ndarray, replicates: int, seed: int = 0,
-                           level: float = 0.95) -> tuple[float, float]:
+def kid_bootstrap_interval(
+    generated: np.ndarray, real: np.ndarray, replicates: int, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Percentile bootstrap interval of the KID (unbiased MMD^2, torch-fidelity's cubic kernel) on the whole sets.
 
     Resampling with replacement puts copies of an image in a replicate; pairs of copies of the SAME image are left

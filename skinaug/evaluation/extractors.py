@@ -41,8 +41,9 @@ class DomainFeatureExtractor(FeatureExtractorBase):
     mean: torch.Tensor  # buffers (see __init__)
     std: torch.Tensor
 
-    def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(name, features_list)
         from ..classifiers.saved import load_classifier, saved_normalisation
 
@@ -74,12 +75,14 @@ class DomainFeatureExtractor(FeatureExtractorBase):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         if x.dtype != torch.uint8 or x.dim() != 4 or x.shape[1] != 3:
-            raise SkinaugError(f"{DOMAIN_EXTRACTOR}: expects uint8 B x 3 x H x W images, got {x.dtype} "
-                               f"{tuple(x.shape)}")
+            raise SkinaugError(
+                f"{DOMAIN_EXTRACTOR}: expects uint8 B x 3 x H x W images, got {x.dtype} {tuple(x.shape)}"
+            )
         images = x.float() / 255.0
         if images.shape[-2:] != (self.image_size, self.image_size):
-            images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear",
-                                   align_corners=False, antialias=True)
+            images = F.interpolate(
+                images, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False, antialias=True
+            )
         images = (images - self.mean) / self.std
         pooled = self.classifier.forward_head(self.classifier.forward_features(images), pre_logits=True)
         features = {"penultimate": pooled.float(), "logits": self.classifier.get_classifier()(pooled).float()}
@@ -89,19 +92,25 @@ class DomainFeatureExtractor(FeatureExtractorBase):
 class LocalInceptionV3(fidelity_inception.FeatureExtractorInceptionV3):
     """torch-fidelity's Inception-v3 with its weights read from a local file (safetensors or a plain state dict)."""
 
-    def __init__(self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, name: str, features_list: list[str], feature_extractor_weights_path: str | None = None, **kwargs: Any
+    ) -> None:
         if feature_extractor_weights_path is None:
             raise SkinaugError(f"{INCEPTION_EXTRACTOR}: needs a local weights file (feature_extractor_weights_path)")
         state = read_state_dict(feature_extractor_weights_path)
         download = fidelity_inception.load_state_dict_from_url
         fidelity_inception.load_state_dict_from_url = lambda *args, **kw: state  # the parent loads; nothing downloads
         try:
-            super().__init__(name, features_list, feature_extractor_weights_path=None,
-                             feature_extractor_internal_dtype=kwargs.get("feature_extractor_internal_dtype"))
+            super().__init__(
+                name,
+                features_list,
+                feature_extractor_weights_path=None,
+                feature_extractor_internal_dtype=kwargs.get("feature_extractor_internal_dtype"),
+            )
         except RuntimeError as exc:
-            raise SkinaugError(f"{feature_extractor_weights_path}: not Inception-v3 FID weights "
-                               f"({str(exc).splitlines()[0]})") from None
+            raise SkinaugError(
+                f"{feature_extractor_weights_path}: not Inception-v3 FID weights ({str(exc).splitlines()[0]})"
+            ) from None
         finally:
             fidelity_inception.load_state_dict_from_url = download
 
@@ -117,7 +126,7 @@ class ExtractorChoice:
 
     name: str
     weights: str
-    label: str            # e.g. "Inception-v3" or "domain features"
+    label: str  # e.g. "Inception-v3" or "domain features"
     fid_layer: str
     isc_layer: str
     note: str
@@ -126,8 +135,12 @@ class ExtractorChoice:
 def download_inception_weights() -> Path | None:
     """torch-fidelity's Inception-v3 file in torch hub's cache, downloaded there once by torch-fidelity's loader
     when it is missing; None after one notice line when it cannot be had (offline)."""
-    return hub_weights_file(fidelity_inception.URL_INCEPTION_V3, "Inception-v3 FID weights (torch-fidelity)",
-                            "using domain features", fidelity_inception.load_state_dict_from_url)
+    return hub_weights_file(
+        fidelity_inception.URL_INCEPTION_V3,
+        "Inception-v3 FID weights (torch-fidelity)",
+        "using domain features",
+        fidelity_inception.load_state_dict_from_url,
+    )
 
 
 def find_inception_weights(given: str | os.PathLike[str] | None) -> Path | None:
@@ -145,15 +158,27 @@ def find_inception_weights(given: str | os.PathLike[str] | None) -> Path | None:
 
 def inception_choice(weights: Path) -> ExtractorChoice:
     """Inception-v3 (the standard FID network) from a local weights file."""
-    return ExtractorChoice(INCEPTION_EXTRACTOR, str(weights), "Inception-v3", "2048", "logits_unbiased",
-                           f"Inception-v3 features (pool3, 2048-d; IS from its logits), weights {weights}")
+    return ExtractorChoice(
+        INCEPTION_EXTRACTOR,
+        str(weights),
+        "Inception-v3",
+        "2048",
+        "logits_unbiased",
+        f"Inception-v3 features (pool3, 2048-d; IS from its logits), weights {weights}",
+    )
 
 
 def domain_choice(classifier_folder: Path, description: str) -> ExtractorChoice:
     """The domain extractor of a saved classifier; `description` says where the classifier came from."""
-    return ExtractorChoice(DOMAIN_EXTRACTOR, str(classifier_folder), "domain features", "penultimate", "logits",
-                           f"the penultimate layer of {description} (IS from its 7 class logits); "
-                           "not comparable with Inception FIDs in papers")
+    return ExtractorChoice(
+        DOMAIN_EXTRACTOR,
+        str(classifier_folder),
+        "domain features",
+        "penultimate",
+        "logits",
+        f"the penultimate layer of {description} (IS from its 7 class logits); "
+        "not comparable with Inception FIDs in papers",
+    )
 
 
 class ImageTensors(torch.utils.data.Dataset):
@@ -173,14 +198,17 @@ def load_extractor(choice: ExtractorChoice, device: torch.device | None = None) 
     """The torch-fidelity extractor of a choice, with the layers the metrics need (load it once, use it often)."""
     cuda = device is not None and device.type == "cuda"
     layers = sorted({choice.fid_layer, choice.isc_layer})
-    return create_feature_extractor(choice.name, layers, cuda=cuda, verbose=False,
-                                    feature_extractor_weights_path=choice.weights)
+    return create_feature_extractor(
+        choice.name, layers, cuda=cuda, verbose=False, feature_extractor_weights_path=choice.weights
+    )
 
 
-def extract_features(extractor: FeatureExtractorBase, images: torch.Tensor, batch_size: int = 64,
-                     progress: bool = False) -> dict[str, torch.Tensor]:
+def extract_features(
+    extractor: FeatureExtractorBase, images: torch.Tensor, batch_size: int = 64, progress: bool = False
+) -> dict[str, torch.Tensor]:
     """{layer: N x D float64 tensor} of uint8 N x 3 x H x W images, through torch-fidelity's extractor loop."""
     cuda = next(extractor.parameters(), torch.empty(0)).is_cuda
-    features = get_featuresdict_from_dataset(ImageTensors(images), extractor, batch_size, cuda,
-                                             save_cpu_ram=True, verbose=progress)  # its progress bar on stderr
+    features = get_featuresdict_from_dataset(
+        ImageTensors(images), extractor, batch_size, cuda, save_cpu_ram=True, verbose=progress
+    )  # its progress bar on stderr
     return {k: v.double() for k, v in features.items()}

@@ -27,8 +27,13 @@ from ..labels import CLASSES
 from ..manifest import MANIFEST_NAME
 
 
-JUDGE_TRAIN: dict[str, Any] = {"arch": "resnet18", "image_size": 64, "epochs": 15, "patience": 5,
-                               "channels_last": False}  # small defaults: the judges run on a CPU
+JUDGE_TRAIN: dict[str, Any] = {
+    "arch": "resnet18",
+    "image_size": 64,
+    "epochs": 15,
+    "patience": 5,
+    "channels_last": False,
+}  # small defaults: the judges run on a CPU
 
 
 def judge_train(**changes: Any) -> TrainConfig:
@@ -41,7 +46,7 @@ class JudgeSettings:
     """Architecture and training of the evaluation's classifiers: a classifier TrainConfig and a step floor."""
 
     train: TrainConfig = field(default_factory=judge_train)
-    min_steps: int = 200                    # small sets train for more epochs, up to at least this many steps
+    min_steps: int = 200  # small sets train for more epochs, up to at least this many steps
 
     def train_config(self, train_images: int) -> TrainConfig:
         """The classifier TrainConfig for a training set of `train_images` images (more epochs for small sets)."""
@@ -53,26 +58,48 @@ class JudgeSettings:
         return {**asdict(self.train), "min_steps": self.min_steps}
 
 
-def _train(train: ManifestDataset, workdir: str | os.PathLike[str], settings: JudgeSettings, seed: int, desc: str,
-           progress: bool) -> nn.Module:
+def _train(
+    train: ManifestDataset,
+    workdir: str | os.PathLike[str],
+    settings: JudgeSettings,
+    seed: int,
+    desc: str,
+    progress: bool,
+) -> nn.Module:
     config = settings.train_config(len(train))
     workers = default_workers() if config.workers is None else config.workers
     val = real_dataset(workdir, "val", config.image_size, eval_transform())
     torch.manual_seed(seed)
     model, _ = create_classifier(config.arch, len(CLASSES), image_size=config.image_size)
-    loader = make_loader(train, config.batch_size, workers, sampler=weighted_sampler(train.labels, seed=seed),
-                         seed=seed, drop_last=len(train) > config.batch_size)
-    result = train_classifier(model, loader, make_loader(val, config.batch_size, workers), config, seed,
-                              desc=desc, progress=progress)
+    loader = make_loader(
+        train,
+        config.batch_size,
+        workers,
+        sampler=weighted_sampler(train.labels, seed=seed),
+        seed=seed,
+        drop_last=len(train) > config.batch_size,
+    )
+    result = train_classifier(
+        model, loader, make_loader(val, config.batch_size, workers), config, seed, desc=desc, progress=progress
+    )
     return result.model.eval()
 
 
-def real_judge(workdir: str | os.PathLike[str], folder: str | os.PathLike[str], settings: JudgeSettings,
-               seed: int = 0, progress: bool = True) -> Path:
+def real_judge(
+    workdir: str | os.PathLike[str],
+    folder: str | os.PathLike[str],
+    settings: JudgeSettings,
+    seed: int = 0,
+    progress: bool = True,
+) -> Path:
     """Train (or reuse, when FOLDER holds one for the same data and settings) a classifier on the real train split."""
     folder = Path(folder)
-    wanted: dict[str, Any] = {"trained_on": "the real train split", "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
-              "settings": settings.record(), "seed": seed}
+    wanted: dict[str, Any] = {
+        "trained_on": "the real train split",
+        "workdir_manifest": fingerprint(workdir, MANIFEST_NAME),
+        "settings": settings.record(),
+        "seed": seed,
+    }
     if (folder / META_NAME).is_file():
         meta = read_json(folder / META_NAME)
         if all(meta.get(k) == v for k, v in wanted.items()):
@@ -84,8 +111,13 @@ def real_judge(workdir: str | os.PathLike[str], folder: str | os.PathLike[str], 
     return folder
 
 
-def synthetic_judge(workdir: str | os.PathLike[str], synthetic: str | os.PathLike[str], settings: JudgeSettings,
-                    seed: int = 0, progress: bool = True) -> nn.Module:
+def synthetic_judge(
+    workdir: str | os.PathLike[str],
+    synthetic: str | os.PathLike[str],
+    settings: JudgeSettings,
+    seed: int = 0,
+    progress: bool = True,
+) -> nn.Module:
     """A classifier trained on the synthetic set only (selected on real val), for the classification accuracy score."""
     size = settings.train.image_size
     train = synthetic_dataset(synthetic, workdir, size, train_transform(size))
@@ -100,10 +132,14 @@ def describe_judge(path: str | os.PathLike[str]) -> str:
     return f"a {meta['arch']} ({meta['image_size']} px) trained on {origin}, from {folder}"
 
 
-def real_test_predictions(model: nn.Module, workdir: str | os.PathLike[str], image_size: int, batch_size: int = 64,
-                          normalisation: Normalisation = IMAGENET) -> tuple[np.ndarray, np.ndarray]:
+def real_test_predictions(
+    model: nn.Module,
+    workdir: str | os.PathLike[str],
+    image_size: int,
+    batch_size: int = 64,
+    normalisation: Normalisation = IMAGENET,
+) -> tuple[np.ndarray, np.ndarray]:
     """(labels, probabilities) of a classifier on the real test split."""
     test = real_dataset(workdir, "test", image_size, eval_transform(normalisation))
     proba, y_true = predict_proba(model, make_loader(test, batch_size, 0), channels_last=False)
     return y_true, proba
-

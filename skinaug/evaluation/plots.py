@@ -18,8 +18,14 @@ from ..synthetic import SyntheticSet
 CLASS_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
-def real_vs_synthetic_grid(path: str | os.PathLike[str], real: np.ndarray, real_labels: np.ndarray,
-                           synthetic: np.ndarray, synthetic_labels: np.ndarray, per_side: int = 6) -> None:
+def real_vs_synthetic_grid(
+    path: str | os.PathLike[str],
+    real: np.ndarray,
+    real_labels: np.ndarray,
+    synthetic: np.ndarray,
+    synthetic_labels: np.ndarray,
+    per_side: int = 6,
+) -> None:
     """Per class: `per_side` real images | a blank | `per_side` synthetic images (uint8 N x H x W x 3 arrays)."""
     blank = np.full_like(real[:1][0] if len(real) else synthetic[0], 255)
     rows = []
@@ -62,14 +68,28 @@ def interclass_heatmap(path: str | os.PathLike[str], matrices: dict[str, np.ndar
             for c in range(matrix.shape[1]):
                 if np.isfinite(row[c]):
                     text = _short(row[c]) + ("*" if c == best else "")
-                    ax.text(c, r, text, ha="center", va="center", fontsize=6.5,
-                            color="white" if row[c] < middle else "black")
+                    ax.text(
+                        c,
+                        r,
+                        text,
+                        ha="center",
+                        va="center",
+                        fontsize=6.5,
+                        color="white" if row[c] < middle else "black",
+                    )
     fig.suptitle("Inter-class distances (* = nearest real class in each row; the diagonal should win)", fontsize=10)
     save_figure(fig, path)
 
 
-def embedding_plot(path: str | os.PathLike[str], real: np.ndarray, real_labels: np.ndarray, synthetic: np.ndarray,
-                   synthetic_labels: np.ndarray, extractor: str, seed: int = 0) -> None:
+def embedding_plot(
+    path: str | os.PathLike[str],
+    real: np.ndarray,
+    real_labels: np.ndarray,
+    synthetic: np.ndarray,
+    synthetic_labels: np.ndarray,
+    extractor: str,
+    seed: int = 0,
+) -> None:
     """PCA and t-SNE of features: colour = class, circle = real, cross = synthetic (the paper's Fig. 3)."""
     from matplotlib.figure import Figure
     from sklearn.decomposition import PCA
@@ -90,8 +110,15 @@ def embedding_plot(path: str | os.PathLike[str], real: np.ndarray, real_labels: 
             for real_side, marker, alpha in ((True, "o", 0.55), (False, "x", 0.8)):
                 chosen = (labels == k) & (is_real == real_side)
                 if chosen.any():
-                    ax.scatter(points[chosen, 0], points[chosen, 1], s=14, marker=marker, alpha=alpha,
-                               color=CLASS_COLOURS[k], label=f"{name} {'real' if real_side else 'synthetic'}")
+                    ax.scatter(
+                        points[chosen, 0],
+                        points[chosen, 1],
+                        s=14,
+                        marker=marker,
+                        alpha=alpha,
+                        color=CLASS_COLOURS[k],
+                        label=f"{name} {'real' if real_side else 'synthetic'}",
+                    )
         ax.set_title(f"{title} of {extractor}", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
@@ -99,8 +126,9 @@ def embedding_plot(path: str | os.PathLike[str], real: np.ndarray, real_labels: 
     save_figure(fig, path)
 
 
-def inpainting_strips(path: str | os.PathLike[str], syn: SyntheticSet, prepared: Prepared, count: int = 8,
-                      tile: int = 64) -> bool:
+def inpainting_strips(
+    path: str | os.PathLike[str], syn: SyntheticSet, prepared: Prepared, count: int = 8, tile: int = 64
+) -> bool:
     """Rows: source image, its mask, the synthetic image (with its mode and classes). False if the set has no
     source-based (intra/inter) images."""
     rows = syn.manifest[syn.manifest["mode"].isin(["intra", "inter"]) & (syn.manifest["source_image_id"] != "")]
@@ -113,10 +141,15 @@ def inpainting_strips(path: str | os.PathLike[str], syn: SyntheticSet, prepared:
         source = sources.loc[row["source_image_id"]]
         mask_file = syn.mask_file(row) or prepared.mask_file(source)
         mask = decode_mask(mask_file, tile, tile)
-        strips.append((f"{row['mode']} {source['label']}>{row['label']}",
-                       [Image.fromarray(decode_image(prepared.image_file(source), tile)),
-                        Image.fromarray((mask * 255).astype(np.uint8)),
-                        Image.fromarray(decode_image(syn.image_file(row), tile))]))
+        strips.append(
+            (
+                f"{row['mode']} {source['label']}>{row['label']}",
+                [
+                    Image.fromarray(decode_image(prepared.image_file(source), tile)),
+                    Image.fromarray((mask * 255).astype(np.uint8)),
+                    Image.fromarray(decode_image(syn.image_file(row), tile)),
+                ],
+            )
+        )
     write_png(path, labelled_grid(strips, tile=tile, label_width=110, header=["source", "mask", "result"]))
     return True
-

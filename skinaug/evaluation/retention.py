@@ -22,24 +22,36 @@ from ..data.transforms import Normalisation
 from ..labels import CLASSES
 
 
-def _probabilities(model: torch.nn.Module, images: torch.Tensor, size: int, batch: int,
-                   normalisation: Normalisation) -> np.ndarray:
+def _probabilities(
+    model: torch.nn.Module, images: torch.Tensor, size: int, batch: int, normalisation: Normalisation
+) -> np.ndarray:
     """Softmax of uint8 N x 3 x S x S images resized to `size` (bilinear, antialiased) and normalised."""
     normalise = eval_transform(normalisation)
     out = []
     with torch.no_grad():
         for i in range(0, len(images), batch):
-            chunk = images[i:i + batch]
+            chunk = images[i : i + batch]
             if chunk.shape[-1] != size:
-                chunk = F.interpolate(chunk.float(), size=(size, size), mode="bilinear", antialias=True,
-                                      align_corners=False).round().clamp(0, 255).to(torch.uint8)
+                chunk = (
+                    F.interpolate(
+                        chunk.float(), size=(size, size), mode="bilinear", antialias=True, align_corners=False
+                    )
+                    .round()
+                    .clamp(0, 255)
+                    .to(torch.uint8)
+                )
             out.append(torch.softmax(model(normalise(chunk)).float(), dim=1))
     return torch.cat(out).numpy()
 
 
-def reconstruction_retention(generator_dir: str | os.PathLike[str], workdir: str | os.PathLike[str],
-                             classifier: str | os.PathLike[str], split: str = "test", batch: int = 64,
-                             device: str = "cpu") -> dict[str, Any]:
+def reconstruction_retention(
+    generator_dir: str | os.PathLike[str],
+    workdir: str | os.PathLike[str],
+    classifier: str | os.PathLike[str],
+    split: str = "test",
+    batch: int = 64,
+    device: str = "cpu",
+) -> dict[str, Any]:
     """{"real": metrics, "reconstructed": metrics, "retention": recon mean recall / real mean recall,
     "psnr_db": mean PSNR of the reconstructions, "per_class_retention": {...}} on the real `split` images.
 
@@ -56,23 +68,35 @@ def reconstruction_retention(generator_dir: str | os.PathLike[str], workdir: str
     recon_chunks, psnr = [], []
     with torch.no_grad():
         for i in range(0, len(real), batch):
-            chunk = real[i:i + batch]
+            chunk = real[i : i + batch]
             recon = torch.from_numpy(to_uint8(gen.tokenizer.reconstruct(from_uint8(chunk).to(gen.device))))
             recon = recon.permute(0, 3, 1, 2).contiguous()
             mse = ((recon.float() - chunk.float()) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-            psnr.append(10 * torch.log10(255.0 ** 2 / mse))
+            psnr.append(10 * torch.log10(255.0**2 / mse))
             recon_chunks.append(recon)
     labels = np.asarray(data.labels)
     on_real = classification_metrics(labels, _probabilities(model, real, size, batch, norm), CLASSES)
-    on_recon = classification_metrics(labels, _probabilities(model, torch.cat(recon_chunks), size, batch, norm), CLASSES)
+    on_recon = classification_metrics(
+        labels, _probabilities(model, torch.cat(recon_chunks), size, batch, norm), CLASSES
+    )
     per_class = {}
     for c in CLASSES:
         base = on_real["per_class"][c]["recall"]
-        per_class[c] = {"real": base, "reconstructed": on_recon["per_class"][c]["recall"],
-                        "retention": on_recon["per_class"][c]["recall"] / base if base else float("nan")}
-    return {"split": split, "images": int(len(labels)), "classifier": str(classifier),
-            "path": f"decoded at {gen.image_size} px (the generator's resolution), resized to {size} px",
-            "real_mean_recall": float(on_real["mean_recall"]),
-            "reconstructed_mean_recall": float(on_recon["mean_recall"]),
-            "retention": float(on_recon["mean_recall"] / on_real["mean_recall"]) if on_real["mean_recall"] else
-            float("nan"), "psnr_db": float(torch.cat(psnr).mean()), "per_class": per_class}
+        per_class[c] = {
+            "real": base,
+            "reconstructed": on_recon["per_class"][c]["recall"],
+            "retention": on_recon["per_class"][c]["recall"] / base if base else float("nan"),
+        }
+    return {
+        "split": split,
+        "images": int(len(labels)),
+        "classifier": str(classifier),
+        "path": f"decoded at {gen.image_size} px (the generator's resolution), resized to {size} px",
+        "real_mean_recall": float(on_real["mean_recall"]),
+        "reconstructed_mean_recall": float(on_recon["mean_recall"]),
+        "retention": float(on_recon["mean_recall"] / on_real["mean_recall"])
+        if on_real["mean_recall"]
+        else float("nan"),
+        "psnr_db": float(torch.cat(psnr).mean()),
+        "per_class": per_class,
+    }

@@ -56,7 +56,7 @@ class AugmentConfig:
     dilation: int = 2
     feather: int = 3
     device: str = "auto"
-    measurement_source: str = "train"   # free/inter: a train image's vector of the class, or "class-mean"
+    measurement_source: str = "train"  # free/inter: a train image's vector of the class, or "class-mean"
     shard: str | None = None  # "i/n": make only shard i of n (see shards.py)
 
 
@@ -71,28 +71,40 @@ class AugmentResult(NamedTuple):
         manifest, out = self.synthetic.manifest, self.synthetic.root
         counts = manifest["label"].value_counts()
         per = " ".join(f"{c}={int(counts.get(c, 0))}" for c in sorted(counts.index))
-        return (f"augment: {len(manifest)} images ({per}); {self.made} generated now, "
-                f"{len(manifest) - self.made} kept -> {out} (grid: {out / 'grid.png'})")
+        return (
+            f"augment: {len(manifest)} images ({per}); {self.made} generated now, "
+            f"{len(manifest) - self.made} kept -> {out} (grid: {out / 'grid.png'})"
+        )
 
 
-def class_train_vectors(workdir: str | os.PathLike[str], space: MeasurementSpace
-                        ) -> dict[str, tuple[list[str], np.ndarray]]:
+def class_train_vectors(
+    workdir: str | os.PathLike[str], space: MeasurementSpace
+) -> dict[str, tuple[list[str], np.ndarray]]:
     """class -> (image ids, scaled vectors) of the measured TRAIN images of that class (never val or test)."""
     prepared = load_prepared(workdir)
     train = prepared.manifest[prepared.manifest["split"] == "train"]
     ids = train["image_id"].astype(str).tolist()
     vectors, ok = space.vectors_for(ids)
     labels = train["label"].to_numpy()
-    return {label: ([i for i, keep in zip(ids, ok & (labels == label)) if keep], vectors[ok & (labels == label)])
-            for label in CLASSES}
+    return {
+        label: ([i for i, keep in zip(ids, ok & (labels == label)) if keep], vectors[ok & (labels == label)])
+        for label in CLASSES
+    }
 
 
-def item_vectors(plan: ItemPlan, gen: Generator, sources: ConditionedImages, position: dict[str, int],
-                 train_vectors: dict[str, tuple[list[str], np.ndarray]], measurement_source: str) -> ItemPlan:
+def item_vectors(
+    plan: ItemPlan,
+    gen: Generator,
+    sources: ConditionedImages,
+    position: dict[str, int],
+    train_vectors: dict[str, tuple[list[str], np.ndarray]],
+    measurement_source: str,
+) -> ItemPlan:
     """The plan with every item's conditioning vector and, in its `measurements_from` column, where it came from."""
     if measurement_source not in MEASUREMENT_SOURCES:
-        raise SkinaugError(f"--measurements-from {measurement_source!r}: choose one of "
-                           f"{', '.join(MEASUREMENT_SOURCES)}")
+        raise SkinaugError(
+            f"--measurements-from {measurement_source!r}: choose one of {', '.join(MEASUREMENT_SOURCES)}"
+        )
     vectors: list[np.ndarray] = []
     origins: list[str] = []
     for row in plan.table.itertuples(index=False):
@@ -105,8 +117,10 @@ def item_vectors(plan: ItemPlan, gen: Generator, sources: ConditionedImages, pos
         else:
             ids, rows = train_vectors[row.label]
             if not ids:
-                raise SkinaugError(f"class {row.label!r} has no measured training image, so no measurements to "
-                                   f"draw for its {row.mode} images")
+                raise SkinaugError(
+                    f"class {row.label!r} has no measured training image, so no measurements to "
+                    f"draw for its {row.mode} images"
+                )
             pick = int(np.random.default_rng([int(row.seed), 2]).integers(len(ids)))  # stream 0 chose the source
             vectors.append(rows[pick])
             origins.append(f"train:{ids[pick]}")
@@ -130,8 +144,16 @@ def _batches(plan: pd.DataFrame, todo: list[dict[str, Any]], size: int) -> list[
     return [batches[key] for key in sorted(batches)]
 
 
-def _generate(batch: list[dict[str, Any]], vectors: np.ndarray | None, gen: Generator, sources: ConditionedImages,
-              position: dict[str, int], config: AugmentConfig, out: Path, wanted: set[str]) -> int:
+def _generate(
+    batch: list[dict[str, Any]],
+    vectors: np.ndarray | None,
+    gen: Generator,
+    sources: ConditionedImages,
+    position: dict[str, int],
+    config: AugmentConfig,
+    out: Path,
+    wanted: set[str],
+) -> int:
     """Generate one batch, each item from its own seed; write the items in `wanted`; returns how many."""
     labels = [row["label"] for row in batch]
     chosen = None if vectors is None else vectors[[row["position"] for row in batch]]
@@ -144,8 +166,9 @@ def _generate(batch: list[dict[str, Any]], vectors: np.ndarray | None, gen: Gene
         src = torch.stack([it["image"] for it in items])
         lesions = [it["mask"].numpy() > 0.5 for it in items]
         masks = list(lesions)
-        images = gen.inpaint(src, np.stack(lesions), labels, chosen, seeds, config.sampling, config.dilation,
-                             config.feather)
+        images = gen.inpaint(
+            src, np.stack(lesions), labels, chosen, seeds, config.sampling, config.dilation, config.feather
+        )
     written = 0
     for row, image, mask in zip(batch, images, masks):
         if row["image_id"] not in wanted:
@@ -157,29 +180,56 @@ def _generate(batch: list[dict[str, Any]], vectors: np.ndarray | None, gen: Gene
     return written
 
 
-def augment(workdir: str | os.PathLike[str], generator_dir: str | os.PathLike[str], out: str | os.PathLike[str],
-            config: AugmentConfig = AugmentConfig(), progress: bool = True) -> AugmentResult:
+def augment(
+    workdir: str | os.PathLike[str],
+    generator_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: AugmentConfig = AugmentConfig(),
+    progress: bool = True,
+) -> AugmentResult:
     """Make (or top up) the synthetic set; returns it and how many items were generated in this call."""
     if config.mode not in GENERATOR_MODES:
         raise SkinaugError(f"--mode {config.mode!r}: choose one of {', '.join(GENERATOR_MODES)}")
     gen = Generator.from_pretrained(generator_dir, config.device)
     prepared = load_prepared(workdir)
-    check_made_from(f"generator {generator_dir}", gen.made_from, str(gen.trained_on) if gen.trained_on else None,
-                    prepared)
+    check_made_from(
+        f"generator {generator_dir}", gen.made_from, str(gen.trained_on) if gen.trained_on else None, prepared
+    )
     space = measurement_space(workdir, gen.scaler, gen.class_means)
     sources = conditioned_split(workdir, "train", gen.image_size, space)
     position = {image_id: i for i, image_id in enumerate(sources.base.frame["image_id"])}
-    plan = plan_items(sources.base.frame, config.mode, config.per_class, config.seed, guidance=config.sampling.cfg,
-                      checksum=gen.checksum,
-                      no_source=lambda label: f"no usable train image (mask + measurements) to make {config.mode} "
-                                              f"images of {label}")
+    plan = plan_items(
+        sources.base.frame,
+        config.mode,
+        config.per_class,
+        config.seed,
+        guidance=config.sampling.cfg,
+        checksum=gen.checksum,
+        no_source=lambda label: f"no usable train image (mask + measurements) to make {config.mode} images of {label}",
+    )
     plan = item_vectors(plan, gen, sources, position, class_train_vectors(workdir, space), config.measurement_source)
-    identity = {"name": "lf-var", "checksum": gen.checksum, "mode": config.mode, "seed": config.seed,
-                "sampling": asdict(config.sampling), "dilation": config.dilation, "feather": config.feather,
-                "seeds": "one per item", "measurements_from": config.measurement_source,
-                "batches": "by class, k // batch_size"}
-    info = set_info(prepared, {"name": "lf-var", "folder": str(Path(generator_dir).resolve()),
-                               "config": gen.config.name, "identity": identity}, config.per_class)
+    identity = {
+        "name": "lf-var",
+        "checksum": gen.checksum,
+        "mode": config.mode,
+        "seed": config.seed,
+        "sampling": asdict(config.sampling),
+        "dilation": config.dilation,
+        "feather": config.feather,
+        "seeds": "one per item",
+        "measurements_from": config.measurement_source,
+        "batches": "by class, k // batch_size",
+    }
+    info = set_info(
+        prepared,
+        {
+            "name": "lf-var",
+            "folder": str(Path(generator_dir).resolve()),
+            "config": gen.config.name,
+            "identity": identity,
+        },
+        config.per_class,
+    )
     made = {"n": 0}
     out = Path(out).resolve()
     target = out

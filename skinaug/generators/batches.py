@@ -21,7 +21,7 @@ def global_batch(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
     order = np.random.default_rng([seed, epoch]).permutation(n)
     if n < batch_size:  # tiny data sets: repeat the permutation to fill the batch
         order = np.resize(order, batch_size)
-    return order[position * batch_size:(position + 1) * batch_size]
+    return order[position * batch_size : (position + 1) * batch_size]
 
 
 def rank_share(indices: np.ndarray, rank: int, world: int) -> np.ndarray:
@@ -29,11 +29,12 @@ def rank_share(indices: np.ndarray, rank: int, world: int) -> np.ndarray:
     if len(indices) % world:
         raise ValueError(f"global batch {len(indices)} is not divisible by {world} processes")
     size = len(indices) // world
-    return indices[rank * size:(rank + 1) * size]
+    return indices[rank * size : (rank + 1) * size]
 
 
-def collate(dataset: Dataset, indices: np.ndarray, seed: int, step: int, flips: bool,
-            offset: int = 0) -> dict[str, Any]:
+def collate(
+    dataset: Dataset, indices: np.ndarray, seed: int, step: int, flips: bool, offset: int = 0
+) -> dict[str, Any]:
     """Stack the items; with `flips`, mirror each image/mask by draws seeded by (seed, step, position)."""
     items = [dataset[int(i)] for i in indices]
     images = torch.stack([it["image"] for it in items])
@@ -45,13 +46,17 @@ def collate(dataset: Dataset, indices: np.ndarray, seed: int, step: int, flips: 
                 images[row], masks[row] = images[row].flip(-1), masks[row].flip(-1)
             if vertical < 0.5:
                 images[row], masks[row] = images[row].flip(-2), masks[row].flip(-2)
-    return {"image": images, "mask": masks,
-            "label": torch.tensor([it["label"] for it in items], dtype=torch.long),
-            "measurements": torch.stack([it["measurements"] for it in items])}
+    return {
+        "image": images,
+        "mask": masks,
+        "label": torch.tensor([it["label"] for it in items], dtype=torch.long),
+        "measurements": torch.stack([it["measurements"] for it in items]),
+    }
 
 
-def step_batch(dataset: Dataset, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1,
-               flips: bool = True) -> dict[str, Any]:
+def step_batch(
+    dataset: Dataset, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1, flips: bool = True
+) -> dict[str, Any]:
     """This process's part of the global batch of `step`."""
     indices = global_batch(len(dataset), batch_size, seed, step)  # type: ignore[arg-type]  # a sized Dataset
     share = rank_share(indices, rank, world)

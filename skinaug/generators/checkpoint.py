@@ -31,8 +31,9 @@ def _fsync_write(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
-def write_checkpoint(root: str | os.PathLike[str], tag: str, files: dict[str, bytes],
-                     meta: dict[str, Any] | None = None, keep: int = 2) -> Path:
+def write_checkpoint(
+    root: str | os.PathLike[str], tag: str, files: dict[str, bytes], meta: dict[str, Any] | None = None, keep: int = 2
+) -> Path:
     """Write `files` (name -> bytes) as checkpoint ROOT/<tag>, point LATEST at it, keep the newest `keep`."""
     root = Path(root)
     final, partial = root / tag, root / f"{tag}.partial"
@@ -41,8 +42,13 @@ def write_checkpoint(root: str | os.PathLike[str], tag: str, files: dict[str, by
         partial.mkdir(parents=True)
         for name, data in files.items():
             _fsync_write(partial / name, data)
-        manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "tag": tag, "meta": meta or {},
-                    "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "tag": tag,
+            "meta": meta or {},
+            "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+        }
         _fsync_write(partial / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
         if final.exists():
             _discard(final)
@@ -66,8 +72,10 @@ def _discard(folder: Path) -> None:
 def _prune(root: Path, keep: int, newest: str) -> None:
     for scratch in [*root.glob("*.partial"), *root.glob("*.deleting")]:  # left by a killed run
         shutil.rmtree(scratch, ignore_errors=True)
-    tags = sorted((p for p in root.iterdir() if p.is_dir() and (p / MANIFEST).exists() and p.name != newest),
-                  key=lambda p: p.stat().st_mtime)
+    tags = sorted(
+        (p for p in root.iterdir() if p.is_dir() and (p / MANIFEST).exists() and p.name != newest),
+        key=lambda p: p.stat().st_mtime,
+    )
     for old in tags[: max(0, len(tags) - (keep - 1))]:
         with contextlib.suppress(OSError):
             _discard(old)
@@ -96,8 +104,10 @@ def read_checkpoint(folder: str | os.PathLike[str]) -> tuple[dict[str, bytes], d
     if manifest.get("format") != FORMAT:
         raise SkinaugError(f"{manifest_path}: not an LF-VAR checkpoint (format {manifest.get('format')!r})")
     if manifest.get("format_version") != FORMAT_VERSION:
-        raise SkinaugError(f"{manifest_path}: checkpoint format version {manifest.get('format_version')!r}; "
-                           f"this skinaug reads version {FORMAT_VERSION}")
+        raise SkinaugError(
+            f"{manifest_path}: checkpoint format version {manifest.get('format_version')!r}; "
+            f"this skinaug reads version {FORMAT_VERSION}"
+        )
     files = {}
     for name, digest in manifest["files"].items():
         path = folder / name

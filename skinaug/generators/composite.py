@@ -34,8 +34,9 @@ def blend_weights(mask: torch.Tensor, dilation: int = 2, feather: int = 3) -> to
     return torch.where(outer, weight, torch.zeros_like(weight)).clamp(0.0, 1.0)
 
 
-def composite(source: torch.Tensor, generated: torch.Tensor, mask: torch.Tensor, dilation: int = 2,
-              feather: int = 3) -> torch.Tensor:
+def composite(
+    source: torch.Tensor, generated: torch.Tensor, mask: torch.Tensor, dilation: int = 2, feather: int = 3
+) -> torch.Tensor:
     """Blend B x 3 x H x W generated images into their sources inside each sample's own mask."""
     weight = blend_weights(mask, dilation, feather)[:, None].to(source.dtype)
     out = weight * generated + (1.0 - weight) * source

@@ -18,23 +18,23 @@ class TokenizerConfig:
     """Multi-scale lesion-focused VQ-VAE (encoder, residual multi-scale quantizer, decoder)."""
 
     image_size: int = 64
-    channels: int = 32                      # width of the first encoder stage
-    channel_mult: tuple[int, ...] = (1, 2, 2, 4)   # one stage per entry; len - 1 downsamplings
+    channels: int = 32  # width of the first encoder stage
+    channel_mult: tuple[int, ...] = (1, 2, 2, 4)  # one stage per entry; len - 1 downsamplings
     res_blocks: int = 1
-    latent_dim: int = 16                    # d: width of f and of the codebook vectors
-    vocab_size: int = 512                   # one codebook shared by all scales
-    scales: tuple[int, ...] = (1, 2, 3, 4, 6, 8)   # side of each token map; the last = latent side
-    phi_share: int = 4                      # number of phi refinement convs shared across scales (VAR: 4)
-    phi_mix: float = 0.5                    # phi output mixed 50/50 with its input
-    l2_lookup: bool = True                  # cosine (l2-normalised) nearest-code lookup against collapse
-    dead_code_restart: bool = True          # re-seed codes unused for `dead_code_steps` from live residuals
+    latent_dim: int = 16  # d: width of f and of the codebook vectors
+    vocab_size: int = 512  # one codebook shared by all scales
+    scales: tuple[int, ...] = (1, 2, 3, 4, 6, 8)  # side of each token map; the last = latent side
+    phi_share: int = 4  # number of phi refinement convs shared across scales (VAR: 4)
+    phi_mix: float = 0.5  # phi output mixed 50/50 with its input
+    l2_lookup: bool = True  # cosine (l2-normalised) nearest-code lookup against collapse
+    dead_code_restart: bool = True  # re-seed codes unused for `dead_code_steps` from live residuals
     dead_code_steps: int = 200
-    commitment: float = 0.25                # beta of the codebook/commitment loss ||f - f_hat||
-    lesion_focus: float = 1.0               # weight of eq. 2's per-scale non-lesion term (tokenizer/lesion_focus.py;
-                                            # 0 = off, the ablation: still computed, equal compute)
-    perceptual_weight: float = 0.1          # lambda_P; used only with a local LPIPS/VGG weights file
-    adversarial_weight: float = 0.1         # lambda_G (PatchGAN hinge loss)
-    adversarial_start: int = 2000           # discriminator starts after this many steps
+    commitment: float = 0.25  # beta of the codebook/commitment loss ||f - f_hat||
+    lesion_focus: float = 1.0  # weight of eq. 2's per-scale non-lesion term (tokenizer/lesion_focus.py;
+    # 0 = off, the ablation: still computed, equal compute)
+    perceptual_weight: float = 0.1  # lambda_P; used only with a local LPIPS/VGG weights file
+    adversarial_weight: float = 0.1  # lambda_G (PatchGAN hinge loss)
+    adversarial_start: int = 2000  # discriminator starts after this many steps
     disc_channels: int = 64
     disc_layers: int = 3
 
@@ -65,13 +65,13 @@ class TransformerConfig:
     mlp_ratio: float = 4.0
     dropout: float = 0.0
     drop_path: float = 0.0
-    num_classes: int = 7                    # plus one null class for classifier-free guidance
-    measurement_dim: int = 0                # set from the scaler when training starts
-    joint_drop: float = 0.1                 # P(class AND measurements null) in training: VAR's unconditional rate
-    class_drop: float = 0.05                # P(class only null) in training (exclusive of the other outcomes)
-    measurement_drop: float = 0.05          # P(measurements only null) in training
-    measurements: str = "adaptive"          # none | fixed | adaptive (ablation of the paper)
-    attn_l2_norm: bool = True               # VAR's l2-normalised q/k with a learned per-head scale (stability)
+    num_classes: int = 7  # plus one null class for classifier-free guidance
+    measurement_dim: int = 0  # set from the scaler when training starts
+    joint_drop: float = 0.1  # P(class AND measurements null) in training: VAR's unconditional rate
+    class_drop: float = 0.05  # P(class only null) in training (exclusive of the other outcomes)
+    measurement_drop: float = 0.05  # P(measurements only null) in training
+    measurements: str = "adaptive"  # none | fixed | adaptive (ablation of the paper)
+    attn_l2_norm: bool = True  # VAR's l2-normalised q/k with a learned per-head scale (stability)
 
 
 @dataclass
@@ -110,9 +110,15 @@ class GeneratorConfig:
         """Inverse of to_dict; unknown keys are an error (a config from a newer skinaug)."""
         return _build(cls, data, "generator config")
 
-    def with_overrides(self, *, tokenizer_steps: int | None = None, transformer_steps: int | None = None,
-                       batch_size: int | None = None, lesion_focus: float | None = None,
-                       measurements: str | None = None) -> "GeneratorConfig":
+    def with_overrides(
+        self,
+        *,
+        tokenizer_steps: int | None = None,
+        transformer_steps: int | None = None,
+        batch_size: int | None = None,
+        lesion_focus: float | None = None,
+        measurements: str | None = None,
+    ) -> "GeneratorConfig":
         """A copy with the command-line settings changed (None or 0 keeps the config's value).
 
         `batch_size` is the global batch of both stages; shared by `train-generator` and the demo.
@@ -147,30 +153,79 @@ def _build(kind: type, data: dict[str, Any], where: str) -> Any:
     return kind(**values)
 
 
-def _named(name: str, image_size: int, channels: int, channel_mult: tuple[int, ...], latent_dim: int, vocab: int,
-           scales: tuple[int, ...], depth: int, width: int, heads: int, steps: tuple[int, int], batch: int,
-           lr: float) -> GeneratorConfig:
+def _named(
+    name: str,
+    image_size: int,
+    channels: int,
+    channel_mult: tuple[int, ...],
+    latent_dim: int,
+    vocab: int,
+    scales: tuple[int, ...],
+    depth: int,
+    width: int,
+    heads: int,
+    steps: tuple[int, int],
+    batch: int,
+    lr: float,
+) -> GeneratorConfig:
     return GeneratorConfig(
         name=name,
-        tokenizer=TokenizerConfig(image_size=image_size, channels=channels, channel_mult=channel_mult,
-                                  latent_dim=latent_dim, vocab_size=vocab, scales=scales,
-                                  res_blocks=1 if image_size <= 64 else 2,
-                                  adversarial_start=steps[0] // 2),
+        tokenizer=TokenizerConfig(
+            image_size=image_size,
+            channels=channels,
+            channel_mult=channel_mult,
+            latent_dim=latent_dim,
+            vocab_size=vocab,
+            scales=scales,
+            res_blocks=1 if image_size <= 64 else 2,
+            adversarial_start=steps[0] // 2,
+        ),
         transformer=TransformerConfig(depth=depth, width=width, heads=heads),
-        tokenizer_optim=OptimConfig(lr=2e-4 if image_size > 64 else 1e-3, steps=steps[0], batch_size=batch,
-                                    warmup_steps=min(500, steps[0] // 10)),
+        tokenizer_optim=OptimConfig(
+            lr=2e-4 if image_size > 64 else 1e-3,
+            steps=steps[0],
+            batch_size=batch,
+            warmup_steps=min(500, steps[0] // 10),
+        ),
         transformer_optim=OptimConfig(lr=lr, steps=steps[1], batch_size=batch, warmup_steps=min(500, steps[1] // 10)),
     )
 
 
 CONFIGS: dict[str, GeneratorConfig] = {
     "tiny": _named("tiny", 64, 32, (1, 2, 2, 4), 16, 512, (1, 2, 3, 4, 6, 8), 4, 128, 4, (2000, 2000), 16, 1e-3),
-    "small": _named("small", 128, 64, (1, 2, 2, 4), 32, 1024, (1, 2, 3, 4, 5, 6, 8, 10, 13, 16), 8, 512, 8,
-                    (20000, 20000), 32, 5e-4),
-    "base": _named("base", 256, 128, (1, 1, 2, 2, 4), 32, 4096, (1, 2, 3, 4, 5, 6, 8, 10, 13, 16), 16, 1024, 16,
-                   (100000, 100000), 32, 1e-3),
-    "512": _named("512", 512, 128, (1, 1, 2, 2, 4), 32, 4096, (1, 2, 3, 4, 6, 9, 13, 18, 24, 32), 20, 1280, 20,
-                  (200000, 200000), 16, 1e-3),
+    "small": _named(
+        "small", 128, 64, (1, 2, 2, 4), 32, 1024, (1, 2, 3, 4, 5, 6, 8, 10, 13, 16), 8, 512, 8, (20000, 20000), 32, 5e-4
+    ),
+    "base": _named(
+        "base",
+        256,
+        128,
+        (1, 1, 2, 2, 4),
+        32,
+        4096,
+        (1, 2, 3, 4, 5, 6, 8, 10, 13, 16),
+        16,
+        1024,
+        16,
+        (100000, 100000),
+        32,
+        1e-3,
+    ),
+    "512": _named(
+        "512",
+        512,
+        128,
+        (1, 1, 2, 2, 4),
+        32,
+        4096,
+        (1, 2, 3, 4, 6, 9, 13, 18, 24, 32),
+        20,
+        1280,
+        20,
+        (200000, 200000),
+        16,
+        1e-3,
+    ),
 }
 
 
@@ -191,8 +246,9 @@ def load_config(name_or_path: str) -> GeneratorConfig:
         return get_config(name_or_path)
     path = Path(name_or_path)
     if not path.suffix == ".json":
-        raise SkinaugError(f"unknown generator config {name_or_path!r}; choose one of {', '.join(CONFIGS)} "
-                           "or give a .json file")
+        raise SkinaugError(
+            f"unknown generator config {name_or_path!r}; choose one of {', '.join(CONFIGS)} or give a .json file"
+        )
     if not path.exists():
         raise SkinaugError(f"{path}: config file not found")
     data = read_json(path)

@@ -23,10 +23,12 @@ def plot_generator_curves(generator_dir: str | os.PathLike[str], path: str | os.
     if tokenizer is None and transformer is None:
         return False
     fig = Figure(figsize=(13, 3.6), layout="constrained")
-    panels = [(tokenizer, "tokenizer loss", [("loss", "train")]),
-              (tokenizer, "tokenizer PSNR (dB)", [("psnr", "train batch"), ("val_psnr", "val")]),
-              (transformer, "transformer cross-entropy", [("loss", "train"), ("val_loss", "val")]),
-              (transformer, "transformer token accuracy", [("accuracy", "train"), ("val_accuracy", "val")])]
+    panels = [
+        (tokenizer, "tokenizer loss", [("loss", "train")]),
+        (tokenizer, "tokenizer PSNR (dB)", [("psnr", "train batch"), ("val_psnr", "val")]),
+        (transformer, "transformer cross-entropy", [("loss", "train"), ("val_loss", "val")]),
+        (transformer, "transformer token accuracy", [("accuracy", "train"), ("val_accuracy", "val")]),
+    ]
     for i, (log, title, series) in enumerate(panels):
         ax = fig.add_subplot(1, len(panels), i + 1)
         ax.set_title(title, fontsize=10)

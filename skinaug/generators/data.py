@@ -42,12 +42,16 @@ class MeasurementSpace:
             features = pd.read_csv(folder / FEATURES_NAME, low_memory=False)
         except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise SkinaugError(f"{folder / FEATURES_NAME}: not a readable features table ({first}); "
-                               f"run `skinaug measure {workdir}` again") from exc
+            raise SkinaugError(
+                f"{folder / FEATURES_NAME}: not a readable features table ({first}); "
+                f"run `skinaug measure {workdir}` again"
+            ) from exc
         missing = [c for c in ("image_id", "status") if c not in features.columns]
         if missing:
-            raise SkinaugError(f"{folder / FEATURES_NAME}: missing column(s) {', '.join(missing)}; "
-                               f"run `skinaug measure {workdir}` again")
+            raise SkinaugError(
+                f"{folder / FEATURES_NAME}: missing column(s) {', '.join(missing)}; "
+                f"run `skinaug measure {workdir}` again"
+            )
         features["image_id"] = features["image_id"].astype(str)
         return cls(RobustScaler.load(folder / SCALER_NAME), load_class_means(folder / CLASS_MEANS_NAME), features)
 
@@ -91,9 +95,14 @@ class ConditionedImages(Dataset):
         return {"image": image, "mask": mask, "label": label, "measurements": self.vectors[index], "index": index}
 
 
-def conditioned_split(workdir: str | os.PathLike[str], split: str, image_size: int,
-                      space: MeasurementSpace, cache: DecodedImageCache | None = None,
-                      flips: bool = False) -> ConditionedImages:
+def conditioned_split(
+    workdir: str | os.PathLike[str],
+    split: str,
+    image_size: int,
+    space: MeasurementSpace,
+    cache: DecodedImageCache | None = None,
+    flips: bool = False,
+) -> ConditionedImages:
     """The usable images of one split (mask ok and measured), with their scaled measurement vectors."""
     full = real_dataset(workdir, split, image_size, None, cache, with_mask=True)
     vectors, ok = space.vectors_for(full.frame["image_id"].astype(str).tolist())

@@ -34,15 +34,30 @@ CONFIG_NAME = "config.json"  # the scaler and class means keep the names they ha
 STAGES: tuple[str, ...] = ("tokenizer", "transformer")
 
 
-def write_generator_folder(out: Path, workdir: Path, config: GeneratorConfig, scaler: RobustScaler,
-                           dataset_format: Any, extra: dict[str, Any] | None = None) -> None:
+def write_generator_folder(
+    out: Path,
+    workdir: Path,
+    config: GeneratorConfig,
+    scaler: RobustScaler,
+    dataset_format: Any,
+    extra: dict[str, Any] | None = None,
+) -> None:
     """Start a generator folder: scaler, class means, then config.json last (a failed start is simply redone);
     `extra` adds facts to config.json (the work directory's fingerprints, a training-data summary)."""
     scaler.save(out / SCALER_NAME)
     write_text(out / CLASS_MEANS_NAME, (workdir / "measurements" / CLASS_MEANS_NAME).read_text(encoding="utf-8"))
-    write_json(out / CONFIG_NAME, {"format": FORMAT, "format_version": FORMAT_VERSION, "skinaug_version": __version__,
-                                   "workdir": str(workdir.resolve()), "dataset": dataset_format,
-                                   **(extra or {}), "model": config.to_dict()})
+    write_json(
+        out / CONFIG_NAME,
+        {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "skinaug_version": __version__,
+            "workdir": str(workdir.resolve()),
+            "dataset": dataset_format,
+            **(extra or {}),
+            "model": config.to_dict(),
+        },
+    )
 
 
 def read_generator_info(folder: str | os.PathLike[str]) -> tuple[dict[str, Any], GeneratorConfig]:
@@ -53,8 +68,10 @@ def read_generator_info(folder: str | os.PathLike[str]) -> tuple[dict[str, Any],
     info = read_json(config_path)
     if not isinstance(info, dict) or info.get("format") != FORMAT or info.get("format_version") != FORMAT_VERSION:
         found = info if isinstance(info, dict) else {}
-        raise SkinaugError(f"{config_path}: generator format {found.get('format')!r} version "
-                           f"{found.get('format_version')!r}; this skinaug reads {FORMAT} version {FORMAT_VERSION}")
+        raise SkinaugError(
+            f"{config_path}: generator format {found.get('format')!r} version "
+            f"{found.get('format_version')!r}; this skinaug reads {FORMAT} version {FORMAT_VERSION}"
+        )
     try:
         return info, GeneratorConfig.from_dict(info["model"])
     except (KeyError, TypeError) as exc:
@@ -71,8 +88,9 @@ def read_class_means(folder: str | os.PathLike[str]) -> dict[str, Any]:
     return load_class_means(Path(folder) / CLASS_MEANS_NAME)
 
 
-def measurement_space(workdir: str | os.PathLike[str], scaler: RobustScaler,
-                      class_means: dict[str, Any]) -> MeasurementSpace:
+def measurement_space(
+    workdir: str | os.PathLike[str], scaler: RobustScaler, class_means: dict[str, Any]
+) -> MeasurementSpace:
     """A work directory's measurements in a generator's space (its own scaler and class means)."""
     return MeasurementSpace(scaler, class_means, MeasurementSpace.load(workdir).features)
 

@@ -51,8 +51,10 @@ def read_generator_config(folder: Path, fmt: str) -> tuple[dict[str, Any], Gener
     except (KeyError, TypeError, AttributeError) as exc:
         raise SkinaugError(f"{config_path}: corrupt generator config ({exc})") from exc
     if info.get("format") != fmt or info.get("format_version") != 1:
-        raise SkinaugError(f"{config_path}: generator format {info.get('format')!r} version "
-                           f"{info.get('format_version')!r}; expected {fmt} version 1")
+        raise SkinaugError(
+            f"{config_path}: generator format {info.get('format')!r} version "
+            f"{info.get('format_version')!r}; expected {fmt} version 1"
+        )
     return info, config
 
 
@@ -79,9 +81,16 @@ def from_uint8(images: np.ndarray | torch.Tensor) -> torch.Tensor:
 class Generator:
     """A trained LF-VAR generator: tokenizer + transformer + measurement scaler + class-average codebook."""
 
-    def __init__(self, config: GeneratorConfig, tokenizer: LesionTokenizer, transformer: VARTransformer,
-                 scaler: RobustScaler, class_means: dict[str, np.ndarray], checksum: str,
-                 device: torch.device) -> None:
+    def __init__(
+        self,
+        config: GeneratorConfig,
+        tokenizer: LesionTokenizer,
+        transformer: VARTransformer,
+        scaler: RobustScaler,
+        class_means: dict[str, np.ndarray],
+        checksum: str,
+        device: torch.device,
+    ) -> None:
         self.config, self.scaler, self.checksum, self.device = config, scaler, checksum, device
         self.tokenizer = tokenizer.to(device).eval()
         self.transformer = transformer.to(device).eval()
@@ -105,8 +114,9 @@ class Generator:
         return gen
 
     @classmethod
-    def from_parts(cls, folder: Path, info: dict[str, Any], config: GeneratorConfig, blobs: dict[str, bytes],
-                   device: str = "auto") -> "Generator":
+    def from_parts(
+        cls, folder: Path, info: dict[str, Any], config: GeneratorConfig, blobs: dict[str, bytes], device: str = "auto"
+    ) -> "Generator":
         """A generator from its config.json content, safetensors bytes per stage, and FOLDER's scaler/class means."""
         digest = hashlib.sha256()
         tokenizer, transformer = LesionTokenizer(config.tokenizer), VARTransformer(config.transformer, config.tokenizer)
@@ -159,14 +169,20 @@ class Generator:
         return vector
 
     def _measurements(self, labels: torch.Tensor, own: np.ndarray | None) -> torch.Tensor | None:
-        means = torch.stack([torch.as_tensor(self.class_means.get(c, np.zeros(len(self.scaler.features),
-                                                                                np.float32))) for c in CLASSES])
+        means = torch.stack(
+            [torch.as_tensor(self.class_means.get(c, np.zeros(len(self.scaler.features), np.float32))) for c in CLASSES]
+        )
         own_t = torch.as_tensor(np.asarray(own, dtype=np.float32)) if own is not None else None
         return sampling_measurements(self.config.transformer.measurements, labels, means, own_t)
 
     @torch.no_grad()
-    def free(self, labels: Sequence[str], measurements: np.ndarray | None = None, seed: int | Sequence[int] = 0,
-             sampling: SamplingConfig = SamplingConfig()) -> np.ndarray:
+    def free(
+        self,
+        labels: Sequence[str],
+        measurements: np.ndarray | None = None,
+        seed: int | Sequence[int] = 0,
+        sampling: SamplingConfig = SamplingConfig(),
+    ) -> np.ndarray:
         """Images (uint8 B x S x S x 3) of the given classes; measurements B x m scaled (default: class means).
 
         seed: one seed for the batch, or one per image (each image then depends only on its own seed).
@@ -174,16 +190,26 @@ class Generator:
         label_t = _labels(labels)
         cond = self._measurements(label_t, measurements)
         with self._autocast():
-            tokens = sample_tokens(self.transformer, self.tokenizer.quantizer, label_t.to(self.device), cond,
-                                   sampling, _generators(seed))
+            tokens = sample_tokens(
+                self.transformer, self.tokenizer.quantizer, label_t.to(self.device), cond, sampling, _generators(seed)
+            )
             images = self.tokenizer.indices_to_images(tokens)
         return to_uint8(images.float())
 
     @torch.no_grad()
-    def inpaint(self, sources: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor, labels: Sequence[str],
-                measurements: np.ndarray | None = None, seed: int | Sequence[int] = 0,
-                sampling: SamplingConfig = SamplingConfig(), dilation: int = 2, feather: int = 3,
-                teacher: str = "residual", keep_coarse: float = 0.0) -> np.ndarray:
+    def inpaint(
+        self,
+        sources: np.ndarray | torch.Tensor,
+        masks: np.ndarray | torch.Tensor,
+        labels: Sequence[str],
+        measurements: np.ndarray | None = None,
+        seed: int | Sequence[int] = 0,
+        sampling: SamplingConfig = SamplingConfig(),
+        dilation: int = 2,
+        feather: int = 3,
+        teacher: str = "residual",
+        keep_coarse: float = 0.0,
+    ) -> np.ndarray:
         """Regenerate each source's lesion (its own mask) as `labels`; background pixels stay the source's.
 
         sources: uint8 B x S x S x 3 (or float B x 3 x S x S in [-1, 1]); masks: B x S x S (True = lesion).
@@ -191,16 +217,20 @@ class Generator:
         labels and (default) their class-average vectors. seed: one for the batch, or one per image.
         teacher, keep_coarse: see `inpaint_decoded`.
         """
-        images = sources.float() if isinstance(sources, torch.Tensor) and sources.is_floating_point() \
+        images = (
+            sources.float()
+            if isinstance(sources, torch.Tensor) and sources.is_floating_point()
             else from_uint8(sources)
+        )
         lesion = torch.as_tensor(np.asarray(masks)).bool()
         if images.shape[-1] != self.image_size or tuple(lesion.shape[1:]) != tuple(images.shape[-2:]):
-            raise SkinaugError(f"sources and masks must be {self.image_size} x {self.image_size}; got "
-                               f"{tuple(images.shape)} and {tuple(lesion.shape)}")
+            raise SkinaugError(
+                f"sources and masks must be {self.image_size} x {self.image_size}; got "
+                f"{tuple(images.shape)} and {tuple(lesion.shape)}"
+            )
         images, lesion = images.to(self.device), lesion.to(self.device)
         with self._autocast():
-            generated = self.inpaint_decoded(images, lesion, labels, measurements, seed, sampling, teacher,
-                                             keep_coarse)
+            generated = self.inpaint_decoded(images, lesion, labels, measurements, seed, sampling, teacher, keep_coarse)
         return to_uint8(composite(images, generated.float(), lesion, dilation, feather))
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
@@ -210,10 +240,17 @@ class Generator:
         return contextlib.nullcontext()
 
     @torch.no_grad()
-    def inpaint_decoded(self, images: torch.Tensor, lesion: torch.Tensor, labels: Sequence[str],
-                        measurements: np.ndarray | None = None, seed: int | Sequence[int] = 0,
-                        sampling: SamplingConfig = SamplingConfig(), teacher: str = "residual",
-                        keep_coarse: float = 0.0) -> torch.Tensor:
+    def inpaint_decoded(
+        self,
+        images: torch.Tensor,
+        lesion: torch.Tensor,
+        labels: Sequence[str],
+        measurements: np.ndarray | None = None,
+        seed: int | Sequence[int] = 0,
+        sampling: SamplingConfig = SamplingConfig(),
+        teacher: str = "residual",
+        keep_coarse: float = 0.0,
+    ) -> torch.Tensor:
         """The decoder's in-painted images before the source pixels are composited back (float B x 3 x S x S in
         [-1, 1]); images float B x 3 x S x S in [-1, 1], lesion bool B x S x S, on this generator's device.
 
@@ -225,11 +262,21 @@ class Generator:
         label_t = _labels(labels)
         keep = keep_masks(lesion, self.tokenizer.scales, keep_coarse)
         source_f = self.tokenizer.encode(images)
-        forced = ({"source_latent": source_f} if teacher == "residual"
-                  else {"teacher": self.tokenizer.quantizer.f_to_indices(source_f)})
-        tokens = sample_tokens(self.transformer, self.tokenizer.quantizer, label_t.to(self.device),
-                               self._measurements(label_t, measurements), sampling, _generators(seed), keep=keep,
-                               **forced)
+        forced = (
+            {"source_latent": source_f}
+            if teacher == "residual"
+            else {"teacher": self.tokenizer.quantizer.f_to_indices(source_f)}
+        )
+        tokens = sample_tokens(
+            self.transformer,
+            self.tokenizer.quantizer,
+            label_t.to(self.device),
+            self._measurements(label_t, measurements),
+            sampling,
+            _generators(seed),
+            keep=keep,
+            **forced,
+        )
         return self.tokenizer.indices_to_images(tokens)
 
     @torch.no_grad()

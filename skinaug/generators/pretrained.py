@@ -30,15 +30,22 @@ from .generator import RUN_FORMAT, STAGES, Generator, read_generator_config
 PRETRAINED_FORMAT = "skinaug-lfvar-pretrained"
 WEIGHTS_NAME = "model.safetensors"
 CARD_SCORES = ("loss", "psnr", "val_psnr", "accuracy", "val_loss", "val_accuracy")
-DATA_NAMES = {"ham10000": "HAM10000", "isic2017": "ISIC 2017", "isic2018": "ISIC 2018", "ph2": "PH2",
-              "dermofit": "Dermofit"}
+DATA_NAMES = {
+    "ham10000": "HAM10000",
+    "isic2017": "ISIC 2017",
+    "isic2018": "ISIC 2018",
+    "ph2": "PH2",
+    "dermofit": "Dermofit",
+}
 
 
 def _weights_bytes(gen: Generator) -> dict[str, bytes]:
     from safetensors.torch import save as save_tensors
 
-    return {stage: save_tensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
-            for stage, model in zip(STAGES, (gen.tokenizer, gen.transformer))}
+    return {
+        stage: save_tensors({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()})
+        for stage, model in zip(STAGES, (gen.tokenizer, gen.transformer))
+    }
 
 
 def save_pretrained(gen: Generator, out: str | os.PathLike[str], evaluation: dict[str, Any] | None = None) -> Path:
@@ -47,19 +54,35 @@ def save_pretrained(gen: Generator, out: str | os.PathLike[str], evaluation: dic
     blobs = _weights_bytes(gen)
     checksum = hashlib.sha256(b"".join(blobs[s] for s in STAGES)).hexdigest()[:16]
     if checksum != gen.checksum:
-        raise SkinaugError(f"{out}: the weights in memory differ from the loaded ones (checksum {checksum}, "
-                           f"loaded {gen.checksum}); export a freshly loaded generator")
+        raise SkinaugError(
+            f"{out}: the weights in memory differ from the loaded ones (checksum {checksum}, "
+            f"loaded {gen.checksum}); export a freshly loaded generator"
+        )
     for stage in STAGES:
         with atomic_open(out / stage / WEIGHTS_NAME, "wb") as handle:
             handle.write(blobs[stage])
     gen.scaler.save(out / "scaler.json")
-    write_json(out / "class_means.json", {"classes": {c: {"mean_scaled": gen.class_means[c].tolist()
-                                                          if c in gen.class_means else None} for c in CLASSES},
-                                          "features": gen.scaler.features})
+    write_json(
+        out / "class_means.json",
+        {
+            "classes": {
+                c: {"mean_scaled": gen.class_means[c].tolist() if c in gen.class_means else None} for c in CLASSES
+            },
+            "features": gen.scaler.features,
+        },
+    )
     data = dict(gen.info.get("data") or {"format": gen.info.get("dataset")})
-    config = {"format": PRETRAINED_FORMAT, "format_version": 1, "skinaug_version": __version__,
-              "checksum": gen.checksum, "made_from": gen.made_from, "data": data, "scores": gen.scores,
-              "evaluation": _evaluation_summary(evaluation), "model": gen.config.to_dict()}
+    config = {
+        "format": PRETRAINED_FORMAT,
+        "format_version": 1,
+        "skinaug_version": __version__,
+        "checksum": gen.checksum,
+        "made_from": gen.made_from,
+        "data": data,
+        "scores": gen.scores,
+        "evaluation": _evaluation_summary(evaluation),
+        "model": gen.config.to_dict(),
+    }
     write_text(out / "README.md", model_card(config))
     write_json(out / "config.json", config)  # last: it marks OUT as a complete export
     return out
@@ -70,10 +93,14 @@ def _evaluation_summary(metrics: dict[str, Any] | None) -> dict[str, Any] | None
     if not metrics:
         return None
     overall = metrics.get("overall") or {}
-    return {"features": (metrics.get("extractor") or {}).get("label"), "fid": overall.get("fid"),
-            "kid": overall.get("kid"), "conditioning_recall": (metrics.get("conditioning") or {}).get("mean_recall"),
-            "reference_split": (metrics.get("config") or {}).get("reference_split"),
-            "synthetic_per_class": (metrics.get("counts") or {}).get("synthetic")}
+    return {
+        "features": (metrics.get("extractor") or {}).get("label"),
+        "fid": overall.get("fid"),
+        "kid": overall.get("kid"),
+        "conditioning_recall": (metrics.get("conditioning") or {}).get("mean_recall"),
+        "reference_split": (metrics.get("config") or {}).get("reference_split"),
+        "synthetic_per_class": (metrics.get("counts") or {}).get("synthetic"),
+    }
 
 
 def _yaml_list(values: list[str]) -> str:
@@ -88,53 +115,88 @@ def model_card(config: dict[str, Any]) -> str:
     front = ["---", "library_name: skinaug", f"license: {licence.get('id', 'other')}"]
     if licence.get("id", "other") == "other":
         front.append(f"license_name: {json.dumps(licence.get('name', 'see the data set'))}")
-    front += ["tags:", _yaml_list(["skinaug", "lf-var", "var", "vq-vae", "dermoscopy", "skin-lesion",
-                                   "medical-imaging", "synthetic-data", "image-generation"]),
-              "datasets:", _yaml_list([name]), "pipeline_tag: unconditional-image-generation", "---", ""]
+    front += [
+        "tags:",
+        _yaml_list(
+            [
+                "skinaug",
+                "lf-var",
+                "var",
+                "vq-vae",
+                "dermoscopy",
+                "skin-lesion",
+                "medical-imaging",
+                "synthetic-data",
+                "image-generation",
+            ]
+        ),
+        "datasets:",
+        _yaml_list([name]),
+        "pipeline_tag: unconditional-image-generation",
+        "---",
+        "",
+    ]
     tok, tra = model["tokenizer"], model["transformer"]
     per_class = data.get("train_images_per_class") or {}
     counts = ", ".join(f"{c} {n}" for c, n in per_class.items()) or "not recorded (trained by an older skinaug)"
     split = data.get("split") or {}
     lines = [
-        f"# LF-VAR dermoscopy generator `{model['name']}`", "",
+        f"# LF-VAR dermoscopy generator `{model['name']}`",
+        "",
         "A lesion-focused multi-scale VQ-VAE and a VAR next-scale transformer (LF-VAR, MICCAI 2025) that make "
         "dermoscopic images of a requested lesion class, conditioned on radiomics measurements, and in-paint a "
         "lesion into a real image's skin. Trained with skinaug `train-generator`, exported with "
-        "`skinaug export-generator`.", "",
-        "```python", "from skinaug import Generator", "", 'gen = Generator.from_pretrained("path/to/this/folder")',
-        'images = gen.free(["mel", "df"], seed=0)   # uint8 N x S x S x 3', "```", "",
+        "`skinaug export-generator`.",
+        "",
+        "```python",
+        "from skinaug import Generator",
+        "",
+        'gen = Generator.from_pretrained("path/to/this/folder")',
+        'images = gen.free(["mel", "df"], seed=0)   # uint8 N x S x S x 3',
+        "```",
+        "",
         "## Intended use",
         "Research on data augmentation for skin-lesion classifiers: class-balanced synthetic training images, "
-        "checked on real test images only (`skinaug bench-classifier`).", "",
+        "checked on real test images only (`skinaug bench-classifier`).",
+        "",
         "## Limitations",
         "- Not a medical device; synthetic images must never be used to diagnose, nor as validation or test data.",
         "- It reproduces the biases of its training data (one data set, its skin types, devices and classes); "
         "rare classes had few training images.",
         f"- {tok['image_size']} px images; quality depends on the training budget (see the scores below).",
         f"- The licence of the training data applies to the weights and to the images they make: "
-        f"{licence.get('name', 'unknown')}{' ' + licence['url'] if licence.get('url') else ''}.", "",
+        f"{licence.get('name', 'unknown')}{' ' + licence['url'] if licence.get('url') else ''}.",
+        "",
         "## Training data",
         f"- {name} (`--format {data.get('format')}`), train split only: {data.get('train_images', 'n/a')} images "
         f"with a lesion mask and measurements ({counts}).",
         f"- Lesion-grouped split {split.get('train', '?')}/{split.get('val', '?')}/{split.get('test', '?')}, "
-        f"seed {split.get('seed', '?')}; split fingerprint `{(config.get('made_from') or {}).get('split')}`.", "",
+        f"seed {split.get('seed', '?')}; split fingerprint `{(config.get('made_from') or {}).get('split')}`.",
+        "",
         "## Model",
         f"- Tokenizer: scales {tok['scales']}, vocabulary {tok['vocab_size']}, latent {tok['latent_dim']}, lesion "
         f"focus {tok['lesion_focus']}.",
         f"- Transformer: depth {tra['depth']}, width {tra['width']}, heads {tra['heads']}; measurements "
         f"{tra['measurements']} ({tra['measurement_dim']} features); classes {', '.join(CLASSES)}.",
         f"- Steps: tokenizer {model['tokenizer_optim']['steps']}, transformer {model['transformer_optim']['steps']}; "
-        f"weights checksum `{config['checksum']}`.", "",
-        "## Scores", "Last logged training values:", ""]
+        f"weights checksum `{config['checksum']}`.",
+        "",
+        "## Scores",
+        "Last logged training values:",
+        "",
+    ]
     for stage, row in (config.get("scores") or {}).items():
         values = ", ".join(f"{k} {row[k]:.4g}" for k in CARD_SCORES if isinstance(row.get(k), (int, float)))
         lines.append(f"- {stage} (step {row.get('step')}): {values or 'n/a'}")
     evaluation = config.get("evaluation")
     if evaluation:
-        lines += ["", f"`skinaug evaluate` against the real {evaluation.get('reference_split')} split "
-                      f"({evaluation.get('features')} features): FID {_number(evaluation.get('fid'))}, KID "
-                      f"{_number(evaluation.get('kid'))}, conditioning recall "
-                      f"{_number(evaluation.get('conditioning_recall'))}."]
+        lines += [
+            "",
+            f"`skinaug evaluate` against the real {evaluation.get('reference_split')} split "
+            f"({evaluation.get('features')} features): FID {_number(evaluation.get('fid'))}, KID "
+            f"{_number(evaluation.get('kid'))}, conditioning recall "
+            f"{_number(evaluation.get('conditioning_recall'))}.",
+        ]
     else:
         lines += ["", "No `skinaug evaluate` result was attached (`export-generator --evaluation metrics.json`)."]
     return "\n".join(front + lines) + "\n"
@@ -162,8 +224,10 @@ def load_pretrained(path: str | os.PathLike[str], device: str = "auto") -> Gener
         blobs[stage] = weights.read_bytes()
     gen = Generator.from_parts(folder, info, config, blobs, device)
     if info.get("checksum") and gen.checksum != info["checksum"]:
-        raise SkinaugError(f"{folder}: weights checksum {gen.checksum} differs from config.json's {info['checksum']} "
-                           "(a damaged or replaced weights file)")
+        raise SkinaugError(
+            f"{folder}: weights checksum {gen.checksum} differs from config.json's {info['checksum']} "
+            "(a damaged or replaced weights file)"
+        )
     gen.scores = info.get("scores") or {}
     return gen
 
@@ -175,18 +239,21 @@ def _download(name: str) -> Path:
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
-        raise SkinaugError(f"{name}: no such folder; to fetch it from the Hugging Face hub install "
-                           "huggingface_hub") from None
+        raise SkinaugError(
+            f"{name}: no such folder; to fetch it from the Hugging Face hub install huggingface_hub"
+        ) from None
     try:
         return Path(snapshot_download(repo_id=name))
     except Exception as exc:  # offline, unknown repository, no access: one line
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SkinaugError(f"{name}: no such folder, and it could not be fetched from the Hugging Face hub "
-                           f"({first[:200]})") from None
+        raise SkinaugError(
+            f"{name}: no such folder, and it could not be fetched from the Hugging Face hub ({first[:200]})"
+        ) from None
 
 
-def export_generator(run_dir: str | os.PathLike[str], out: str | os.PathLike[str],
-                     evaluation: str | os.PathLike[str] | None = None) -> Path:
+def export_generator(
+    run_dir: str | os.PathLike[str], out: str | os.PathLike[str], evaluation: str | os.PathLike[str] | None = None
+) -> Path:
     """`skinaug export-generator RUN_DIR OUT`: the latest checkpoints of a training folder, weights only."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):

@@ -47,8 +47,10 @@ class Shard:
             raise SkinaugError(f"--shard {text!r}: expected i/n, e.g. 0/4 for the first of four shards")
         index, count = int(match.group(1)), int(match.group(2))
         if count < 1 or index >= count:
-            raise SkinaugError(f"--shard {text!r}: the index counts from 0 and must be below n (0/{max(count, 1)} "
-                               f"... {max(count, 1) - 1}/{max(count, 1)})")
+            raise SkinaugError(
+                f"--shard {text!r}: the index counts from 0 and must be below n (0/{max(count, 1)} "
+                f"... {max(count, 1) - 1}/{max(count, 1)})"
+            )
         return cls(index, count)
 
     @property
@@ -120,23 +122,31 @@ def _merge(out: Path, required: bool) -> SyntheticSet | None:
     if len(counts) > 1:
         raise SkinaugError(f"{out / SHARDS}: shards of different splittings ({', '.join(p.name for p in folders)})")
     count = counts.pop()
-    complete = {int(_FOLDER.match(p.name).group(1)): p for p in folders  # type: ignore[union-attr]
-                if (p / MANIFEST_NAME).exists()}
+    complete = {
+        int(_FOLDER.match(p.name).group(1)): p
+        for p in folders  # type: ignore[union-attr]
+        if (p / MANIFEST_NAME).exists()
+    }
     missing = [f"{i}-of-{count}" for i in range(count) if i not in complete]
     if missing:
         if required:
-            raise SkinaugError(f"{out / SHARDS}: shard(s) {', '.join(missing)} missing or unfinished; run "
-                               f"`skinaug augment ... --shard i/{count}` for them (or copy their folders here)")
+            raise SkinaugError(
+                f"{out / SHARDS}: shard(s) {', '.join(missing)} missing or unfinished; run "
+                f"`skinaug augment ... --shard i/{count}` for them (or copy their folders here)"
+            )
         return None
     shards = [load_synthetic(complete[i]) for i in range(count)]
     bases = [_base(s.info) for s in shards]
     sizes = {s.info["generator"]["identity"].get("batch_size") for s in shards}
+
     def settings(info: dict[str, Any]) -> tuple[Any, ...]:
         return info["generator"]["identity"], info.get("made_from"), info.get("per_class")
 
     if len(sizes) > 1 or any(settings(b) != settings(bases[0]) for b in bases):
-        raise SkinaugError(f"{out / SHARDS}: the shards were made with different settings (generator, seed, mode, "
-                           "work directory or batch size); make them again with the same ones")
+        raise SkinaugError(
+            f"{out / SHARDS}: the shards were made with different settings (generator, seed, mode, "
+            "work directory or batch size); make them again with the same ones"
+        )
     info = bases[0]
     claim(out, info)
     plan = pd.concat([s.manifest for s in shards], ignore_index=True)  # back in the order of one run:

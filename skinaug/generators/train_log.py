@@ -94,8 +94,9 @@ class CsvLog:
         if self.path.exists():
             with open(self.path, encoding="utf-8", newline="") as handle:
                 rows = list(csv.DictReader(handle))
-        write_text(self.path, "".join([_csv_line(columns)] + [_csv_line([r.get(c, "") for c in columns])
-                                                               for r in rows]))
+        write_text(
+            self.path, "".join([_csv_line(columns)] + [_csv_line([r.get(c, "") for c in columns]) for r in rows])
+        )
         self.columns = columns
 
     def write(self, row: dict[str, Any]) -> None:

@@ -33,7 +33,13 @@ from .batches import step_batch
 from .checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from .config import GeneratorConfig
 from .folder import (
-    CLASS_MEANS_NAME, CONFIG_NAME, SCALER_NAME, STAGES, load_tokenizer, read_generator_info, write_generator_folder,
+    CLASS_MEANS_NAME,
+    CONFIG_NAME,
+    SCALER_NAME,
+    STAGES,
+    load_tokenizer,
+    read_generator_info,
+    write_generator_folder,
 )
 from .data import ConditionedImages, MeasurementSpace, conditioned_split
 from .distributed import Distributed, broadcast_module, mean_over_ranks, setup, teardown
@@ -61,17 +67,27 @@ class TrainOptions:
 class Stage:
     """What differs between the two stages: the trainer, its batches and its validation."""
 
-    def __init__(self, name: str, trainer: Any, steps: int, batch_size: int, checkpoint_every: int,
-                 val_every: int, train_step: Callable[[dict[str, Any], int], dict[str, float]],
-                 validate: Callable[[], dict[str, float]], weights: Callable[[], dict[str, torch.Tensor]],
-                 log_every: int = 1) -> None:
+    def __init__(
+        self,
+        name: str,
+        trainer: Any,
+        steps: int,
+        batch_size: int,
+        checkpoint_every: int,
+        val_every: int,
+        train_step: Callable[[dict[str, Any], int], dict[str, float]],
+        validate: Callable[[], dict[str, float]],
+        weights: Callable[[], dict[str, torch.Tensor]],
+        log_every: int = 1,
+    ) -> None:
         self.name, self.trainer, self.steps, self.batch_size = name, trainer, steps, batch_size
         self.checkpoint_every, self.val_every, self.log_every = checkpoint_every, val_every, log_every
         self.train_step, self.validate, self.weights = train_step, validate, weights
 
 
-def _prepare_out(out: Path, workdir: Path, config: GeneratorConfig, space: MeasurementSpace,
-                 resume: bool, train: ConditionedImages) -> None:
+def _prepare_out(
+    out: Path, workdir: Path, config: GeneratorConfig, space: MeasurementSpace, resume: bool, train: ConditionedImages
+) -> None:
     """Write config, scaler and class means to a new OUT; check them against an existing one."""
     config_path = out / CONFIG_NAME
     if config_path.exists():
@@ -87,17 +103,26 @@ def _prepare_out(out: Path, workdir: Path, config: GeneratorConfig, space: Measu
     if any(latest_checkpoint(out / stage) is not None for stage in STAGES):
         raise SkinaugError(f"{config_path}: missing; {out} holds checkpoints but no config.json to check them against")
     prepared = load_prepared(workdir)
-    write_generator_folder(out, workdir, config, space.scaler, prepared.info.get("format"),
-                           {"made_from": workdir_fingerprints(prepared),
-                            "data": training_data_summary(prepared, train)})
+    write_generator_folder(
+        out,
+        workdir,
+        config,
+        space.scaler,
+        prepared.info.get("format"),
+        {"made_from": workdir_fingerprints(prepared), "data": training_data_summary(prepared, train)},
+    )
 
 
 def training_data_summary(prepared: Prepared, train: ConditionedImages) -> dict[str, Any]:
     """Data set, licence and images per class the generator learned from (for config.json and model cards)."""
     counts = train.base.frame["label"].value_counts()
-    return {"format": prepared.info.get("format"), "license": data_licence(prepared.info),
-            "split": prepared.info.get("split"), "train_images": int(len(train)),
-            "train_images_per_class": {c: int(counts.get(c, 0)) for c in CLASSES}}
+    return {
+        "format": prepared.info.get("format"),
+        "license": data_licence(prepared.info),
+        "split": prepared.info.get("split"),
+        "train_images": int(len(train)),
+        "train_images_per_class": {c: int(counts.get(c, 0)) for c in CLASSES},
+    }
 
 
 def _restore(stage: Stage, root: Path, ctx: Distributed) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
@@ -117,10 +142,16 @@ def _save(stage: Stage, root: Path, step: int, last: dict[str, Any], rows: list[
     """A checkpoint of weights and training state, and the log rows since the previous one (bounded size)."""
     blob, tree = pack_state({"trainer": stage.trainer.state_dict(), "torch_rng": torch.get_rng_state()})
     weights = {k: v.detach().cpu().contiguous() for k, v in stage.weights().items()}
-    write_checkpoint(root, f"step{step:07d}", {
-        "weights.safetensors": save_tensors(weights), "train_state.safetensors": blob,
-        "train_state.json": json.dumps(tree).encode(),
-    }, {"stage": stage.name, "step": step, "last": last, "log_rows": rows})
+    write_checkpoint(
+        root,
+        f"step{step:07d}",
+        {
+            "weights.safetensors": save_tensors(weights),
+            "train_state.safetensors": blob,
+            "train_state.json": json.dumps(tree).encode(),
+        },
+        {"stage": stage.name, "step": step, "last": last, "log_rows": rows},
+    )
 
 
 def run_stage(stage: Stage, out: Path, ctx: Distributed, resume: bool, progress: bool) -> dict[str, Any]:
@@ -131,8 +162,14 @@ def run_stage(stage: Stage, out: Path, ctx: Distributed, resume: bool, progress:
         raise SkinaugError(f"{root}: already holds checkpoints; use --resume")
     log = TrainingLog(out, stage.name, stage.log_every, start if resume else None, ctx.main)
     log.catch_up(rows)
-    bar = tqdm(range(start, stage.steps), initial=start, total=stage.steps, desc=stage.name, unit="step",
-               disable=not (progress and ctx.main))
+    bar = tqdm(
+        range(start, stage.steps),
+        initial=start,
+        total=stage.steps,
+        desc=stage.name,
+        unit="step",
+        disable=not (progress and ctx.main),
+    )
     try:
         for step in bar:
             logs = mean_over_ranks(stage.train_step({}, step), ctx)
@@ -171,12 +208,14 @@ def _all_reduce_mean(grad: torch.Tensor, world: int) -> torch.Tensor:
     return grad / world
 
 
-def _tokenizer_stage(config: GeneratorConfig, train: ConditionedImages, val: ConditionedImages,
-                     options: TrainOptions, ctx: Distributed) -> Stage:
+def _tokenizer_stage(
+    config: GeneratorConfig, train: ConditionedImages, val: ConditionedImages, options: TrainOptions, ctx: Distributed
+) -> Stage:
     torch.manual_seed(config.seed)
     model = LesionTokenizer(config.tokenizer)
-    trainer = TokenizerTrainer(model, config.tokenizer, config.tokenizer_optim,
-                               load_perceptual(options.perceptual_weights), ctx.device)
+    trainer = TokenizerTrainer(
+        model, config.tokenizer, config.tokenizer_optim, load_perceptual(options.perceptual_weights), ctx.device
+    )
     broadcast_module(model, ctx)
     broadcast_module(trainer.discriminator, ctx)
     _average_gradients([model, trainer.discriminator], ctx)
@@ -195,8 +234,18 @@ def _tokenizer_stage(config: GeneratorConfig, train: ConditionedImages, val: Con
         recon = model.reconstruct(batch["image"].to(ctx.device))
         return {"val_psnr": psnr(recon, batch["image"].to(ctx.device))}
 
-    return Stage("tokenizer", trainer, optim.steps, optim.batch_size, optim.checkpoint_every, optim.val_every,
-                 train_step, validate, model.state_dict, optim.log_every)
+    return Stage(
+        "tokenizer",
+        trainer,
+        optim.steps,
+        optim.batch_size,
+        optim.checkpoint_every,
+        optim.val_every,
+        train_step,
+        validate,
+        model.state_dict,
+        optim.log_every,
+    )
 
 
 def _val_batch(val: ConditionedImages) -> dict[str, Any]:
@@ -205,8 +254,9 @@ def _val_batch(val: ConditionedImages) -> dict[str, Any]:
     return collate(val, torch.arange(min(len(val), VAL_IMAGES)).numpy(), 0, 0, flips=False)
 
 
-def _transformer_stage(config: GeneratorConfig, out: Path, train: ConditionedImages, val: ConditionedImages,
-                       ctx: Distributed) -> Stage:
+def _transformer_stage(
+    config: GeneratorConfig, out: Path, train: ConditionedImages, val: ConditionedImages, ctx: Distributed
+) -> Stage:
     tokenizer = load_tokenizer(out, config)
     torch.manual_seed(config.seed + 1)
     model = VARTransformer(config.transformer, config.tokenizer)
@@ -217,8 +267,18 @@ def _transformer_stage(config: GeneratorConfig, out: Path, train: ConditionedIma
     def train_step(_: dict[str, Any], step: int) -> dict[str, float]:
         return trainer.step(step_batch(train, optim.batch_size, config.seed, step, ctx.rank, ctx.world))
 
-    return Stage("transformer", trainer, optim.steps, optim.batch_size, optim.checkpoint_every, optim.val_every,
-                 train_step, lambda: trainer.evaluate(_val_batch(val)), model.state_dict, optim.log_every)
+    return Stage(
+        "transformer",
+        trainer,
+        optim.steps,
+        optim.batch_size,
+        optim.checkpoint_every,
+        optim.val_every,
+        train_step,
+        lambda: trainer.evaluate(_val_batch(val)),
+        model.state_dict,
+        optim.log_every,
+    )
 
 
 @dataclass
@@ -236,13 +296,18 @@ class TrainResult:
 
     def summary_line(self) -> str:
         """'trained tiny on 120 images (tokenizer step 6 loss 0.1234; ...) -> OUT'."""
-        parts = [f"{name} step {row.get('step')} loss {row.get('loss', float('nan')):.4f}"
-                 for name, row in self.last.items()]
+        parts = [
+            f"{name} step {row.get('step')} loss {row.get('loss', float('nan')):.4f}" for name, row in self.last.items()
+        ]
         return f"trained {self.config_name} on {self.train_images} images ({'; '.join(parts)}) -> {self.out}"
 
 
-def train_generator(workdir: str | os.PathLike[str], out: str | os.PathLike[str], config: GeneratorConfig,
-                    options: TrainOptions = TrainOptions()) -> TrainResult:
+def train_generator(
+    workdir: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    config: GeneratorConfig,
+    options: TrainOptions = TrainOptions(),
+) -> TrainResult:
     """Train (or resume) the requested stages; returns what was done, with the one-line summary."""
     if options.stage not in (*STAGES, "all"):
         raise SkinaugError(f"stage {options.stage!r}: choose tokenizer, transformer or all")
@@ -262,15 +327,25 @@ def train_generator(workdir: str | os.PathLike[str], out: str | os.PathLike[str]
     last: dict[str, dict[str, Any]] = {}
     try:
         if options.stage in ("tokenizer", "all"):
-            last["tokenizer"] = run_stage(_tokenizer_stage(config, train, val, options, ctx), out, ctx,
-                                          options.resume, options.progress)
+            last["tokenizer"] = run_stage(
+                _tokenizer_stage(config, train, val, options, ctx), out, ctx, options.resume, options.progress
+            )
         if options.stage in ("transformer", "all"):
-            last["transformer"] = run_stage(_transformer_stage(config, out, train, val, ctx), out, ctx,
-                                            options.resume, options.progress)
+            last["transformer"] = run_stage(
+                _transformer_stage(config, out, train, val, ctx), out, ctx, options.resume, options.progress
+            )
     finally:
         teardown(ctx)
-    summary = TrainResult(out=out, config_name=config.name, train_images=len(train), val_images=len(val),
-                          world=ctx.world, device=str(ctx.device), seconds=time.perf_counter() - start, last=last)
+    summary = TrainResult(
+        out=out,
+        config_name=config.name,
+        train_images=len(train),
+        val_images=len(val),
+        world=ctx.world,
+        device=str(ctx.device),
+        seconds=time.perf_counter() - start,
+        last=last,
+    )
     if ctx.main:
         write_text(out / "model_card.md", model_card(out, config, summary, options))
     return summary
@@ -288,22 +363,28 @@ def _perceptual_card_text(weights: str | None) -> str:
 def model_card(out: Path, config: GeneratorConfig, summary: TrainResult, options: TrainOptions) -> str:
     """A short Markdown description of the trained generator: data, split, steps, losses, switches."""
     info = read_json(out / CONFIG_NAME)
-    lines = [f"# LF-VAR generator `{config.name}`", "",
-             f"- Data: `{info['workdir']}` ({info.get('dataset')}); trained on the train split only "
-             f"({summary.train_images} images with a mask and measurements), validated on "
-             f"{min(summary.val_images, VAL_IMAGES)} val images.",
-             f"- Image size {config.tokenizer.image_size} px; scales {list(config.tokenizer.scales)}; "
-             f"vocabulary {config.tokenizer.vocab_size}; transformer depth {config.transformer.depth}, "
-             f"width {config.transformer.width}.",
-             f"- Lesion focus weight {config.tokenizer.lesion_focus} "
-             f"({'off: --no-lesion-focus' if config.tokenizer.lesion_focus == 0 else 'on'}); "
-             f"measurements: {config.transformer.measurements} ({config.transformer.measurement_dim} features); "
-             f"CFG drop rates: both (unconditional) {config.transformer.joint_drop}, class only "
-             f"{config.transformer.class_drop}, measurements only {config.transformer.measurement_drop}.",
-             f"- Perceptual loss: {_perceptual_card_text(options.perceptual_weights)}.",
-             f"- Steps: tokenizer {config.tokenizer_optim.steps}, transformer {config.transformer_optim.steps}; "
-             f"batch {config.tokenizer_optim.batch_size}/{config.transformer_optim.batch_size}; "
-             f"{summary.world} process(es) on {summary.device}.", "", "## Last logged values", ""]
+    lines = [
+        f"# LF-VAR generator `{config.name}`",
+        "",
+        f"- Data: `{info['workdir']}` ({info.get('dataset')}); trained on the train split only "
+        f"({summary.train_images} images with a mask and measurements), validated on "
+        f"{min(summary.val_images, VAL_IMAGES)} val images.",
+        f"- Image size {config.tokenizer.image_size} px; scales {list(config.tokenizer.scales)}; "
+        f"vocabulary {config.tokenizer.vocab_size}; transformer depth {config.transformer.depth}, "
+        f"width {config.transformer.width}.",
+        f"- Lesion focus weight {config.tokenizer.lesion_focus} "
+        f"({'off: --no-lesion-focus' if config.tokenizer.lesion_focus == 0 else 'on'}); "
+        f"measurements: {config.transformer.measurements} ({config.transformer.measurement_dim} features); "
+        f"CFG drop rates: both (unconditional) {config.transformer.joint_drop}, class only "
+        f"{config.transformer.class_drop}, measurements only {config.transformer.measurement_drop}.",
+        f"- Perceptual loss: {_perceptual_card_text(options.perceptual_weights)}.",
+        f"- Steps: tokenizer {config.tokenizer_optim.steps}, transformer {config.transformer_optim.steps}; "
+        f"batch {config.tokenizer_optim.batch_size}/{config.transformer_optim.batch_size}; "
+        f"{summary.world} process(es) on {summary.device}.",
+        "",
+        "## Last logged values",
+        "",
+    ]
     for name, row in summary.last.items():
         values = ", ".join(f"{k} {v:.4g}" for k, v in row.items() if isinstance(v, float) and "scale" not in k)
         lines.append(f"- {name}: step {row.get('step')}: {values}")

@@ -18,9 +18,11 @@ def adamw(model: nn.Module, optim: OptimConfig) -> torch.optim.AdamW:
     """AdamW with weight decay on matrices only (not on norms, biases and embeddings' 1-D parameters)."""
     decay = [p for p in model.parameters() if p.requires_grad and p.ndim > 1]
     rest = [p for p in model.parameters() if p.requires_grad and p.ndim <= 1]
-    return torch.optim.AdamW([{"params": decay, "weight_decay": optim.weight_decay},
-                              {"params": rest, "weight_decay": 0.0}],
-                             lr=optim.lr, betas=(optim.betas[0], optim.betas[1]))
+    return torch.optim.AdamW(
+        [{"params": decay, "weight_decay": optim.weight_decay}, {"params": rest, "weight_decay": 0.0}],
+        lr=optim.lr,
+        betas=(optim.betas[0], optim.betas[1]),
+    )
 
 
 def autocast(device: torch.device) -> Any:
@@ -33,15 +35,15 @@ def autocast(device: torch.device) -> Any:
 class TransformerTrainer:
     """Owns the transformer (DDP-wrapped when several processes train), its optimizer and LR schedule."""
 
-    def __init__(self, model: VARTransformer, tokenizer: LesionTokenizer, optim: OptimConfig,
-                 ctx: Distributed) -> None:
+    def __init__(self, model: VARTransformer, tokenizer: LesionTokenizer, optim: OptimConfig, ctx: Distributed) -> None:
         self.ctx = ctx
         self.model = model.to(ctx.device)
         self.tokenizer = tokenizer.to(ctx.device).eval().requires_grad_(False)
         self.optim = optim
         self.optimizer = adamw(self.model, optim)
         self.schedule = torch.optim.lr_scheduler.LambdaLR(
-            self.optimizer, lambda step: warmup_cosine(step, optim.warmup_steps, optim.steps))
+            self.optimizer, lambda step: warmup_cosine(step, optim.warmup_steps, optim.steps)
+        )
         self.ddp: nn.Module = self.model
         if ctx.enabled:
             ids = [ctx.device.index] if ctx.device.type == "cuda" else None
@@ -66,8 +68,12 @@ class TransformerTrainer:
         norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.grad_clip)
         self.optimizer.step()
         self.schedule.step()
-        logged = {"loss": float(out.loss.detach()), "accuracy": float(out.accuracy), "grad_norm": float(norm),
-                  "lr": self.optimizer.param_groups[0]["lr"]}
+        logged = {
+            "loss": float(out.loss.detach()),
+            "accuracy": float(out.accuracy),
+            "grad_norm": float(norm),
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
         logged.update({f"loss_scale{k}": float(v) for k, v in enumerate(out.scale_losses)})
         return logged
 
@@ -83,8 +89,11 @@ class TransformerTrainer:
 
     def state_dict(self) -> dict[str, Any]:
         """Everything needed to continue exactly: weights, optimizer, schedule."""
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "schedule": self.schedule.state_dict()}
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what state_dict returned."""

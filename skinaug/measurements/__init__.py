@@ -6,6 +6,14 @@ from .scaler import RobustScaler
 from .settings import MeasureSettings
 
 __all__ = [
-    "STATUS_FAILED", "STATUS_OK", "LesionMeasurer", "MeasureResult", "MeasureSettings", "Measurement",
-    "RobustScaler", "feature_columns", "load_class_means", "measure_workdir",
+    "STATUS_FAILED",
+    "STATUS_OK",
+    "LesionMeasurer",
+    "MeasureResult",
+    "MeasureSettings",
+    "Measurement",
+    "RobustScaler",
+    "feature_columns",
+    "load_class_means",
+    "measure_workdir",
 ]

@@ -21,8 +21,9 @@ def _pyradiomics_version() -> str:
         return "unknown"
 
 
-def cache_key(image: str | os.PathLike[str], mask: str | os.PathLike[str] | None,
-              settings: MeasureSettings) -> str | None:
+def cache_key(
+    image: str | os.PathLike[str], mask: str | os.PathLike[str] | None, settings: MeasureSettings
+) -> str | None:
     """sha256 over the image's and mask's bytes, the settings and pyradiomics' version.
 
     None when a file cannot be read (nothing to cache: the failure is reported, not remembered).
@@ -65,5 +66,7 @@ class MeasurementCache:
         """Store a measurement (NaN stored as null)."""
         if key is None:
             return
-        write_json(self._path(key), {"status": measurement.status, "reason": measurement.reason,
-                                     "features": measurement.features})
+        write_json(
+            self._path(key),
+            {"status": measurement.status, "reason": measurement.reason, "features": measurement.features},
+        )

@@ -35,8 +35,7 @@ def _pyradiomics_extractor(bin_width: float, classes: tuple[str, ...]):  # noqa:
 
     logging.getLogger("radiomics").setLevel(logging.ERROR)
     extractor = featureextractor.RadiomicsFeatureExtractor(
-        binWidth=bin_width, force2D=True, force2Ddimension=0, label=1, minimumROIDimensions=2,
-        additionalInfo=False,
+        binWidth=bin_width, force2D=True, force2Ddimension=0, label=1, minimumROIDimensions=2, additionalInfo=False
     )
     extractor.disableAllFeatures()
     for name in classes:
@@ -51,7 +50,7 @@ def _clean(raw: dict, prefix: str) -> dict[str, float]:
         if not key.startswith("original_"):
             continue
         number = float(value)
-        out[prefix + key[len("original_"):]] = number if math.isfinite(number) else float("nan")
+        out[prefix + key[len("original_") :]] = number if math.isfinite(number) else float("nan")
     return out
 
 

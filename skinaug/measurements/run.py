@@ -65,30 +65,35 @@ class MeasureResult:
     def summary(self) -> str:
         """One line: how many images were measured, from cache, and failed, per split."""
         ok = self.features["status"] == STATUS_OK
-        per_split = " ".join(f"{s}={int((ok & (self.features['split'] == s)).sum())}"
-                             for s in ("train", "val", "test"))
-        return (f"measured {int(ok.sum())}/{len(self.features)} images ({per_split}); "
-                f"{self.computed} computed, {self.cached} from cache, {len(self.failures)} failed "
-                f"in {self.seconds:.1f} s -> {self.out_dir}")
+        per_split = " ".join(f"{s}={int((ok & (self.features['split'] == s)).sum())}" for s in ("train", "val", "test"))
+        return (
+            f"measured {int(ok.sum())}/{len(self.features)} images ({per_split}); "
+            f"{self.computed} computed, {self.cached} from cache, {len(self.failures)} failed "
+            f"in {self.seconds:.1f} s -> {self.out_dir}"
+        )
 
 
-def _measure_all(jobs: list[tuple[str, str | None]], settings: MeasureSettings, workers: int,
-                 progress: bool) -> Iterator[Measurement]:
+def _measure_all(
+    jobs: list[tuple[str, str | None]], settings: MeasureSettings, workers: int, progress: bool
+) -> Iterator[Measurement]:
     bar = dict(total=len(jobs), desc="measuring", unit="img", disable=not progress)
     if workers <= 1 or len(jobs) < 2:
         measurer = LesionMeasurer(settings)
         yield from tqdm((measurer.measure_files(*job) for job in jobs), **bar)
         return
     context = multiprocessing.get_context("spawn")  # no fork of a process holding threads
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
-                             initargs=(settings,)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(settings,)) as pool:
         chunk = max(1, min(16, len(jobs) // (workers * 8)))
         yield from tqdm(pool.map(_measure_in_worker, jobs, chunksize=chunk), **bar)
 
 
-def measure_workdir(workdir: str | os.PathLike[str], workers: int | None = None,
-                    settings: MeasureSettings = MeasureSettings(), cache_dir: str | os.PathLike[str] | None = None,
-                    progress: bool = True) -> MeasureResult:
+def measure_workdir(
+    workdir: str | os.PathLike[str],
+    workers: int | None = None,
+    settings: MeasureSettings = MeasureSettings(),
+    cache_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> MeasureResult:
     """Measure every image of a prepared work directory and fit the scaler and class means on train."""
     start = time.perf_counter()
     prepared = load_prepared(workdir)
@@ -107,19 +112,29 @@ def measure_workdir(workdir: str | os.PathLike[str], workers: int | None = None,
             results[index] = measurement
             cache.put(keys[index], measurement)  # stored as it arrives: an interrupted run resumes here
     except KeyboardInterrupt:
-        raise SkinaugError(f"interrupted; {sum(r is not None for r in results)} measurements are cached in "
-                           f"{cache.folder}; run `skinaug measure {workdir}` again to resume") from None
+        raise SkinaugError(
+            f"interrupted; {sum(r is not None for r in results)} measurements are cached in "
+            f"{cache.folder}; run `skinaug measure {workdir}` again to resume"
+        ) from None
     features = _feature_table(prepared.manifest, results)
     scaler, class_means = _fit(features)  # before writing anything: a failed fit keeps the earlier results whole
     write_csv(out_dir / FEATURES_NAME, features)
     scaler.save(out_dir / SCALER_NAME)
     write_json(out_dir / CLASS_MEANS_NAME, class_means)
     result = MeasureResult(features, len(todo), len(rows) - len(todo), time.perf_counter() - start, out_dir)
-    write_json(out_dir / SUMMARY_NAME, {
-        "images": len(rows), "ok": int((features["status"] == STATUS_OK).sum()),
-        "failed": int(len(result.failures)), "computed": result.computed, "cached": result.cached,
-        "workers": workers, "seconds": round(result.seconds, 2), "settings": asdict(settings),
-    })
+    write_json(
+        out_dir / SUMMARY_NAME,
+        {
+            "images": len(rows),
+            "ok": int((features["status"] == STATUS_OK).sum()),
+            "failed": int(len(result.failures)),
+            "computed": result.computed,
+            "cached": result.cached,
+            "workers": workers,
+            "seconds": round(result.seconds, 2),
+            "settings": asdict(settings),
+        },
+    )
     return result
 
 
@@ -144,13 +159,15 @@ def _fit(features: pd.DataFrame) -> tuple[RobustScaler, dict[str, Any]]:
     classes = {}
     for label in CLASSES:
         rows = (train["label"] == label).to_numpy()
-        classes[label] = {"n": int(rows.sum()),
-                          "mean_scaled": scaled[rows].mean(axis=0) if rows.any() else None}
+        classes[label] = {"n": int(rows.sum()), "mean_scaled": scaled[rows].mean(axis=0) if rows.any() else None}
     return scaler, {"features": scaler.features, "fitted_on": "train", "classes": classes}
 
 
 def load_class_means(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     """class -> mean scaled measurement vector (classes absent from the train split are left out)."""
     data = read_json(path)
-    return {c: np.asarray(v["mean_scaled"], dtype=np.float32)
-            for c, v in data["classes"].items() if v["mean_scaled"] is not None}
+    return {
+        c: np.asarray(v["mean_scaled"], dtype=np.float32)
+        for c, v in data["classes"].items()
+        if v["mean_scaled"] is not None
+    }

@@ -48,6 +48,14 @@ from .plan import HAM_COUNTS, class_counts
 from .plan import plan_images as _plan  # noqa: F401 (the tests' name for the plan)
 
 __all__ = [
-    "HAM_COUNTS", "IMAGES_DIR", "MASKS_DIR", "METADATA_COLUMNS", "METADATA_NAME", "PhantomConfig", "class_counts",
-    "make_phantoms", "phantom_metadata", "render_phantom",
+    "HAM_COUNTS",
+    "IMAGES_DIR",
+    "MASKS_DIR",
+    "METADATA_COLUMNS",
+    "METADATA_NAME",
+    "PhantomConfig",
+    "class_counts",
+    "make_phantoms",
+    "phantom_metadata",
+    "render_phantom",
 ]

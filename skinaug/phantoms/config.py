@@ -22,15 +22,15 @@ def seeded_rng(seed: int, stream: int, *index: int) -> np.random.Generator:
 class PhantomConfig:
     """What `make_phantoms` generates. The defaults give a HAM10000-like set of 700 images."""
 
-    n: int = 700                      # number of images
+    n: int = 700  # number of images
     seed: int = 0
-    width: int = 200                  # HAM10000's reduced size (the originals are 600x450)
+    width: int = 200  # HAM10000's reduced size (the originals are 600x450)
     height: int = 150
-    hair_probability: float = 0.3     # fraction of lesions photographed through hair
+    hair_probability: float = 0.3  # fraction of lesions photographed through hair
     circle_probability: float = 0.15  # fraction of lesions seen through a round dermoscope field of view
     # Probabilities that a lesion has 1, 2 or 3 photographs (HAM10000: 74 %, 19 %, 7 % of lesions).
     images_per_lesion: tuple[float, float, float] = (0.74, 0.19, 0.07)
-    min_per_class: int = 5            # every class gets at least this many images (if n allows)
+    min_per_class: int = 5  # every class gets at least this many images (if n allows)
     jpeg_quality: int = 92
 
     def __post_init__(self) -> None:
@@ -44,6 +44,7 @@ class PhantomConfig:
                 raise SkinaugError(f"phantoms: {name} must lie in [0, 1], got {value}")
         if len(self.images_per_lesion) < 1 or min(self.images_per_lesion) < 0 or sum(self.images_per_lesion) <= 0:
             raise SkinaugError(
-                f"phantoms: images_per_lesion must be non-negative weights, got {self.images_per_lesion}")
+                f"phantoms: images_per_lesion must be non-negative weights, got {self.images_per_lesion}"
+            )
         if not 1 <= self.jpeg_quality <= 100:
             raise SkinaugError(f"phantoms: jpeg_quality must lie in [1, 100], got {self.jpeg_quality}")

@@ -53,11 +53,14 @@ def _lesion_colour(les: Lesion, frame: Frame, d: np.ndarray, rng: np.random.Gene
     inner = np.clip(1 - d, 0, 1)
     if les.centre_colour is not None and les.centre_weight > 0:
         if les.centre_radius is None:
-            lerp_into(colour, les.centre_colour, les.centre_weight * inner ** les.centre_power)
+            lerp_into(colour, les.centre_colour, les.centre_weight * inner**les.centre_power)
         else:
             wobble = 0.12 * frame.field(les.mottle[1], 0.08)
-            lerp_into(colour, les.centre_colour,
-                      les.centre_weight * smoothstep(d + wobble, les.centre_radius + 0.12, les.centre_radius - 0.08))
+            lerp_into(
+                colour,
+                les.centre_colour,
+                les.centre_weight * smoothstep(d + wobble, les.centre_radius + 0.12, les.centre_radius - 0.08),
+            )
     for zone in les.zones:
         w = smoothstep(frame.field(zone["lattice"], zone["spacing"]), zone["lo"], zone["hi"]) * zone["strength"]
         if zone["where"] == "centre":
@@ -87,8 +90,9 @@ def _draw_network(img: np.ndarray, net: dict[str, Any], frame: Frame, d: np.ndar
     lerp_into(img, net["colour"], net["contrast"] * lines * cover * fade)
 
 
-def _draw_group(img: np.ndarray, frame: Frame, group: dict[str, Any],
-                painter: Callable[[ImageDraw.ImageDraw], None]) -> None:
+def _draw_group(
+    img: np.ndarray, frame: Frame, group: dict[str, Any], painter: Callable[[ImageDraw.ImageDraw], None]
+) -> None:
     """Blend a group of spots or lines, drawn by `painter`, into `img` in the group's colour and opacity."""
     layer = draw_layer(frame.width, frame.height, painter, group["blur"])
     lerp_into(img, group["colour"], group["opacity"] * layer)
@@ -109,7 +113,8 @@ def _line_painter(group: dict[str, Any], frame: Frame) -> Callable[[ImageDraw.Im
     def paint(dr: ImageDraw.ImageDraw) -> None:
         for qx, qy, w in group["polylines"]:
             xs, ys = frame.to_image(qx, qy)
-            dr.line(list(zip(xs.tolist(), ys.tolist())), fill=255, width=max(1, int(round(w * frame.unit))),
-                    joint="curve")
+            dr.line(
+                list(zip(xs.tolist(), ys.tolist())), fill=255, width=max(1, int(round(w * frame.unit))), joint="curve"
+            )
 
     return paint

@@ -6,16 +6,26 @@ from typing import Any
 
 import numpy as np
 
-BROWN_RAMP = np.array([  # light tan -> mid brown -> dark brown -> near black (as seen in dermoscopy)
-    [0.80, 0.55, 0.46], [0.64, 0.35, 0.29], [0.44, 0.21, 0.18], [0.26, 0.12, 0.12], [0.13, 0.08, 0.09],
-], dtype=np.float32)
-_SKIN_ANCHORS = np.array([
-    [0.93, 0.78, 0.78],  # pale pink
-    [0.88, 0.64, 0.66],  # pink
-    [0.90, 0.74, 0.68],  # beige
-    [0.80, 0.60, 0.54],  # tan
-    [0.84, 0.76, 0.84],  # greyish lavender (polarised dermoscopy of pale skin)
-], dtype=np.float32)
+BROWN_RAMP = np.array(
+    [  # light tan -> mid brown -> dark brown -> near black (as seen in dermoscopy)
+        [0.80, 0.55, 0.46],
+        [0.64, 0.35, 0.29],
+        [0.44, 0.21, 0.18],
+        [0.26, 0.12, 0.12],
+        [0.13, 0.08, 0.09],
+    ],
+    dtype=np.float32,
+)
+_SKIN_ANCHORS = np.array(
+    [
+        [0.93, 0.78, 0.78],  # pale pink
+        [0.88, 0.64, 0.66],  # pink
+        [0.90, 0.74, 0.68],  # beige
+        [0.80, 0.60, 0.54],  # tan
+        [0.84, 0.76, 0.84],  # greyish lavender (polarised dermoscopy of pale skin)
+    ],
+    dtype=np.float32,
+)
 BLACK = (0.12, 0.09, 0.10)
 BLUE_GREY = (0.42, 0.44, 0.56)
 WHITE = (0.95, 0.91, 0.90)

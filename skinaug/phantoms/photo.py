@@ -29,8 +29,7 @@ class Subject:
     circle: bool
 
 
-def sample_subject(label: str, rng: np.random.Generator, hair_probability: float,
-                   circle_probability: float) -> Subject:
+def sample_subject(label: str, rng: np.random.Generator, hair_probability: float, circle_probability: float) -> Subject:
     """A new lesion of class `label` with its skin, hair and dermoscope."""
     if label not in RECIPES:
         raise ValueError(f"unknown label {label!r}; expected one of {', '.join(CLASSES)}")
@@ -45,17 +44,24 @@ def sample_view(rng: np.random.Generator, first: bool) -> View:
     """A photograph's shift (x, y; units of min side), extra rotation and zoom relative to the lesion."""
     if first:
         return 0.0, 0.0, 0.0, 1.0
-    return (float(rng.normal(0, 0.05)), float(rng.normal(0, 0.04)), float(rng.normal(0, 0.3)),
-            float(rng.uniform(0.9, 1.1)))
+    return (
+        float(rng.normal(0, 0.05)),
+        float(rng.normal(0, 0.04)),
+        float(rng.normal(0, 0.3)),
+        float(rng.uniform(0.9, 1.1)),
+    )
 
 
-def draw_photo(subject: Subject, rng: np.random.Generator, width: int, height: int,
-               view: View) -> tuple[np.ndarray, np.ndarray]:
+def draw_photo(
+    subject: Subject, rng: np.random.Generator, width: int, height: int, view: View
+) -> tuple[np.ndarray, np.ndarray]:
     """Photograph `subject` from `view`: (uint8 HxWx3 RGB image, bool HxW lesion mask)."""
     les = subject.lesion
     unit = min(width, height) * view[3]
-    centre = (width / 2 + (les.centre[0] + view[0]) * min(width, height),
-              height / 2 + (les.centre[1] + view[1]) * min(width, height))
+    centre = (
+        width / 2 + (les.centre[0] + view[0]) * min(width, height),
+        height / 2 + (les.centre[1] + view[1]) * min(width, height),
+    )
     frame = Frame(width, height, centre, les.angle + view[2], unit)
     img = _skin(subject.skin, rng, width, height)
     mask = draw_lesion(img, les, frame, rng)
@@ -69,9 +75,15 @@ def draw_photo(subject: Subject, rng: np.random.Generator, width: int, height: i
     return np.asarray(out, dtype=np.uint8).copy(), mask
 
 
-def render_phantom(label: str, rng: np.random.Generator, width: int = 200, height: int = 150, *,
-                   hair_probability: float = 0.3, circle_probability: float = 0.15
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def render_phantom(
+    label: str,
+    rng: np.random.Generator,
+    width: int = 200,
+    height: int = 150,
+    *,
+    hair_probability: float = 0.3,
+    circle_probability: float = 0.15,
+) -> tuple[np.ndarray, np.ndarray]:
     """One phantom photograph of a new lesion of class `label`: (uint8 HxWx3 RGB image, bool HxW mask)."""
     subject = sample_subject(label, rng, hair_probability, circle_probability)
     return draw_photo(subject, rng, width, height, sample_view(rng, first=True))
@@ -106,7 +118,7 @@ def _draw_hair(img: np.ndarray, subject: Subject, rng: np.random.Generator) -> N
             u = np.array([math.cos(ang), math.sin(ang)])
             p0, p2 = mid - u * length / 2, mid + u * length / 2
             p1 = mid + np.array([-u[1], u[0]]) * rng.normal(0, 0.3) * length
-            pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t ** 2 * p2
+            pts = (1 - t) ** 2 * p0 + 2 * (1 - t) * t * p1 + t**2 * p2
             dr.line([tuple(p) for p in pts.tolist()], fill=int(rng.uniform(110, 255)), width=thick, joint="curve")
 
     layer = draw_layer(W, H, paint, 0.45)

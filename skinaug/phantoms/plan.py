@@ -15,9 +15,7 @@ from ..labels import CLASSES
 from .config import PLAN_STREAM, PhantomConfig, seeded_rng
 
 # Image counts of the full HAM10000 release (10,015 images); the phantoms follow these proportions.
-HAM_COUNTS: dict[str, int] = {
-    "akiec": 327, "bcc": 514, "bkl": 1099, "df": 115, "mel": 1113, "nv": 6705, "vasc": 142,
-}
+HAM_COUNTS: dict[str, int] = {"akiec": 327, "bcc": 514, "bkl": 1099, "df": 115, "mel": 1113, "nv": 6705, "vasc": 142}
 
 # Per-class metadata distributions, roughly HAM10000's.
 _DX_TYPES: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
@@ -30,12 +28,32 @@ _DX_TYPES: dict[str, tuple[tuple[str, ...], tuple[float, ...]]] = {
     "vasc": (("histo", "consensus"), (0.54, 0.46)),
 }
 _AGE: dict[str, tuple[float, float]] = {  # mean, sd in years
-    "akiec": (67, 11), "bcc": (66, 12), "bkl": (60, 13), "df": (51, 14), "mel": (61, 15), "nv": (45, 15),
+    "akiec": (67, 11),
+    "bcc": (66, 12),
+    "bkl": (60, 13),
+    "df": (51, 14),
+    "mel": (61, 15),
+    "nv": (45, 15),
     "vasc": (50, 20),
 }
 _MALE: dict[str, float] = {"akiec": 0.7, "bcc": 0.6, "bkl": 0.55, "df": 0.45, "mel": 0.6, "nv": 0.5, "vasc": 0.5}
-_SITES = ("back", "lower extremity", "trunk", "upper extremity", "abdomen", "face", "chest", "foot",
-          "unknown", "neck", "scalp", "hand", "ear", "genital", "acral")
+_SITES = (
+    "back",
+    "lower extremity",
+    "trunk",
+    "upper extremity",
+    "abdomen",
+    "face",
+    "chest",
+    "foot",
+    "unknown",
+    "neck",
+    "scalp",
+    "hand",
+    "ear",
+    "genital",
+    "acral",
+)
 _SITE_WEIGHTS: dict[str, tuple[float, ...]] = {
     "default": (0.20, 0.20, 0.13, 0.10, 0.10, 0.05, 0.04, 0.03, 0.02, 0.02, 0.01, 0.01, 0.005, 0.004, 0.001),
     "akiec": (0.08, 0.10, 0.04, 0.20, 0.02, 0.30, 0.05, 0.01, 0.01, 0.07, 0.06, 0.05, 0.01, 0.0, 0.0),
@@ -74,9 +92,9 @@ class PlannedImage:
     image_id: str
     lesion_id: str
     label: str
-    lesion_index: int   # seeds the lesion's appearance
-    view_index: int     # 0 for the lesion's first photograph
-    image_index: int    # seeds the photograph
+    lesion_index: int  # seeds the lesion's appearance
+    view_index: int  # 0 for the lesion's first photograph
+    image_index: int  # seeds the photograph
     meta: dict[str, str]
 
 
@@ -100,10 +118,17 @@ def plan_images(config: PhantomConfig) -> list[PlannedImage]:
     for image_index, slot in enumerate(order):
         li, view = slots[slot]
         label, _, meta = lesions[li]
-        planned.append(PlannedImage(
-            image_id=f"PH_{image_index:07d}", lesion_id=f"PHL_{int(lesion_numbers[li]):07d}", label=label,
-            lesion_index=li, view_index=view, image_index=image_index, meta=meta,
-        ))
+        planned.append(
+            PlannedImage(
+                image_id=f"PH_{image_index:07d}",
+                lesion_id=f"PHL_{int(lesion_numbers[li]):07d}",
+                label=label,
+                lesion_index=li,
+                view_index=view,
+                image_index=image_index,
+                meta=meta,
+            )
+        )
     return planned
 
 

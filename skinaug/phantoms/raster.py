@@ -34,8 +34,7 @@ def lerp_into(img: np.ndarray, colour: np.ndarray | tuple[float, float, float], 
     img += w * (colour - img)
 
 
-def draw_layer(width: int, height: int, draw_fn: Callable[[ImageDraw.ImageDraw], None], blur: float
-               ) -> np.ndarray:
+def draw_layer(width: int, height: int, draw_fn: Callable[[ImageDraw.ImageDraw], None], blur: float) -> np.ndarray:
     """A coverage layer in [0, 1]: what draw_fn draws on a black 8-bit canvas, Gaussian-blurred by `blur` px."""
     layer = Image.new("L", (width, height), 0)
     draw_fn(ImageDraw.Draw(layer))

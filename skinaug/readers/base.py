@@ -14,7 +14,13 @@ from ..errors import SkinaugError
 # the dataset has no mask for the image; lesion_id is the image_id when the dataset has no lesion ids;
 # original_split is the dataset's own split name ("" when it has none).
 RECORD_COLUMNS: tuple[str, ...] = (
-    "image_id", "image_path", "mask_path", "label", "original_label", "lesion_id", "original_split",
+    "image_id",
+    "image_path",
+    "mask_path",
+    "label",
+    "original_label",
+    "lesion_id",
+    "original_split",
 )
 
 IMAGE_EXTENSIONS: tuple[str, ...] = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff")

@@ -9,7 +9,14 @@ from .base import ReadResult, make_records, relpath, require_dir
 
 # Dermofit class folder (any case) -> skinaug label
 CLASS_MAP: dict[str, str] = {
-    "AK": "akiec", "IEC": "akiec", "BCC": "bcc", "SK": "bkl", "DF": "df", "VASC": "vasc", "ML": "nv", "MEL": "mel",
+    "AK": "akiec",
+    "IEC": "akiec",
+    "BCC": "bcc",
+    "SK": "bkl",
+    "DF": "df",
+    "VASC": "vasc",
+    "ML": "nv",
+    "MEL": "mel",
 }
 # classes with no skinaug counterpart -> what they are
 DROPPED: dict[str, str] = {"SCC": "squamous cell carcinoma", "PYO": "pyogenic granuloma"}
@@ -52,14 +59,16 @@ def read_dermofit(root: str | Path) -> ReadResult:
         for lesion_dir in _subdirs(class_dir):
             lesion = lesion_dir.name
             mask = lesion_dir / f"{lesion}mask.png"
-            rows.append({
-                "image_id": lesion,
-                # a missing image keeps its expected path so that `prepare` reports it by name
-                "image_path": relpath(root, lesion_dir / f"{lesion}.png"),
-                "mask_path": relpath(root, mask) if mask.is_file() else "",
-                "label": CLASS_MAP[code],
-                "original_label": code,
-                "lesion_id": lesion,
-                "original_split": "",
-            })
+            rows.append(
+                {
+                    "image_id": lesion,
+                    # a missing image keeps its expected path so that `prepare` reports it by name
+                    "image_path": relpath(root, lesion_dir / f"{lesion}.png"),
+                    "mask_path": relpath(root, mask) if mask.is_file() else "",
+                    "label": CLASS_MAP[code],
+                    "original_label": code,
+                    "lesion_id": lesion,
+                    "original_split": "",
+                }
+            )
     return ReadResult(make_records(rows), notices)

@@ -57,13 +57,15 @@ def read_generic_csv(root: str | Path) -> ReadResult:
             raise SkinaugError(f"{where}: empty image cell")
         image = inside_path(base, rec["image"], where)
         mask = rec.get("mask", "").strip()
-        rows.append({
-            "image_id": Path(image).stem,
-            "image_path": image,
-            "mask_path": inside_path(base, mask, where) if mask else "",
-            "label": normalise_label(rec["label"], where=where),
-            "original_label": rec["label"].strip(),
-            "lesion_id": rec.get("lesion_id", "").strip(),
-            "original_split": rec.get("split", "").strip(),
-        })
+        rows.append(
+            {
+                "image_id": Path(image).stem,
+                "image_path": image,
+                "mask_path": inside_path(base, mask, where) if mask else "",
+                "label": normalise_label(rec["label"], where=where),
+                "original_label": rec["label"].strip(),
+                "lesion_id": rec.get("lesion_id", "").strip(),
+                "original_split": rec.get("split", "").strip(),
+            }
+        )
     return ReadResult(make_records(rows))

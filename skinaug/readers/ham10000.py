@@ -33,14 +33,16 @@ def read_ham10000(root: str | Path) -> ReadResult:
         image_id = rec.image_id.strip()
         image = images.get(image_id)
         mask = masks.get(image_id)
-        rows.append({
-            "image_id": image_id,
-            # a missing image keeps its expected path so that `prepare` reports it by name
-            "image_path": relpath(root, image) if image else f"HAM10000_images/{image_id}.jpg",
-            "mask_path": relpath(root, mask) if mask else "",
-            "label": normalise_label(rec.dx, where=f"{meta_path} line {line}"),
-            "original_label": rec.dx,
-            "lesion_id": rec.lesion_id.strip(),
-            "original_split": "",
-        })
+        rows.append(
+            {
+                "image_id": image_id,
+                # a missing image keeps its expected path so that `prepare` reports it by name
+                "image_path": relpath(root, image) if image else f"HAM10000_images/{image_id}.jpg",
+                "mask_path": relpath(root, mask) if mask else "",
+                "label": normalise_label(rec.dx, where=f"{meta_path} line {line}"),
+                "original_label": rec.dx,
+                "lesion_id": rec.lesion_id.strip(),
+                "original_split": "",
+            }
+        )
     return ReadResult(make_records(rows))

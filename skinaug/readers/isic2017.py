@@ -6,8 +6,16 @@ from pathlib import Path
 
 from ..errors import SkinaugError
 from .base import (
-    ReadResult, find_path, index_files, make_records, parse_flag, read_table, relpath, require_columns,
-    require_dir, split_masks,
+    ReadResult,
+    find_path,
+    index_files,
+    make_records,
+    parse_flag,
+    read_table,
+    relpath,
+    require_columns,
+    require_dir,
+    split_masks,
 )
 
 # split name -> (ground-truth CSV, image folder)
@@ -54,14 +62,16 @@ def read_isic2017(root: str | Path) -> ReadResult:
             flags = parse_flag(rec.melanoma, where), parse_flag(rec.seborrheic_keratosis, where)
             label, original = _label(*flags, where)
             image, mask = images.get(image_id), masks.get(image_id)
-            rows.append({
-                "image_id": image_id,
-                # a missing image keeps its expected path so that `prepare` reports it by name
-                "image_path": relpath(root, image) if image else f"{expected_dir}/{image_id}.jpg",
-                "mask_path": relpath(root, mask) if mask else "",
-                "label": label,
-                "original_label": original,
-                "lesion_id": image_id,
-                "original_split": split,
-            })
+            rows.append(
+                {
+                    "image_id": image_id,
+                    # a missing image keeps its expected path so that `prepare` reports it by name
+                    "image_path": relpath(root, image) if image else f"{expected_dir}/{image_id}.jpg",
+                    "mask_path": relpath(root, mask) if mask else "",
+                    "label": label,
+                    "original_label": original,
+                    "lesion_id": image_id,
+                    "original_split": split,
+                }
+            )
     return ReadResult(make_records(rows))

@@ -9,8 +9,16 @@ import pandas as pd
 from ..errors import SkinaugError
 from ..labels import normalise_label
 from .base import (
-    ReadResult, find_path, index_files, make_records, parse_flag, read_table, relpath, require_columns,
-    require_dir, split_masks,
+    ReadResult,
+    find_path,
+    index_files,
+    make_records,
+    parse_flag,
+    read_table,
+    relpath,
+    require_columns,
+    require_dir,
+    split_masks,
 )
 
 # split name -> (ground-truth CSV, image folder)
@@ -68,8 +76,9 @@ def read_isic2018(root: str | Path) -> ReadResult:
     groupings = _lesion_groupings(root)
     notices = []
     if groupings is None and csvs["training"]:
-        notices.append(f"ISIC 2018: {GROUPINGS_NAME} not found below {root}; "
-                       "each training image counts as its own lesion")
+        notices.append(
+            f"ISIC 2018: {GROUPINGS_NAME} not found below {root}; each training image counts as its own lesion"
+        )
     images, masks = split_masks(index_files(root))
     rows = []
     for split, csv_path in csvs.items():
@@ -79,14 +88,16 @@ def read_isic2018(root: str | Path) -> ReadResult:
         expected_dir = relpath(root, folder) if folder else SPLITS[split][1]
         for where, image_id, original, lesion_id in _entries(read_table(csv_path), csv_path):
             image, mask = images.get(image_id), masks.get(image_id)
-            rows.append({
-                "image_id": image_id,
-                # a missing image keeps its expected path so that `prepare` reports it by name
-                "image_path": relpath(root, image) if image else f"{expected_dir}/{image_id}.jpg",
-                "mask_path": relpath(root, mask) if mask else "",
-                "label": normalise_label(original, where=where),
-                "original_label": original,
-                "lesion_id": lesion_id or (groupings or {}).get(image_id, ""),
-                "original_split": split,
-            })
+            rows.append(
+                {
+                    "image_id": image_id,
+                    # a missing image keeps its expected path so that `prepare` reports it by name
+                    "image_path": relpath(root, image) if image else f"{expected_dir}/{image_id}.jpg",
+                    "mask_path": relpath(root, mask) if mask else "",
+                    "label": normalise_label(original, where=where),
+                    "original_label": original,
+                    "lesion_id": lesion_id or (groupings or {}).get(image_id, ""),
+                    "original_split": split,
+                }
+            )
     return ReadResult(make_records(rows), notices)

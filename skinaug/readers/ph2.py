@@ -23,8 +23,10 @@ def _find_metadata(root: Path) -> Path:
         return txt
     xlsx = find_path(root, "PH2_dataset.xlsx")
     if xlsx is not None:
-        raise SkinaugError(f"{xlsx}: only {METADATA_NAME} is supported, not the .xlsx copy; "
-                           f"put the {METADATA_NAME} from the PH2 download below {root}")
+        raise SkinaugError(
+            f"{xlsx}: only {METADATA_NAME} is supported, not the .xlsx copy; "
+            f"put the {METADATA_NAME} from the PH2 download below {root}"
+        )
     raise SkinaugError(f"{root / METADATA_NAME}: metadata file not found (searched below {root})")
 
 
@@ -40,15 +42,17 @@ def parse_ph2_table(path: Path) -> list[tuple[int, str, str]]:
         raise SkinaugError(f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(filter(None, header))}")
     name_at, diagnosis_at = header.index("Name"), header.index("Clinical Diagnosis")
     rows = []
-    for number, text in enumerate(lines[start + 1:], start=start + 2):
+    for number, text in enumerate(lines[start + 1 :], start=start + 2):
         if not text.strip():
             continue
         if not text.strip().startswith("||"):
             break  # the legend ("Legends for Clinical Diagnosis: ...") follows the table
         cells = [cell.strip() for cell in text.split("||")]
         if len(cells) != len(header) or not cells[name_at]:
-            raise SkinaugError(f"{path} line {number}: malformed row ({len(cells) - 2} cells, header has "
-                               f"{len(header) - 2}) or empty Name")
+            raise SkinaugError(
+                f"{path} line {number}: malformed row ({len(cells) - 2} cells, header has "
+                f"{len(header) - 2}) or empty Name"
+            )
         rows.append((number, cells[name_at], cells[diagnosis_at]))
     return rows
 
@@ -65,19 +69,23 @@ def read_ph2(root: str | Path) -> ReadResult:
     rows = []
     for number, name, code in table:
         if code not in DIAGNOSES:
-            raise SkinaugError(f"{meta_path} line {number}: unknown Clinical Diagnosis {code!r} "
-                               "(expected 0 = common nevus, 1 = atypical nevus, 2 = melanoma)")
+            raise SkinaugError(
+                f"{meta_path} line {number}: unknown Clinical Diagnosis {code!r} "
+                "(expected 0 = common nevus, 1 = atypical nevus, 2 = melanoma)"
+            )
         label, original = DIAGNOSES[code]
         image, mask = files.get(name), files.get(f"{name}_lesion")
         expected = images_dir / name / f"{name}_Dermoscopic_Image" / f"{name}.bmp"
-        rows.append({
-            "image_id": name,
-            # a missing image keeps its expected path so that `prepare` reports it by name
-            "image_path": relpath(root, image if image else expected),
-            "mask_path": relpath(root, mask) if mask else "",
-            "label": label,
-            "original_label": original,
-            "lesion_id": name,
-            "original_split": "",
-        })
+        rows.append(
+            {
+                "image_id": name,
+                # a missing image keeps its expected path so that `prepare` reports it by name
+                "image_path": relpath(root, image if image else expected),
+                "mask_path": relpath(root, mask) if mask else "",
+                "label": label,
+                "original_label": original,
+                "lesion_id": name,
+                "original_split": "",
+            }
+        )
     return ReadResult(make_records(rows))

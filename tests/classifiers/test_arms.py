@@ -18,9 +18,14 @@ N_EPOCHS = 40  # draws enough for shares to within ~0.01
 
 def _dataset(counts: dict[str, int], kind: str, prefix: str) -> ManifestDataset:
     labels = [label for label, n in counts.items() for _ in range(n)]
-    frame = pd.DataFrame({"image_id": [f"{prefix}{i}" for i in range(len(labels))],
-                          "image_file": [f"/nowhere/{prefix}{i}.png" for i in range(len(labels))],
-                          "mask_file": "", "label": labels})
+    frame = pd.DataFrame(
+        {
+            "image_id": [f"{prefix}{i}" for i in range(len(labels))],
+            "image_file": [f"/nowhere/{prefix}{i}.png" for i in range(len(labels))],
+            "mask_file": "",
+            "label": labels,
+        }
+    )
     return ManifestDataset(frame, kind)  # no file is read until an item is fetched
 
 
@@ -66,8 +71,9 @@ def test_pooled_arm_c_share_tracks_the_class(sets: tuple[ManifestDataset, Manife
 
 
 @pytest.mark.parametrize("cap", [0.25, 0.5])
-def test_share_arm_caps_the_extra_share_of_every_class(sets: tuple[ManifestDataset, ManifestDataset],
-                                                       cap: float) -> None:
+def test_share_arm_caps_the_extra_share_of_every_class(
+    sets: tuple[ManifestDataset, ManifestDataset], cap: float
+) -> None:
     real, extra = sets
     result = _shares(f"share{cap}", real, extra)
     for label, n_real in REAL_COUNTS.items():
@@ -106,15 +112,14 @@ def test_copies_control_is_mixed_exactly_as_the_generated_set(sets: tuple[Manife
         generated = build_arm(arm, real, extra, seed=3)
         control = build_arm(parse_arm(f"{arm}-copies"), real, copies, seed=3)
         assert np.array_equal(generated.labels, control.labels) and np.array_equal(generated.is_extra, control.is_extra)
-        draw = (lambda b: np.arange(len(b.dataset)) if b.sampler is None else np.fromiter(iter(b.sampler), int))
+        draw = lambda b: np.arange(len(b.dataset)) if b.sampler is None else np.fromiter(iter(b.sampler), int)
         assert np.array_equal(draw(generated), draw(control)), arm  # the very same draws, image for image
 
 
 def test_arm_names_and_controls() -> None:
     assert [a.name for a in parse_arms("abcd")] == ["a", "b", "c", "d"]
     names = [a.name for a in parse_arms("a,b,c,c-copies,topup-selected", (0.25,))]
-    assert names == ["a", "b", "c", "c-copies", "topup-selected", "share0.25", "share0.25-copies",
-                     "share0.25-selected"]
+    assert names == ["a", "b", "c", "c-copies", "topup-selected", "share0.25", "share0.25-copies", "share0.25-selected"]
     assert control_of("c") == "c-copies" and control_of("topup-selected") == "topup-copies"
     assert control_of("share0.5") == "share0.5-copies" and control_of("b") is None and control_of("c-copies") is None
     for bad in ("x", "a-copies", "share2", "topup-magic"):

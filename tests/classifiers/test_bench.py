@@ -35,17 +35,42 @@ def phantom_work(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {"root": root, "work": root / "work", "syn": root / "syn", "ext": root / "ext"}
 
 
-def test_cli_run_writes_every_promised_file_and_resumes(phantom_work: dict[str, Path],
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_run_writes_every_promised_file_and_resumes(
+    phantom_work: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = phantom_work["root"] / "out"
-    args = ["bench-classifier", str(phantom_work["work"]), "--synthetic", str(phantom_work["syn"]),
-            "--arch", "test_resnet", "--image-size", "32", "--epochs", "2", "--seeds", "2", "--batch-size", "16",
-            "--workers", "0", "--test-manifest", str(phantom_work["ext"]), "--out", str(out)]
+    args = [
+        "bench-classifier",
+        str(phantom_work["work"]),
+        "--synthetic",
+        str(phantom_work["syn"]),
+        "--arch",
+        "test_resnet",
+        "--image-size",
+        "32",
+        "--epochs",
+        "2",
+        "--seeds",
+        "2",
+        "--batch-size",
+        "16",
+        "--workers",
+        "0",
+        "--test-manifest",
+        str(phantom_work["ext"]),
+        "--out",
+        str(out),
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("mean recall on real test: a ") and "report.md" in result.stdout
-    for name in ("report.md", "results.json", "per_class_recall.png", "training_curves.png",
-                 *(f"confusion_{arm}.png" for arm in "abcd")):
+    for name in (
+        "report.md",
+        "results.json",
+        "per_class_recall.png",
+        "training_curves.png",
+        *(f"confusion_{arm}.png" for arm in "abcd"),
+    ):
         assert (out / name).stat().st_size > 0, name
     results = json.loads((out / "results.json").read_text())
     assert set(results["summary"]["arms"]) == set("abcd")
@@ -67,8 +92,9 @@ def test_cli_run_writes_every_promised_file_and_resumes(phantom_work: dict[str, 
     assert json.loads((out / "results.json").read_text())["summary"]["arms"] == results["summary"]["arms"]
 
 
-def test_an_interrupted_benchmark_keeps_finished_runs(phantom_work: dict[str, Path],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_benchmark_keeps_finished_runs(
+    phantom_work: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = phantom_work["root"] / "interrupted"
     original = bench_module.train_classifier
     calls = {"n": 0}
@@ -124,20 +150,29 @@ def test_a_cross_dataset_set_holding_the_training_images_is_refused(phantom_work
     with pytest.raises(SkinaugError, match="no image left"):
         bench_classifier(phantom_work["work"], root / "o_same", config, progress=False)
     with pytest.raises(SkinaugError, match="is the training work directory itself"):
-        bench_classifier(phantom_work["work"], root / "o_self",
-                         BenchConfig(train=TINY, seeds=1, arms="a", test_manifest=str(phantom_work["work"])),
-                         progress=False)
+        bench_classifier(
+            phantom_work["work"],
+            root / "o_self",
+            BenchConfig(train=TINY, seeds=1, arms="a", test_manifest=str(phantom_work["work"])),
+            progress=False,
+        )
     assert not (root / "o_same" / "bench_config.json").exists()  # nothing locked by a refused run
 
 
-def test_new_arms_record_their_draws_shortcut_risk_selection_and_control(phantom_work: dict[str, Path],
-                                                                        tmp_path: Path) -> None:
+def test_new_arms_record_their_draws_shortcut_risk_selection_and_control(
+    phantom_work: dict[str, Path], tmp_path: Path
+) -> None:
     from skinaug.classifiers.shortcut import ShortcutConfig
 
     out = tmp_path / "mix"
-    config = BenchConfig(train=TINY, seeds=1, arms="a,c,c-copies,topup,share0.5-selected",
-                         synthetic=str(phantom_work["syn"]), top_up_to=10,
-                         shortcut=ShortcutConfig(arch="test_resnet", steps=3, batch_size=8))
+    config = BenchConfig(
+        train=TINY,
+        seeds=1,
+        arms="a,c,c-copies,topup,share0.5-selected",
+        synthetic=str(phantom_work["syn"]),
+        top_up_to=10,
+        shortcut=ShortcutConfig(arch="test_resnet", steps=3, batch_size=8),
+    )
     results = bench_classifier(phantom_work["work"], out, config, progress=False)
     arms = results["summary"]["arms"]
     assert {"a", "b", "c", "c-copies", "topup", "share0.5-selected"} <= set(arms)  # b added: the selection judge

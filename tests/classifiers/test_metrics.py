@@ -8,8 +8,15 @@ import time
 import numpy as np
 import pytest
 from imblearn.metrics import geometric_mean_score
-from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score, precision_score,
-                             recall_score, roc_auc_score)
+from sklearn.metrics import (
+    accuracy_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    f1_score,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
 
 from skinaug.classifiers.metrics import SCALAR_METRICS, classification_metrics, paired_bootstrap
 from skinaug.errors import SkinaugError
@@ -44,8 +51,9 @@ def test_matches_sklearn_and_imblearn(random_case):
     assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
     assert m["macro_f1"] == pytest.approx(f1_score(y, pred, average="macro", labels=labels))
     assert m["gmean"] == pytest.approx(geometric_mean_score(y, pred, average="multiclass"))
-    assert m["auroc_macro"] == pytest.approx(roc_auc_score(y, proba.astype(np.float64), multi_class="ovr",
-                                                           average="macro"))
+    assert m["auroc_macro"] == pytest.approx(
+        roc_auc_score(y, proba.astype(np.float64), multi_class="ovr", average="macro")
+    )
     assert m["confusion"] == confusion_matrix(y, pred, labels=labels).tolist()
     recalls = recall_score(y, pred, average=None, labels=labels)
     precisions = precision_score(y, pred, average=None, labels=labels, zero_division=np.nan)
@@ -135,13 +143,16 @@ def test_gmean_is_zero_when_a_class_is_never_recognised():
     assert m["per_class"]["c"]["f1"] == 0.0
 
 
-@pytest.mark.parametrize("y, proba, message", [
-    (np.array([0, 1]), np.zeros((3, 7)), "shape"),
-    (np.array([0, 9]), np.zeros((2, 7)), "outside"),
-    (np.array([], dtype=int), np.zeros((0, 7)), "non-empty"),
-    (np.array([0, 1]), np.full((2, 7), np.nan), "NaN"),
-    (np.array([0, 1]), np.zeros((2, 5)), "columns"),
-])
+@pytest.mark.parametrize(
+    "y, proba, message",
+    [
+        (np.array([0, 1]), np.zeros((3, 7)), "shape"),
+        (np.array([0, 9]), np.zeros((2, 7)), "outside"),
+        (np.array([], dtype=int), np.zeros((0, 7)), "non-empty"),
+        (np.array([0, 1]), np.full((2, 7), np.nan), "NaN"),
+        (np.array([0, 1]), np.zeros((2, 5)), "columns"),
+    ],
+)
 def test_bad_input_is_a_skinaug_error(y, proba, message):
     with pytest.raises(SkinaugError, match=message):
         classification_metrics(y, proba)
@@ -165,8 +176,9 @@ def test_bootstrap_identical_arms_gain_zero():
 def test_bootstrap_clearly_better_arm_and_observed_gain():
     y, a, b = _arms(n=800, seeds=3, skill_a=0.7, skill_b=0.4)
     result = paired_bootstrap(y, a, b, n_boot=500)
-    expected = np.mean([classification_metrics(y, p)["mean_recall"] for p in a]) - \
-        np.mean([classification_metrics(y, p)["mean_recall"] for p in b])
+    expected = np.mean([classification_metrics(y, p)["mean_recall"] for p in a]) - np.mean(
+        [classification_metrics(y, p)["mean_recall"] for p in b]
+    )
     assert result["gain"] == pytest.approx(expected)
     assert 0 < result["ci_low"] < result["gain"] < result["ci_high"]
     assert result["p_le_0"] == 0.0
@@ -192,8 +204,9 @@ def test_bootstrap_replicates_keep_every_class_and_match_sklearn():
     members = [np.flatnonzero(y == c) for c in present]
     index = np.concatenate([m[rng.integers(0, m.size, size=(1, m.size))][0] for m in members])
     assert np.array_equal(np.bincount(y[index], minlength=K), np.bincount(y, minlength=K))
-    gain_sk = (balanced_accuracy_score(y[index], a[0][index].argmax(1))
-               - balanced_accuracy_score(y[index], b[0][index].argmax(1)))
+    gain_sk = balanced_accuracy_score(y[index], a[0][index].argmax(1)) - balanced_accuracy_score(
+        y[index], b[0][index].argmax(1)
+    )
     result = paired_bootstrap(y, a, b, n_boot=1, seed=3, metric="balanced_accuracy")
     assert result["ci_low"] == pytest.approx(gain_sk)
 
@@ -202,8 +215,9 @@ def test_bootstrap_replicates_keep_every_class_and_match_sklearn():
 def test_bootstrap_other_metrics_observed_gain(metric):
     y, a, b = _arms(n=400, seeds=2, skill_a=0.6, skill_b=0.5)
     result = paired_bootstrap(y, a, b, metric=metric, n_boot=100)
-    expected = np.mean([classification_metrics(y, p)[metric] for p in a]) - \
-        np.mean([classification_metrics(y, p)[metric] for p in b])
+    expected = np.mean([classification_metrics(y, p)[metric] for p in a]) - np.mean(
+        [classification_metrics(y, p)[metric] for p in b]
+    )
     assert result["gain"] == pytest.approx(expected)
     assert result["metric"] == metric
 

@@ -24,14 +24,23 @@ K = len(CLASSES)
 PRIOR = np.array([0.05, 0.07, 0.12, 0.03, 0.12, 0.56, 0.05])
 SKILL = {"a": 0.35, "b": 0.45, "c": 0.75}  # arm c has a built-in advantage
 N_TEST = 400
-META = {"dataset": "ham10000", "workdir": "/data/work", "architecture": "resnet18", "image_size": 128,
-        "weights": "/models/resnet18_imagenet.safetensors", "seeds": 2, "device": "cuda",
-        "device_name": "NVIDIA H100", "train_config": {"epochs": 5, "arch": "resnet18", "batch_size": 64},
-        "skinaug_version": "0.1.0"}
+META = {
+    "dataset": "ham10000",
+    "workdir": "/data/work",
+    "architecture": "resnet18",
+    "image_size": 128,
+    "weights": "/models/resnet18_imagenet.safetensors",
+    "seeds": 2,
+    "device": "cuda",
+    "device_name": "NVIDIA H100",
+    "train_config": {"epochs": 5, "arch": "resnet18", "batch_size": 64},
+    "skinaug_version": "0.1.0",
+}
 
 
-def _save_run(out: Path, arm: str, seed: int, y: np.ndarray, ids: np.ndarray, rng: np.random.Generator,
-              epochs: int = 5) -> None:
+def _save_run(
+    out: Path, arm: str, seed: int, y: np.ndarray, ids: np.ndarray, rng: np.random.Generator, epochs: int = 5
+) -> None:
     folder = out / "runs" / f"{arm}_seed{seed}"
     folder.mkdir(parents=True)
     proba = rng.dirichlet(np.ones(K), size=y.size)
@@ -41,12 +50,24 @@ def _save_run(out: Path, arm: str, seed: int, y: np.ndarray, ids: np.ndarray, rn
     buffer = io.BytesIO()
     np.savez(buffer, y_true=y.astype(np.int64), proba=proba, image_ids=ids)
     (folder / "predictions.npz").write_bytes(buffer.getvalue())
-    history = [{"epoch": e, "train_loss": 2.0 / e + 0.1 * seed, "val_mean_recall": SKILL[arm] * (1 - 0.5 / e),
-                "lr": 1e-3} for e in range(1, epochs + 1)]
-    write_json(folder / "run.json", {
-        "arm": arm, "arm_name": ARMS[arm], "seed": seed, "best_epoch": epochs - 1, "epochs_run": epochs,
-        "seconds": 61.5 + seed, "train_images": {"real": 1000, "synthetic": 500 if arm == "c" else 0},
-        "history": history, "test_set": "real test split"})
+    history = [
+        {"epoch": e, "train_loss": 2.0 / e + 0.1 * seed, "val_mean_recall": SKILL[arm] * (1 - 0.5 / e), "lr": 1e-3}
+        for e in range(1, epochs + 1)
+    ]
+    write_json(
+        folder / "run.json",
+        {
+            "arm": arm,
+            "arm_name": ARMS[arm],
+            "seed": seed,
+            "best_epoch": epochs - 1,
+            "epochs_run": epochs,
+            "seconds": 61.5 + seed,
+            "train_images": {"real": 1000, "synthetic": 500 if arm == "c" else 0},
+            "history": history,
+            "test_set": "real test split",
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -87,8 +108,15 @@ def test_load_runs_of_missing_folder_is_empty(tmp_path: Path):
 
 
 def test_every_promised_file_exists(bench_out: Path, written: dict):
-    for name in ("results.json", "report.md", "confusion_a.png", "confusion_b.png", "confusion_c.png",
-                 "per_class_recall.png", "training_curves.png"):
+    for name in (
+        "results.json",
+        "report.md",
+        "confusion_a.png",
+        "confusion_b.png",
+        "confusion_c.png",
+        "per_class_recall.png",
+        "training_curves.png",
+    ):
         assert (bench_out / name).is_file(), name
     assert not list(bench_out.glob(".*.tmp"))
 
@@ -132,25 +160,36 @@ def test_summary_numbers_are_consistent(bench_out: Path, written: dict):
     assert gain["ci_low"] > 0  # the built-in advantage of arm c is detected
     assert gain["p_le_0"] == 0.0
     delta = summary["arms"]["c"]["per_class_recall_delta_vs_a"]["nv"]
-    assert delta == pytest.approx(summary["arms"]["c"]["per_class_recall"]["nv"]["mean"]
-                                  - summary["arms"]["a"]["per_class_recall"]["nv"]["mean"])
+    assert delta == pytest.approx(
+        summary["arms"]["c"]["per_class_recall"]["nv"]["mean"] - summary["arms"]["a"]["per_class_recall"]["nv"]["mean"]
+    )
 
 
 def test_report_md_tables_and_numbers(bench_out: Path, written: dict):
     text = (bench_out / "report.md").read_text()
     summary = json.loads((bench_out / "results.json").read_text())["summary"]
     assert text.startswith("# ")
-    for needle in ("ham10000", "resnet18", "128 × 128 px", "resnet18_imagenet.safetensors", "NVIDIA H100",
-                   "real test images only", "0, 1", "up to 5"):
+    for needle in (
+        "ham10000",
+        "resnet18",
+        "128 × 128 px",
+        "resnet18_imagenet.safetensors",
+        "NVIDIA H100",
+        "real test images only",
+        "0, 1",
+        "up to 5",
+    ):
         assert needle in text, needle
     assert "/models/" not in text  # the file name only
     for arm in "abc":
         m = summary["arms"][arm]["metrics"]
-        row = (f"| {arm} | {ARMS[arm]} | {m['mean_recall']['mean']:.3f} ± {m['mean_recall']['std']:.3f} | "
-               f"{m['balanced_accuracy']['mean']:.3f} ± {m['balanced_accuracy']['std']:.3f} | "
-               f"{m['macro_f1']['mean']:.3f} ± {m['macro_f1']['std']:.3f} | "
-               f"{m['gmean']['mean']:.3f} ± {m['gmean']['std']:.3f} | "
-               f"{m['auroc_macro']['mean']:.3f} ± {m['auroc_macro']['std']:.3f} |")
+        row = (
+            f"| {arm} | {ARMS[arm]} | {m['mean_recall']['mean']:.3f} ± {m['mean_recall']['std']:.3f} | "
+            f"{m['balanced_accuracy']['mean']:.3f} ± {m['balanced_accuracy']['std']:.3f} | "
+            f"{m['macro_f1']['mean']:.3f} ± {m['macro_f1']['std']:.3f} | "
+            f"{m['gmean']['mean']:.3f} ± {m['gmean']['std']:.3f} | "
+            f"{m['auroc_macro']['mean']:.3f} ± {m['auroc_macro']['std']:.3f} |"
+        )
         assert row in text, row
     for arm, ref in (("b", "a"), ("c", "a"), ("c", "b")):
         gain = summary["arms"][arm]["gains"][ref]["mean_recall"]
@@ -187,8 +226,10 @@ def test_weights_from_scratch_and_single_seed(tmp_path: Path):
     info = results["summary"]["arms"]["c"]
     assert math.isnan(info["metrics"]["mean_recall"]["std"])  # one seed: no std
     assert f"| c | {ARMS['c']} | {info['metrics']['mean_recall']['mean']:.3f} |" in text
-    assert json.loads((tmp_path / "results.json").read_text())["summary"]["arms"]["c"]["metrics"][
-        "mean_recall"]["std"] is None
+    assert (
+        json.loads((tmp_path / "results.json").read_text())["summary"]["arms"]["c"]["metrics"]["mean_recall"]["std"]
+        is None
+    )
 
 
 def test_arms_of_one_seed_on_different_images_are_refused(tmp_path: Path):

@@ -82,8 +82,13 @@ def test_a_bad_image_is_named_and_leaves_no_partial_cache(workdir: Path) -> None
 
 
 def test_dataloader_workers_read_the_memmap(workdir: Path) -> None:
-    dataset = real_dataset(workdir, ["train", "val"], image_size=24, cache=DecodedImageCache(workdir / "cache", progress=False),
-                           with_mask=True)
+    dataset = real_dataset(
+        workdir,
+        ["train", "val"],
+        image_size=24,
+        cache=DecodedImageCache(workdir / "cache", progress=False),
+        with_mask=True,
+    )
     dataset[0]  # maps the cache file in this process
     assert len(pickle.dumps(dataset)) < 20_000  # workers get the file name, not the pixels
     batches = list(DataLoader(dataset, batch_size=5, num_workers=2))

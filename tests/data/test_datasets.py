@@ -13,7 +13,13 @@ from torch.utils.data import DataLoader, Subset, TensorDataset
 from torchvision.transforms import v2
 
 from skinaug.data import (
-    ManifestDataset, combine, eval_transform, real_dataset, require_real, synthetic_dataset, train_transform,
+    ManifestDataset,
+    combine,
+    eval_transform,
+    real_dataset,
+    require_real,
+    synthetic_dataset,
+    train_transform,
     weighted_sampler,
 )
 from skinaug.errors import SkinaugError
@@ -101,7 +107,9 @@ def test_synthetic_dataset_and_combine(workdir: Path, tmp_path: Path) -> None:
     real = real_dataset(workdir, "train", image_size=32)
     assert syn.kind == "synthetic" and len(syn) == 14 and sorted(syn.labels) == sorted(list(range(7)) * 2)
     image, label = syn[3]
-    assert image.shape == (3, 32, 32) and image.dtype == torch.uint8 and label == CLASSES.index(syn.frame.at[3, "label"])
+    assert (
+        image.shape == (3, 32, 32) and image.dtype == torch.uint8 and label == CLASSES.index(syn.frame.at[3, "label"])
+    )
     both = combine(real, syn)
     assert len(both) == 23 and both.kind == "mixed"
     assert list(both.labels) == list(real.labels) + list(syn.labels)
@@ -123,8 +131,10 @@ def test_synthetic_images_made_from_val_images_are_refused(workdir: Path, tmp_pa
     val_image = prepared.loc[prepared["split"] == "val", "image_id"].iloc[0]
     manifest.loc[2, "source_image_id"] = val_image
     manifest.to_csv(tmp_path / "syn" / "manifest.csv", index=False)
-    with pytest.raises(SkinaugError, match=f"was made from {val_image} which is in the val split; synthetic "
-                                           "sources must come from train only"):
+    with pytest.raises(
+        SkinaugError,
+        match=f"was made from {val_image} which is in the val split; synthetic sources must come from train only",
+    ):
         synthetic_dataset(tmp_path / "syn", workdir)
 
 
@@ -184,5 +194,8 @@ def test_synthetic_sets_write_a_hugging_face_imagefolder_metadata_csv(workdir: P
     for row, item in zip(metadata.to_dict("records"), syn.manifest.to_dict("records")):
         assert (syn_dir / "images" / row["file_name"]).resolve() == syn.image_file(item)  # relative to images/
         assert row["label"] == item["label"] and row["file_name"].split("/")[0] == item["label"]
-    assert not [p for p in (syn_dir / "images").rglob("*.png") if p.relative_to(syn_dir / "images").as_posix()
-                not in set(metadata["file_name"])]  # every image below images/ is listed, nothing else
+    assert not [
+        p
+        for p in (syn_dir / "images").rglob("*.png")
+        if p.relative_to(syn_dir / "images").as_posix() not in set(metadata["file_name"])
+    ]  # every image below images/ is listed, nothing else

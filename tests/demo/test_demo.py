@@ -20,9 +20,21 @@ from ..generators.conftest import micro_config
 def _micro_plan(tmp_path: Path) -> DemoPlan:
     config_file = tmp_path / "micro.json"
     config_file.write_text(json.dumps(micro_config(steps=6).to_dict()))
-    return DemoPlan("micro test plan", "CPU (tests)", phantoms=84, generator=str(config_file), tokenizer_steps=6,
-                    transformer_steps=6, per_class=3, classifier_size=32, epochs=1, judge_epochs=1, judge_min_steps=0,
-                    bootstrap=10, device="cpu")
+    return DemoPlan(
+        "micro test plan",
+        "CPU (tests)",
+        phantoms=84,
+        generator=str(config_file),
+        tokenizer_steps=6,
+        transformer_steps=6,
+        per_class=3,
+        classifier_size=32,
+        epochs=1,
+        judge_epochs=1,
+        judge_min_steps=0,
+        bootstrap=10,
+        device="cpu",
+    )
 
 
 def test_demo_runs_every_step_and_writes_one_report_whose_pictures_exist(tmp_path: Path) -> None:
@@ -32,8 +44,12 @@ def test_demo_runs_every_step_and_writes_one_report_whose_pictures_exist(tmp_pat
     assert len(result.timings) == 6 and all(s >= 0 for s in result.timings.values())
     html = (out / "report.html").read_text()
     markdown = (out / "report.md").read_text()
-    for section in ("1. Data", "2. LF-VAR generator", "3. Does synthetic data help the classifier?",
-                    "4. Fidelity of the synthetic images"):
+    for section in (
+        "1. Data",
+        "2. LF-VAR generator",
+        "3. Does synthetic data help the classifier?",
+        "4. Fidelity of the synthetic images",
+    ):
         assert section in html and section in markdown
     pictures = re.findall(r'<img src="([^"]+)"', html)
     assert len(pictures) >= 8 and all(p.startswith("data:image/png;base64,") for p in pictures)
@@ -50,9 +66,12 @@ def test_demo_rerun_resumes_without_redoing_finished_steps(tmp_path: Path) -> No
     plan = _micro_plan(tmp_path)
     out = tmp_path / "demo"
     run_demo(out, plan=plan)
-    watched = [out / "bench-classifier" / "runs" / "c_seed0" / "predictions.npz",
-               out / "evaluation" / "judge-real" / "model.json" if (out / "evaluation" / "judge-real").exists() else
-               out / "bench-classifier" / "runs" / "a_seed0" / "model.safetensors"]
+    watched = [
+        out / "bench-classifier" / "runs" / "c_seed0" / "predictions.npz",
+        out / "evaluation" / "judge-real" / "model.json"
+        if (out / "evaluation" / "judge-real").exists()
+        else out / "bench-classifier" / "runs" / "a_seed0" / "model.safetensors",
+    ]
     watched += sorted((out / "generator").glob("**/*.safetensors"))
     watched += [p for p in (out / "synthetic").glob("**/*.png") if p.name != "grid.png"]  # the grid is redrawn
     manifest = (out / "synthetic" / "manifest.csv").read_text()
@@ -76,14 +95,16 @@ def test_plans_follow_the_hardware(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "GPU" in gpu.name and "Test GPU" in gpu.hardware
 
 
-def test_cli_demo_on_a_given_data_set_asks_for_the_real_data_plan(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_demo_on_a_given_data_set_asks_for_the_real_data_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     plan = _micro_plan(tmp_path)
     asked: list[bool] = []
     monkeypatch.setattr(skinaug.demo, "choose_plan", lambda real_data, device: asked.append(real_data) or plan)
     make_phantoms(tmp_path / "data", PhantomConfig(n=84, seed=5), progress=False)  # stands in for a real data set
-    result = CliRunner().invoke(main, ["demo", "--data", str(tmp_path / "data"), "--format", "ham10000",
-                                       "--out", str(tmp_path / "d")])
+    result = CliRunner().invoke(
+        main, ["demo", "--data", str(tmp_path / "data"), "--format", "ham10000", "--out", str(tmp_path / "d")]
+    )
     assert result.exit_code == 0, result.output
     assert asked == [True]
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("demo: ")

@@ -64,8 +64,9 @@ def test_kid_bootstrap_interval_holds_the_estimate_and_narrows_with_more_images(
     widths = []
     for n in (40, 400):
         g, r = _gauss(n, 16, 0.2, seed=1), _gauss(n, 16, seed=2)
-        estimate = kernel_mmd(g, r, kid_kernel="poly", kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None,
-                              kid_kernel_poly_coef0=1)
+        estimate = kernel_mmd(
+            g, r, kid_kernel="poly", kid_kernel_poly_degree=3, kid_kernel_poly_gamma=None, kid_kernel_poly_coef0=1
+        )
         low, high = distances.kid_bootstrap_interval(g, r, replicates=200, seed=0)
         assert low < estimate < high
         widths.append(high - low)

@@ -24,11 +24,13 @@ PROMISED = ("report.md", "metrics.json", "grid_real_vs_synthetic.png", "intercla
 
 
 def test_cli_without_weights_writes_every_file_and_labels_domain_features(
-        eval_workdir: Path, copy_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    eval_workdir: Path, copy_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "empty-hub"))  # no cached Inception weights
     out = tmp_path / "ev"
-    result = CliRunner().invoke(main, ["evaluate", str(eval_workdir), "--synthetic", str(copy_set),
-                                       "--out", str(out), *QUICK])
+    result = CliRunner().invoke(
+        main, ["evaluate", str(eval_workdir), "--synthetic", str(copy_set), "--out", str(out), *QUICK]
+    )
     assert result.exit_code == 0, result.output
     assert result.stdout.count("\n") == 1 and result.stdout.startswith("evaluate: FID (domain features)")
     assert result.stderr.count("no Inception weights") == 1
@@ -53,7 +55,8 @@ def test_cli_without_weights_writes_every_file_and_labels_domain_features(
 
 
 def test_python_api_returns_the_numbers_of_metrics_json_and_reuses_its_judge(
-        eval_workdir: Path, copy_set: Path, random_classifier: Path, tmp_path: Path) -> None:
+    eval_workdir: Path, copy_set: Path, random_classifier: Path, tmp_path: Path
+) -> None:
     config = EvaluateConfig(reference_split="val", classifier=str(random_classifier), bootstrap=10, cas=False)
     out = tmp_path / "api"
     metrics = evaluate(eval_workdir, copy_set, out, config, progress=False).metrics
@@ -63,26 +66,31 @@ def test_python_api_returns_the_numbers_of_metrics_json_and_reuses_its_judge(
     assert not (out / "judge-real").exists()  # the given classifier was used, none was trained
 
 
-def test_local_inception_weights_are_used_and_named(eval_workdir: Path, copy_set: Path, tmp_path: Path,
-                                                    random_classifier: Path) -> None:
+def test_local_inception_weights_are_used_and_named(
+    eval_workdir: Path, copy_set: Path, tmp_path: Path, random_classifier: Path
+) -> None:
     weights = _random_inception_file(tmp_path / "inception.safetensors")
-    config = EvaluateConfig(inception_weights=str(weights), classifier=str(random_classifier), bootstrap=5,
-                            cas=False, kid_subsets=10)
+    config = EvaluateConfig(
+        inception_weights=str(weights), classifier=str(random_classifier), bootstrap=5, cas=False, kid_subsets=10
+    )
     metrics = evaluate(eval_workdir, copy_set, tmp_path / "inc", config, progress=False).metrics
     assert metrics["extractor"]["label"] == "Inception-v3" and metrics["extractor"]["fid_layer"] == "2048"
     assert "FID (Inception-v3)" in (tmp_path / "inc" / "report.md").read_text()
 
 
-def test_bad_reference_split_and_foreign_synthetic_set_are_refused(eval_workdir: Path, copy_set: Path,
-                                                                   tmp_path: Path) -> None:
-    bad = CliRunner().invoke(main, ["evaluate", str(eval_workdir), "--synthetic", str(copy_set),
-                                    "--reference-split", "holdout"])
+def test_bad_reference_split_and_foreign_synthetic_set_are_refused(
+    eval_workdir: Path, copy_set: Path, tmp_path: Path
+) -> None:
+    bad = CliRunner().invoke(
+        main, ["evaluate", str(eval_workdir), "--synthetic", str(copy_set), "--reference-split", "holdout"]
+    )
     assert bad.exit_code == 2 and "holdout" in bad.output
     other = tmp_path / "other"
     other.mkdir()
     manifest = (eval_workdir / "manifest.csv").read_text()
-    (other / "manifest.csv").write_text(manifest.replace(",train,", ",tmp,").replace(",test,", ",train,")
-                                        .replace(",tmp,", ",test,"))  # the same images, split otherwise
+    (other / "manifest.csv").write_text(
+        manifest.replace(",train,", ",tmp,").replace(",test,", ",train,").replace(",tmp,", ",test,")
+    )  # the same images, split otherwise
     (other / "dataset.json").write_bytes((eval_workdir / "dataset.json").read_bytes())
     refused = CliRunner().invoke(main, ["evaluate", str(other), "--synthetic", str(copy_set), *QUICK])
     assert refused.exit_code == 1 and "made from another split" in refused.stderr
@@ -98,7 +106,9 @@ def test_inpainting_strips_show_source_mask_and_result(eval_workdir: Path, copy_
 
 
 def test_the_real_judge_is_recorded_and_reused_on_a_rerun(eval_workdir: Path, copy_set: Path, tmp_path: Path) -> None:
-    config = EvaluateConfig(judge=JudgeSettings(judge_train(image_size=32, epochs=1), min_steps=0), bootstrap=0, cas=False)
+    config = EvaluateConfig(
+        judge=JudgeSettings(judge_train(image_size=32, epochs=1), min_steps=0), bootstrap=0, cas=False
+    )
     metrics = evaluate(eval_workdir, copy_set, tmp_path / "j", config, progress=False).metrics
     assert metrics["config"]["judge"]["train"]["image_size"] == 32
     assert metrics["overall"]["fid_ci"] == [None, None]  # no bootstrap asked

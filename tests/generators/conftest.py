@@ -14,14 +14,25 @@ from skinaug.prepare import prepare_dataset
 
 def micro_config(steps: int = 6) -> GeneratorConfig:
     """32 px, 4 scales, 64 codes, a 2-block transformer: seconds per run on a CPU."""
-    optim = OptimConfig(lr=1e-3, warmup_steps=2, steps=steps, batch_size=4, checkpoint_every=3, val_every=3,
-                        log_every=1)
+    optim = OptimConfig(
+        lr=1e-3, warmup_steps=2, steps=steps, batch_size=4, checkpoint_every=3, val_every=3, log_every=1
+    )
     return GeneratorConfig(
         name="micro",
-        tokenizer=TokenizerConfig(image_size=32, channels=16, channel_mult=(1, 2, 2), latent_dim=8, vocab_size=64,
-                                  scales=(1, 2, 4, 8), adversarial_start=4, disc_channels=16, disc_layers=2),
+        tokenizer=TokenizerConfig(
+            image_size=32,
+            channels=16,
+            channel_mult=(1, 2, 2),
+            latent_dim=8,
+            vocab_size=64,
+            scales=(1, 2, 4, 8),
+            adversarial_start=4,
+            disc_channels=16,
+            disc_layers=2,
+        ),
         transformer=TransformerConfig(depth=2, width=64, heads=2),
-        tokenizer_optim=optim, transformer_optim=OptimConfig(**optim.__dict__),
+        tokenizer_optim=optim,
+        transformer_optim=OptimConfig(**optim.__dict__),
     )
 
 

@@ -32,10 +32,12 @@ def _files(folder: Path) -> set[str]:
 
 
 @pytest.mark.parametrize("mode", ["intra", "inter", "free"])
-def test_each_mode_makes_exactly_n_per_class_from_train_sources(measured_phantoms: Path, generator_dir: Path,
-                                                                 tmp_path: Path, mode: str) -> None:
-    syn, made = augment(measured_phantoms, generator_dir, tmp_path / "syn", AugmentConfig(per_class=2, mode=mode,
-                                                                                          batch_size=3), False)
+def test_each_mode_makes_exactly_n_per_class_from_train_sources(
+    measured_phantoms: Path, generator_dir: Path, tmp_path: Path, mode: str
+) -> None:
+    syn, made = augment(
+        measured_phantoms, generator_dir, tmp_path / "syn", AugmentConfig(per_class=2, mode=mode, batch_size=3), False
+    )
     counts = syn.manifest["label"].value_counts()
     assert made == 14 and (counts == 2).all() and len(counts) == 7
     assert set(syn.manifest["mode"]) == {mode}
@@ -50,8 +52,9 @@ def test_each_mode_makes_exactly_n_per_class_from_train_sources(measured_phantom
     assert (tmp_path / "syn" / "grid.png").exists()
 
 
-def test_interrupted_run_tops_up_to_exactly_n_without_duplicates(measured_phantoms: Path, generator_dir: Path,
-                                                                 tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_run_tops_up_to_exactly_n_without_duplicates(
+    measured_phantoms: Path, generator_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     out = tmp_path / "syn"
     original = augment_module._generate
     calls = {"n": 0}
@@ -73,14 +76,27 @@ def test_interrupted_run_tops_up_to_exactly_n_without_duplicates(measured_phanto
     assert set(syn.manifest["image_path"]) | set(syn.manifest["mask_path"]) == _files(out)
     again, made_again = augment(measured_phantoms, generator_dir, out, config, False)
     assert made_again == 0 and len(again.manifest) == 21
-    smaller, _ = augment(measured_phantoms, generator_dir, out, AugmentConfig(per_class=1, mode="intra",
-                                                                             batch_size=2), False)
+    smaller, _ = augment(
+        measured_phantoms, generator_dir, out, AugmentConfig(per_class=1, mode="intra", batch_size=2), False
+    )
     assert len(smaller.manifest) == 7 and len(_files(out)) == 14
 
 
-def test_cli_summary_and_refusal_of_other_settings(measured_phantoms: Path, generator_dir: Path, tmp_path: Path) -> None:
-    args = ["augment", str(measured_phantoms), "--generator", str(generator_dir), "--per-class", "1",
-            "--out", str(tmp_path / "syn"), "--batch-size", "7"]
+def test_cli_summary_and_refusal_of_other_settings(
+    measured_phantoms: Path, generator_dir: Path, tmp_path: Path
+) -> None:
+    args = [
+        "augment",
+        str(measured_phantoms),
+        "--generator",
+        str(generator_dir),
+        "--per-class",
+        "1",
+        "--out",
+        str(tmp_path / "syn"),
+        "--batch-size",
+        "7",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("augment: 7 images (akiec=1") and "7 generated now" in result.stdout
@@ -90,8 +106,9 @@ def test_cli_summary_and_refusal_of_other_settings(measured_phantoms: Path, gene
     assert pd.read_csv(tmp_path / "syn" / "manifest.csv")["generator_checksum"].nunique() == 1
 
 
-def test_a_generator_is_used_only_with_the_work_directory_it_was_trained_on(measured_phantoms: Path,
-                                                                             generator_dir: Path, tmp_path: Path) -> None:
+def test_a_generator_is_used_only_with_the_work_directory_it_was_trained_on(
+    measured_phantoms: Path, generator_dir: Path, tmp_path: Path
+) -> None:
     from skinaug.errors import SkinaugError
     import shutil
 
@@ -110,9 +127,9 @@ def _pixels(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("mode", ["inter", "free"])
-def test_a_set_made_in_several_runs_equals_one_made_at_once_image_for_image(measured_phantoms: Path,
-                                                                           generator_dir: Path, tmp_path: Path,
-                                                                           mode: str) -> None:
+def test_a_set_made_in_several_runs_equals_one_made_at_once_image_for_image(
+    measured_phantoms: Path, generator_dir: Path, tmp_path: Path, mode: str
+) -> None:
     """Each item is generated from its own recorded seed in its planned batch (same --batch-size), so a resumed
     set equals an uninterrupted one bit for bit, whichever items an interruption left missing."""
     config = AugmentConfig(per_class=3, mode=mode, batch_size=2)
@@ -143,8 +160,9 @@ def _planned(measured_phantoms: Path, generator_dir: Path, mode: str, source: st
     sources = conditioned_split(measured_phantoms, "train", gen.image_size, space)
     position = {image_id: i for i, image_id in enumerate(sources.base.frame["image_id"])}
     plan = plan_items(sources.base.frame, mode, per_class, 0, guidance=1.0, checksum="x", no_source=str)
-    plan = augment_module.item_vectors(plan, gen, sources, position,
-                                       augment_module.class_train_vectors(measured_phantoms, space), source)
+    plan = augment_module.item_vectors(
+        plan, gen, sources, position, augment_module.class_train_vectors(measured_phantoms, space), source
+    )
     manifest = load_prepared(measured_phantoms).manifest
     ids = manifest["image_id"].astype(str).tolist()
     vectors, ok = space.vectors_for(ids)
@@ -153,7 +171,8 @@ def _planned(measured_phantoms: Path, generator_dir: Path, mode: str, source: st
 
 @pytest.mark.parametrize("mode", ["free", "inter"])
 def test_free_and_inter_items_draw_their_measurements_from_train_images_of_their_class(
-        measured_phantoms: Path, generator_dir: Path, mode: str) -> None:
+    measured_phantoms: Path, generator_dir: Path, mode: str
+) -> None:
     _, plan, real, measured = _planned(measured_phantoms, generator_dir, mode, "train")
     table = plan.table
     assert table["measurements_from"].str.startswith("train:").all()

@@ -43,8 +43,16 @@ def test_inpainting_keeps_every_background_pixel_and_each_sample_its_own_mask(tr
     masks = np.zeros((3, 32, 32), dtype=bool)
     masks[0, 4:12, 4:12] = True
     masks[1, 18:30, 16:28] = True  # sample 2: empty mask -> unchanged
-    out = gen.inpaint(sources, masks, ["mel", "bcc", "nv"], seed=3, sampling=SamplingConfig(cfg=2.0),
-                      dilation=1, feather=2, teacher=teacher)
+    out = gen.inpaint(
+        sources,
+        masks,
+        ["mel", "bcc", "nv"],
+        seed=3,
+        sampling=SamplingConfig(cfg=2.0),
+        dilation=1,
+        feather=2,
+        teacher=teacher,
+    )
     for b in range(3):
         far = ~np.asarray(_grow(masks[b], 3))
         assert np.array_equal(out[b][far], sources[b][far]), b
@@ -108,8 +116,9 @@ def _benchmark(name: str):
     return module
 
 
-def test_inpaint_consistency_benchmark_runs_on_a_tiny_generator(trained: Path, measured_phantoms: Path,
-                                                                 tmp_path: Path) -> None:
+def test_inpaint_consistency_benchmark_runs_on_a_tiny_generator(
+    trained: Path, measured_phantoms: Path, tmp_path: Path
+) -> None:
     from skinaug.classifiers.models import create_classifier
     from skinaug.classifiers.saved import save_classifier
     from skinaug.labels import CLASSES
@@ -118,8 +127,18 @@ def test_inpaint_consistency_benchmark_runs_on_a_tiny_generator(trained: Path, m
     judge, _ = create_classifier("resnet18", len(CLASSES))
     save_classifier(tmp_path / "judge", judge, "resnet18", 32, trained_on="nothing (random weights)")
     bench = _benchmark("inpaint_consistency")
-    report = bench.run(trained, measured_phantoms, tmp_path / "out", split="train", count=6, mode="inter",
-                       classifier=tmp_path / "judge", keep_coarse=0.3, cfg=1.0, batch=4)
+    report = bench.run(
+        trained,
+        measured_phantoms,
+        tmp_path / "out",
+        split="train",
+        count=6,
+        mode="inter",
+        classifier=tmp_path / "judge",
+        keep_coarse=0.3,
+        cfg=1.0,
+        batch=4,
+    )
     assert set(report["rules"]) == {"precomputed", "residual", "residual+coarse"}
     for rule in report["rules"].values():
         assert np.isfinite(rule["ring_psnr_db"]) and rule["seam_ratio"] > 0

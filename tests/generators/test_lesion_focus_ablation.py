@@ -19,8 +19,9 @@ def _benchmark():
 
 
 def test_lesion_focus_ablation_runs_both_arms_at_a_tiny_size(measured_phantoms: Path, tmp_path: Path) -> None:
-    report = _benchmark().run(measured_phantoms, tmp_path, micro_config(), steps=4, batch=4, max_train=16,
-                              val_images=6, seed=1)
+    report = _benchmark().run(
+        measured_phantoms, tmp_path, micro_config(), steps=4, batch=4, max_train=16, val_images=6, seed=1
+    )
     on, off = report["arms"]["lesion focus on"], report["arms"]["--no-lesion-focus"]
     assert (on["weight"], off["weight"]) == (1.0, 0.0)
     for arm in (on, off):

@@ -45,17 +45,59 @@ def moved(measured_phantoms: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def test_a_moved_work_directory_still_serves_augment_bench_classifier_and_evaluate(moved: Path) -> None:
-    code, out, err = _cli("augment", moved, "--generator", moved / "generator", "--per-class", "2", "--out",
-                          moved / "syn", "--batch-size", "7")
+    code, out, err = _cli(
+        "augment",
+        moved,
+        "--generator",
+        moved / "generator",
+        "--per-class",
+        "2",
+        "--out",
+        moved / "syn",
+        "--batch-size",
+        "7",
+    )
     assert code == 0, err
     assert "7 generated now, 7 kept" in out  # the set made before the move is topped up, not refused
-    code, out, err = _cli("bench-classifier", moved, "--synthetic", moved / "syn", "--arch", "resnet18",
-                          "--image-size", "32", "--epochs", "1", "--seeds", "1", "--arms", "ac", "--batch-size",
-                          "16", "--workers", "0", "--out", moved / "bench")
+    code, out, err = _cli(
+        "bench-classifier",
+        moved,
+        "--synthetic",
+        moved / "syn",
+        "--arch",
+        "resnet18",
+        "--image-size",
+        "32",
+        "--epochs",
+        "1",
+        "--seeds",
+        "1",
+        "--arms",
+        "ac",
+        "--batch-size",
+        "16",
+        "--workers",
+        "0",
+        "--out",
+        moved / "bench",
+    )
     assert code == 0, err
     assert out.startswith("mean recall on real test: a ") and " c " in out
-    code, out, err = _cli("evaluate", moved, "--synthetic", moved / "syn", "--judge-epochs", "1",
-                          "--judge-min-steps", "0", "--judge-size", "32", "--bootstrap", "20", "--no-cas")
+    code, out, err = _cli(
+        "evaluate",
+        moved,
+        "--synthetic",
+        moved / "syn",
+        "--judge-epochs",
+        "1",
+        "--judge-min-steps",
+        "0",
+        "--judge-size",
+        "32",
+        "--bootstrap",
+        "20",
+        "--no-cas",
+    )
     assert code == 0, err
     assert out.startswith("evaluate: FID")
 

@@ -32,8 +32,14 @@ def run_and_export(measured_phantoms: Path, tmp_path_factory: pytest.TempPathFac
 def test_the_export_holds_weights_only(run_and_export: tuple[Path, Path]) -> None:
     run, export = run_and_export
     files = sorted(p.relative_to(export).as_posix() for p in export.rglob("*") if p.is_file())
-    assert files == ["README.md", "class_means.json", "config.json", "scaler.json", "tokenizer/model.safetensors",
-                     "transformer/model.safetensors"]
+    assert files == [
+        "README.md",
+        "class_means.json",
+        "config.json",
+        "scaler.json",
+        "tokenizer/model.safetensors",
+        "transformer/model.safetensors",
+    ]
     for stage in ("tokenizer", "transformer"):
         latest = (run / stage / "LATEST").read_text().strip()
         trained = load_file(str(run / stage / latest / "weights.safetensors"))
@@ -42,8 +48,9 @@ def test_the_export_holds_weights_only(run_and_export: tuple[Path, Path]) -> Non
     assert json.loads((export / "config.json").read_text())["format"] == "skinaug-lfvar-pretrained"
 
 
-def test_the_exported_generator_samples_exactly_as_the_training_folder(run_and_export: tuple[Path, Path],
-                                                                       measured_phantoms: Path, tmp_path: Path) -> None:
+def test_the_exported_generator_samples_exactly_as_the_training_folder(
+    run_and_export: tuple[Path, Path], measured_phantoms: Path, tmp_path: Path
+) -> None:
     from skinaug import Generator
 
     run, export = run_and_export
@@ -60,8 +67,9 @@ def test_the_exported_generator_samples_exactly_as_the_training_folder(run_and_e
     assert from_export.info["source_license"]["id"] == "cc-by-nc-sa-4.0"  # phantoms prepared as ham10000
 
 
-def test_the_model_card_has_metadata_and_no_absolute_path(run_and_export: tuple[Path, Path],
-                                                          measured_phantoms: Path) -> None:
+def test_the_model_card_has_metadata_and_no_absolute_path(
+    run_and_export: tuple[Path, Path], measured_phantoms: Path
+) -> None:
     run, export = run_and_export
     card = (export / "README.md").read_text()
     front, body = card.split("---\n")[1], card.split("---\n", 2)[2]
@@ -101,9 +109,14 @@ def test_an_evaluation_s_scores_go_into_the_card(run_and_export: tuple[Path, Pat
 
     _, export = run_and_export
     config = json.loads((export / "config.json").read_text())
-    metrics = {"overall": {"fid": 41.25, "kid": 0.0123}, "extractor": {"label": "Inception-v3"},
-               "conditioning": {"mean_recall": 0.625}, "config": {"reference_split": "test"},
-               "synthetic": "/abs/path/syn", "workdir": "/abs/path/work"}
+    metrics = {
+        "overall": {"fid": 41.25, "kid": 0.0123},
+        "extractor": {"label": "Inception-v3"},
+        "conditioning": {"mean_recall": 0.625},
+        "config": {"reference_split": "test"},
+        "synthetic": "/abs/path/syn",
+        "workdir": "/abs/path/work",
+    }
     card = model_card({**config, "evaluation": _evaluation_summary(metrics)})
     assert "(Inception-v3 features): FID 41.25, KID 0.0123, conditioning recall 0.625" in card
     assert "/abs/path" not in card

@@ -40,13 +40,26 @@ def _cli(*args: object) -> tuple[int, str, str]:
 
 
 def _shard(work: Path, generator_dir: Path, out: Path, shard: str) -> tuple[int, str, str]:
-    return _cli("augment", work, "--generator", generator_dir, "--per-class", "3", "--batch-size", "2", "--out", out,
-                "--shard", shard)  # --device left at its default, auto
+    return _cli(
+        "augment",
+        work,
+        "--generator",
+        generator_dir,
+        "--per-class",
+        "3",
+        "--batch-size",
+        "2",
+        "--out",
+        out,
+        "--shard",
+        shard,
+    )  # --device left at its default, auto
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.png"))
-            if p.name != "grid.png"}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*.png")) if p.name != "grid.png"
+    }
 
 
 def _assert_same_set(merged: Path, one_run: Path) -> None:
@@ -58,8 +71,9 @@ def _assert_same_set(merged: Path, one_run: Path) -> None:
     assert not (merged / "shards").exists() and (merged / "grid.png").exists()
 
 
-def test_two_shards_merge_automatically_into_the_one_run_set(measured_phantoms: Path, generator_dir: Path,
-                                                            one_run: Path, tmp_path: Path) -> None:
+def test_two_shards_merge_automatically_into_the_one_run_set(
+    measured_phantoms: Path, generator_dir: Path, one_run: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "syn"
     code, stdout, err = _shard(measured_phantoms, generator_dir, out, "1/2")
     assert code == 0, err
@@ -71,8 +85,9 @@ def test_two_shards_merge_automatically_into_the_one_run_set(measured_phantoms: 
     _assert_same_set(out, one_run)
 
 
-def test_shards_from_two_machines_merge_with_merge_shards(measured_phantoms: Path, generator_dir: Path,
-                                                          one_run: Path, tmp_path: Path) -> None:
+def test_shards_from_two_machines_merge_with_merge_shards(
+    measured_phantoms: Path, generator_dir: Path, one_run: Path, tmp_path: Path
+) -> None:
     here, there = tmp_path / "here", tmp_path / "there"
     for out, shard in ((here, "0/3"), (there, "1/3"), (there, "2/3")):
         code, _, err = _shard(measured_phantoms, generator_dir, out, shard)

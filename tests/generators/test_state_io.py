@@ -18,9 +18,15 @@ def _state() -> dict:
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.95))
     model(torch.randn(2, 3)).sum().backward()
     optimizer.step()
-    return {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": 7,
-            "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.default_rng(3).bit_generator.state,
-            "python_rng": random.Random(5).getstate(), "losses": [1.5, None, 0.25]}
+    return {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": 7,
+        "torch_rng": torch.get_rng_state(),
+        "numpy_rng": np.random.default_rng(3).bit_generator.state,
+        "python_rng": random.Random(5).getstate(),
+        "losses": [1.5, None, 0.25],
+    }
 
 
 def test_round_trip_restores_an_optimizer_exactly(tmp_path: Path) -> None:

@@ -30,8 +30,14 @@ def _weights(out: Path, stage: str) -> dict[str, torch.Tensor]:
 def test_a_run_writes_weights_config_scaler_codebook_card_and_logs(measured_phantoms: Path, tmp_path: Path) -> None:
     out = tmp_path / "gen"
     summary = train_generator(measured_phantoms, out, micro_config(), QUIET)
-    for name in ("config.json", "scaler.json", "class_means.json", "model_card.md", "tokenizer_log.csv",
-                 "transformer_log.csv"):
+    for name in (
+        "config.json",
+        "scaler.json",
+        "class_means.json",
+        "model_card.md",
+        "tokenizer_log.csv",
+        "transformer_log.csv",
+    ):
         assert (out / name).exists(), name
     assert json.loads((out / "config.json").read_text())["model"]["tokenizer"]["image_size"] == 32
     log = pd.read_csv(out / "transformer_log.csv")
@@ -41,18 +47,23 @@ def test_a_run_writes_weights_config_scaler_codebook_card_and_logs(measured_phan
     assert not list(out.rglob("*.pickle")) and not list(out.rglob("*.pt"))
 
 
-def test_resume_after_an_interruption_reproduces_the_uninterrupted_weights(measured_phantoms: Path, tmp_path: Path,
-                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_after_an_interruption_reproduces_the_uninterrupted_weights(
+    measured_phantoms: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     train_generator(measured_phantoms, tmp_path / "straight", micro_config(), QUIET)
     original = training.run_stage
+
     def interrupted(stage, out, ctx, resume, progress):  # noqa: ANN001, ANN202
         real_step = stage.train_step
+
         def step(batch, index):  # noqa: ANN001, ANN202
             if index == 4 and stage.name == "transformer":
                 raise KeyboardInterrupt  # killed after the step-3 checkpoint
             return real_step(batch, index)
+
         stage.train_step = step
         return original(stage, out, ctx, resume, progress)
+
     monkeypatch.setattr(training, "run_stage", interrupted)
     with pytest.raises(KeyboardInterrupt):
         train_generator(measured_phantoms, tmp_path / "resumed", micro_config(), QUIET)
@@ -86,20 +97,57 @@ def test_guards_against_overwriting_and_mismatched_resume(measured_phantoms: Pat
 def test_ddp_with_two_gloo_processes_matches_one_process(measured_phantoms: Path, tmp_path: Path) -> None:
     config_file = tmp_path / "micro.json"
     config_file.write_text(json.dumps(micro_config().to_dict()))
-    single = subprocess.run([sys.executable, "-m", "skinaug", "train-generator", str(measured_phantoms), "--config",
-                             str(config_file), "--out", str(tmp_path / "single"), "--device", "cpu"],
-                            capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    single = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "skinaug",
+            "train-generator",
+            str(measured_phantoms),
+            "--config",
+            str(config_file),
+            "--out",
+            str(tmp_path / "single"),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert single.returncode == 0, single.stderr[-2000:]
     assert single.stdout.startswith("trained micro on ")
-    ddp = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                          "-m", "skinaug", "train-generator", str(measured_phantoms), "--config", str(config_file),
-                          "--out", str(tmp_path / "ddp"), "--device", "cpu"],
-                         capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    ddp = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc-per-node",
+            "2",
+            "-m",
+            "skinaug",
+            "train-generator",
+            str(measured_phantoms),
+            "--config",
+            str(config_file),
+            "--out",
+            str(tmp_path / "ddp"),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert ddp.returncode == 0, ddp.stderr[-2000:]
     assert "2 process(es)" in (tmp_path / "ddp" / "model_card.md").read_text()
     for stage in ("tokenizer", "transformer"):
         one = pd.read_csv(tmp_path / "single" / f"{stage}_log.csv")
         two = pd.read_csv(tmp_path / "ddp" / f"{stage}_log.csv")
         assert list(two["step"]) == list(one["step"])
-        torch.testing.assert_close(torch.tensor(two["loss"].to_numpy()), torch.tensor(one["loss"].to_numpy()),
-                                   rtol=1e-3, atol=1e-4)
+        torch.testing.assert_close(
+            torch.tensor(two["loss"].to_numpy()), torch.tensor(one["loss"].to_numpy()), rtol=1e-3, atol=1e-4
+        )

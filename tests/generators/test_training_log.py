@@ -81,12 +81,15 @@ def test_rows_every_log_every_steps_and_checkpoints_that_do_not_grow(measured_ph
         assert one_row > 100 and growth < one_row, sizes
         meta = json.loads((latest_checkpoint(out / stage) / "checkpoint.json").read_text())
         assert meta["meta"]["last"]["step"] == 6
-        assert set(json.loads((latest_checkpoint(out / stage) / "train_state.json").read_text())) == {"trainer",
-                                                                                                     "torch_rng"}
+        assert set(json.loads((latest_checkpoint(out / stage) / "train_state.json").read_text())) == {
+            "trainer",
+            "torch_rng",
+        }
 
 
-def test_resume_neither_duplicates_nor_loses_rows_and_tensorboard_purges(measured_phantoms: Path, tmp_path: Path,
-                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_resume_neither_duplicates_nor_loses_rows_and_tensorboard_purges(
+    measured_phantoms: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(train_log, "open_tensorboard", FakeWriter)
     FakeWriter.opened, FakeWriter.instances = [], []
     train_generator(measured_phantoms, tmp_path / "straight", _config(log_every=1), QUIET)
@@ -106,8 +109,9 @@ def test_resume_neither_duplicates_nor_loses_rows_and_tensorboard_purges(measure
     FakeWriter.opened = []
     train_generator(measured_phantoms, out, _config(log_every=1), TrainOptions(resume=True, progress=False))
     for stage in ("tokenizer", "transformer"):
-        pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "straight" / f"{stage}_log.csv"),
-                                      pd.read_csv(out / f"{stage}_log.csv"))
+        pd.testing.assert_frame_equal(
+            pd.read_csv(tmp_path / "straight" / f"{stage}_log.csv"), pd.read_csv(out / f"{stage}_log.csv")
+        )
     assert ("transformer", 3) in FakeWriter.opened  # TensorBoard drops the events after the checkpoint
     resumed = [w.scalars for w in FakeWriter.instances if w.stage == "transformer"][-1]
     assert resumed == [s for s in straight_scalars if s[2] > 3]  # steps 4..6 again, with the same values

@@ -33,8 +33,19 @@ def test_lab_conversion_matches_published_reference_values() -> None:
 def test_features_cover_all_classes_and_track_the_lesion(measurer: LesionMeasurer) -> None:
     rgb, mask = draw_lesion(120, 90, 20, (90, 50, 40), seed=1)
     features = measurer.measure_arrays(rgb, mask)
-    prefixes = {"shape2D", "grey_firstorder", "grey_glcm", "grey_glrlm", "grey_glszm", "grey_gldm",
-                "grey_ngtdm", "L_firstorder", "a_firstorder", "b_firstorder", "colour"}
+    prefixes = {
+        "shape2D",
+        "grey_firstorder",
+        "grey_glcm",
+        "grey_glrlm",
+        "grey_glszm",
+        "grey_gldm",
+        "grey_ngtdm",
+        "L_firstorder",
+        "a_firstorder",
+        "b_firstorder",
+        "colour",
+    }
     assert prefixes == {name.rsplit("_", 1)[0] for name in features}
     assert features["shape2D_PixelSurface"] == mask.sum()
     lab_inside = rgb_to_lab(rgb)[mask]

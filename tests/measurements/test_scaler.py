@@ -14,12 +14,14 @@ from skinaug.measurements import RobustScaler
 
 def _frame() -> pd.DataFrame:
     rng = np.random.default_rng(0)
-    return pd.DataFrame({
-        "area": rng.normal(1000, 100, 200),
-        "constant": np.full(200, 3.0),
-        "mostly_nan": np.where(np.arange(200) < 150, np.nan, 1.0),
-        "heavy": np.r_[rng.normal(0, 1, 199), 1e9],
-    })
+    return pd.DataFrame(
+        {
+            "area": rng.normal(1000, 100, 200),
+            "constant": np.full(200, 3.0),
+            "mostly_nan": np.where(np.arange(200) < 150, np.nan, 1.0),
+            "heavy": np.r_[rng.normal(0, 1, 199), 1e9],
+        }
+    )
 
 
 def test_fit_uses_median_and_iqr_and_drops_useless_features() -> None:
@@ -39,8 +41,9 @@ def test_transform_imputes_nan_and_clips_outliers() -> None:
     assert z.dtype == np.float32 and z.shape == (3, 2)
     assert z[0, 0] == 0.0 and z[1, 0] == 0.0 and z[2, 0] == 0.0
     assert z[0, 1] == 5.0 and z[2, 1] == -5.0
-    np.testing.assert_allclose(scaler.inverse(scaler.transform(_frame().iloc[:5]))[:, 0],
-                               _frame()["area"].iloc[:5], rtol=1e-5)
+    np.testing.assert_allclose(
+        scaler.inverse(scaler.transform(_frame().iloc[:5]))[:, 0], _frame()["area"].iloc[:5], rtol=1e-5
+    )
 
 
 def test_round_trip_and_errors(tmp_path: Path) -> None:

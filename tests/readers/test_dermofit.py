@@ -12,11 +12,28 @@ from skinaug.readers.dermofit import read_dermofit
 
 # class folder -> lesion folders in it
 LESIONS = {
-    "AK": ["A10", "A11"], "BCC": ["B101"], "DF": ["F12"], "IEC": ["D301"], "MEL": ["M55"], "ML": ["N7"],
-    "PYO": ["G1", "G2", "G3"], "SCC": ["C4", "C9"], "SK": ["S20"], "VASC": ["V3"],
+    "AK": ["A10", "A11"],
+    "BCC": ["B101"],
+    "DF": ["F12"],
+    "IEC": ["D301"],
+    "MEL": ["M55"],
+    "ML": ["N7"],
+    "PYO": ["G1", "G2", "G3"],
+    "SCC": ["C4", "C9"],
+    "SK": ["S20"],
+    "VASC": ["V3"],
 }
-EXPECTED = {"A10": "akiec", "A11": "akiec", "B101": "bcc", "F12": "df", "D301": "akiec", "M55": "mel",
-            "N7": "nv", "S20": "bkl", "V3": "vasc"}
+EXPECTED = {
+    "A10": "akiec",
+    "A11": "akiec",
+    "B101": "bcc",
+    "F12": "df",
+    "D301": "akiec",
+    "M55": "mel",
+    "N7": "nv",
+    "S20": "bkl",
+    "V3": "vasc",
+}
 
 
 def build(top: Path, write_image, write_mask, lower: bool = False) -> None:

@@ -19,11 +19,13 @@ def dataset(tmp_path: Path, write_image, write_mask, write_text) -> Path:
     write_image(root / "img" / "sub" / "c.jpg")
     write_mask(root / "masks" / "a_mask.png")
     absolute_c = root / "img" / "sub" / "c.jpg"
-    write_text(root / "labels.csv",
-               "Image,LABEL,Mask,Lesion_ID,Split\n"
-               "img/a.jpg,Melanoma,masks/a_mask.png,L1,train\n"
-               "img/b.png,NV,,L1,test\n"
-               f"{absolute_c},seborrheic keratosis,,,\n")
+    write_text(
+        root / "labels.csv",
+        "Image,LABEL,Mask,Lesion_ID,Split\n"
+        "img/a.jpg,Melanoma,masks/a_mask.png,L1,train\n"
+        "img/b.png,NV,,L1,test\n"
+        f"{absolute_c},seborrheic keratosis,,,\n",
+    )
     return root
 
 

@@ -21,8 +21,10 @@ def isic2017(tmp_path: Path, write_image, write_mask, write_text) -> Path:
     for i in range(3):
         write_image(train / f"ISIC_000000{i}.jpg")
         write_image(train / f"ISIC_000000{i}_superpixels.png")
-    write_text(train / "ISIC-2017_Training_Data_metadata.csv",
-               "image_id,age_approximate,sex\nISIC_0000000,55,female\nISIC_0000001,30,male\nISIC_0000002,60,male\n")
+    write_text(
+        train / "ISIC-2017_Training_Data_metadata.csv",
+        "image_id,age_approximate,sex\nISIC_0000000,55,female\nISIC_0000001,30,male\nISIC_0000002,60,male\n",
+    )
     write_mask(root / "ISIC-2017_Training_Part1_GroundTruth" / "ISIC_0000000_segmentation.png")
     write_mask(root / "ISIC-2017_Training_Part1_GroundTruth" / "ISIC_0000001_segmentation.png")
     write_text(root / TRAIN_GT, HEADER + "ISIC_0000000,0.0,0.0\nISIC_0000001,1.0,0.0\nISIC_0000002,0.0,1.0\n")
@@ -33,8 +35,9 @@ def isic2017(tmp_path: Path, write_image, write_mask, write_text) -> Path:
     write_text(val / "ISIC-2017_Validation_Part3_GroundTruth.csv", HEADER + "ISIC_0001769,1.0,0.0\n")
     # test: the ground truth lists an image that was never unzipped
     write_image(root / "ISIC-2017_Test_v2_Data" / "ISIC_0012086.jpg")
-    write_text(root / "ISIC-2017_Test_v2_Part3_GroundTruth.csv",
-               HEADER + "ISIC_0012086,0.0,0.0\nISIC_0012092,0.0,1.0\n")
+    write_text(
+        root / "ISIC-2017_Test_v2_Part3_GroundTruth.csv", HEADER + "ISIC_0012086,0.0,0.0\nISIC_0012092,0.0,1.0\n"
+    )
     return root
 
 
@@ -46,18 +49,32 @@ def test_reads_all_splits(isic2017: Path) -> None:
     result = read_isic2017(isic2017)
     table = result.records.set_index("image_id")
     assert list(result.records.columns) == list(RECORD_COLUMNS)
-    assert sorted(table.index) == ["ISIC_0000000", "ISIC_0000001", "ISIC_0000002", "ISIC_0001769",
-                                   "ISIC_0012086", "ISIC_0012092"]
+    assert sorted(table.index) == [
+        "ISIC_0000000",
+        "ISIC_0000001",
+        "ISIC_0000002",
+        "ISIC_0001769",
+        "ISIC_0012086",
+        "ISIC_0012092",
+    ]
     assert table["label"].to_dict() == {
-        "ISIC_0000000": "nv", "ISIC_0000001": "mel", "ISIC_0000002": "bkl",
-        "ISIC_0001769": "mel", "ISIC_0012086": "nv", "ISIC_0012092": "bkl",
+        "ISIC_0000000": "nv",
+        "ISIC_0000001": "mel",
+        "ISIC_0000002": "bkl",
+        "ISIC_0001769": "mel",
+        "ISIC_0012086": "nv",
+        "ISIC_0012092": "bkl",
     }
     assert table.loc["ISIC_0000000", "original_label"] == "nevus"
     assert table.loc["ISIC_0000001", "original_label"] == "melanoma"
     assert table.loc["ISIC_0000002", "original_label"] == "seborrheic_keratosis"
     assert table["original_split"].to_dict() == {
-        "ISIC_0000000": "training", "ISIC_0000001": "training", "ISIC_0000002": "training",
-        "ISIC_0001769": "validation", "ISIC_0012086": "test", "ISIC_0012092": "test",
+        "ISIC_0000000": "training",
+        "ISIC_0000001": "training",
+        "ISIC_0000002": "training",
+        "ISIC_0001769": "validation",
+        "ISIC_0012086": "test",
+        "ISIC_0012092": "test",
     }
     assert (table["lesion_id"] == table.index).all()
     assert result.notices == []
@@ -67,10 +84,12 @@ def test_paths_and_masks(isic2017: Path) -> None:
     table = read_isic2017(isic2017).records.set_index("image_id")
     assert table.loc["ISIC_0000001", "image_path"] == "ISIC-2017_Training_Data/ISIC_0000001.jpg"
     assert table.loc["ISIC_0000001", "mask_path"] == (
-        "ISIC-2017_Training_Part1_GroundTruth/ISIC_0000001_segmentation.png")
+        "ISIC-2017_Training_Part1_GroundTruth/ISIC_0000001_segmentation.png"
+    )
     assert table.loc["ISIC_0001769", "image_path"] == "downloads/validation/ISIC-2017_Validation_Data/ISIC_0001769.jpg"
     assert table.loc["ISIC_0001769", "mask_path"] == (
-        "downloads/validation/ISIC-2017_Validation_Part1_GroundTruth/ISIC_0001769_segmentation.png")
+        "downloads/validation/ISIC-2017_Validation_Part1_GroundTruth/ISIC_0001769_segmentation.png"
+    )
     assert table.loc["ISIC_0000002", "mask_path"] == ""
     # superpixel maps are never taken for images or masks
     assert not any("superpixels" in p for p in [*table["image_path"], *table["mask_path"]])

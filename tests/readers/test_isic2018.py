@@ -32,18 +32,24 @@ def isic2018(tmp_path: Path, write_image, write_mask, write_text) -> Path:
         write_image(root / "ISIC2018_Task3_Training_Input" / f"{image_id}.jpg")
     write_text(root / "ISIC2018_Task3_Training_Input" / "ATTRIBUTION.txt", "HAM10000\n")
     write_text(root / TRAIN_GT, HEADER + "".join(f"{i},{row}\n" for i, (row, _) in TRAIN.items()))
-    write_text(root / "ISIC2018_Task3_Training_LesionGroupings.csv",
-               "image,lesion_id,diagnosis_confirm_type\n"
-               "ISIC_0024306,HAM_0000550,follow_up\nISIC_0024307,HAM_0000550,follow_up\n"
-               "ISIC_0024310,HAM_0003521,histopathology\n")
+    write_text(
+        root / "ISIC2018_Task3_Training_LesionGroupings.csv",
+        "image,lesion_id,diagnosis_confirm_type\n"
+        "ISIC_0024306,HAM_0000550,follow_up\nISIC_0024307,HAM_0000550,follow_up\n"
+        "ISIC_0024310,HAM_0003521,histopathology\n",
+    )
     write_mask(root / "HAM10000_segmentations_lesion_tschandl" / "ISIC_0024306_segmentation.png")
     write_mask(root / "HAM10000_segmentations_lesion_tschandl" / "ISIC_0024310_segmentation.png")
     write_image(root / "ISIC2018_Task3_Validation_Input" / "ISIC_0034321.jpg")
-    write_text(root / "ISIC2018_Task3_Validation_GroundTruth" / "ISIC2018_Task3_Validation_GroundTruth.csv",
-               HEADER + "ISIC_0034321,0.0,0.0,0.0,0.0,1.0,0.0,0.0\n")
+    write_text(
+        root / "ISIC2018_Task3_Validation_GroundTruth" / "ISIC2018_Task3_Validation_GroundTruth.csv",
+        HEADER + "ISIC_0034321,0.0,0.0,0.0,0.0,1.0,0.0,0.0\n",
+    )
     # test images not unzipped: both keep their expected path
-    write_text(root / "ISIC2018_Task3_Test_GroundTruth.csv",
-               HEADER + "ISIC_0034524,0.0,1.0,0.0,0.0,0.0,0.0,0.0\nISIC_0034525,1.0,0.0,0.0,0.0,0.0,0.0,0.0\n")
+    write_text(
+        root / "ISIC2018_Task3_Test_GroundTruth.csv",
+        HEADER + "ISIC_0034524,0.0,1.0,0.0,0.0,0.0,0.0,0.0\nISIC_0034525,1.0,0.0,0.0,0.0,0.0,0.0,0.0\n",
+    )
     return root
 
 
@@ -75,7 +81,8 @@ def test_paths_and_masks(isic2018: Path) -> None:
     table = read_isic2018(isic2018).records.set_index("image_id")
     assert table.loc["ISIC_0024310", "image_path"] == "ISIC2018_Task3_Training_Input/ISIC_0024310.jpg"
     assert table.loc["ISIC_0024310", "mask_path"] == (
-        "HAM10000_segmentations_lesion_tschandl/ISIC_0024310_segmentation.png")
+        "HAM10000_segmentations_lesion_tschandl/ISIC_0024310_segmentation.png"
+    )
     assert table.loc["ISIC_0024307", "mask_path"] == ""
     assert table.loc["ISIC_0034321", "image_path"] == "ISIC2018_Task3_Validation_Input/ISIC_0034321.jpg"
     assert table.loc["ISIC_0034524", "image_path"] == "ISIC2018_Task3_Test_Input/ISIC_0034524.jpg"
@@ -92,20 +99,22 @@ def test_without_groupings_every_image_is_its_own_lesion(isic2018: Path) -> None
 
 def test_dataverse_style_test_csv(tmp_path: Path, write_text) -> None:
     """The Harvard Dataverse ships the test ground truth with HAM10000 columns instead of one-hot."""
-    write_text(tmp_path / "ISIC2018_Task3_Test_GroundTruth.csv",
-               "lesion_id,image_id,dx,dx_type,age,sex,localization,dataset\n"
-               "HAMTEST_0000000,ISIC_0034524,nv,follow_up,40.0,female,back,vidir_molemax\n"
-               "HAMTEST_0000001,ISIC_0034525,bcc,histo,70.0,male,face,rosendahl\n")
+    write_text(
+        tmp_path / "ISIC2018_Task3_Test_GroundTruth.csv",
+        "lesion_id,image_id,dx,dx_type,age,sex,localization,dataset\n"
+        "HAMTEST_0000000,ISIC_0034524,nv,follow_up,40.0,female,back,vidir_molemax\n"
+        "HAMTEST_0000001,ISIC_0034525,bcc,histo,70.0,male,face,rosendahl\n",
+    )
     table = read_isic2018(tmp_path).records.set_index("image_id")
     assert table["label"].to_dict() == {"ISIC_0034524": "nv", "ISIC_0034525": "bcc"}
     assert table["lesion_id"].to_dict() == {"ISIC_0034524": "HAMTEST_0000000", "ISIC_0034525": "HAMTEST_0000001"}
     assert set(table["original_split"]) == {"test"}
 
 
-@pytest.mark.parametrize("row, found", [
-    ("ISIC_0024306,1.0,1.0,0.0,0.0,0.0,0.0,0.0", "found 2"),
-    ("ISIC_0024306,0.0,0.0,0.0,0.0,0.0,0.0,0.0", "found 0"),
-])
+@pytest.mark.parametrize(
+    "row, found",
+    [("ISIC_0024306,1.0,1.0,0.0,0.0,0.0,0.0,0.0", "found 2"), ("ISIC_0024306,0.0,0.0,0.0,0.0,0.0,0.0,0.0", "found 0")],
+)
 def test_malformed_one_hot_names_file_and_line(isic2018: Path, write_text, row: str, found: str) -> None:
     path = write_text(isic2018 / TRAIN_GT, HEADER + "ISIC_0024307,0.0,1.0,0.0,0.0,0.0,0.0,0.0\n" + row + "\n")
     with pytest.raises(SkinaugError, match="expected exactly one 1") as err:
@@ -121,8 +130,9 @@ def test_missing_class_column(isic2018: Path, write_text) -> None:
 
 
 def test_unknown_dx_in_dataverse_csv(tmp_path: Path, write_text) -> None:
-    path = write_text(tmp_path / "ISIC2018_Task3_Test_GroundTruth.csv",
-                      "lesion_id,image_id,dx\nHAMTEST_0000000,ISIC_0034524,scc\n")
+    path = write_text(
+        tmp_path / "ISIC2018_Task3_Test_GroundTruth.csv", "lesion_id,image_id,dx\nHAMTEST_0000000,ISIC_0034524,scc\n"
+    )
     with pytest.raises(SkinaugError, match="unknown label 'scc'") as err:
         read_isic2018(tmp_path)
     assert f"{path} line 2" in str(err.value)

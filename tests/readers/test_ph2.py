@@ -14,8 +14,10 @@ from skinaug.errors import SkinaugError
 from skinaug.readers import READERS, RECORD_COLUMNS
 from skinaug.readers.ph2 import read_ph2
 
-HEADER = ("||   Name || Histological Diagnosis || Clinical Diagnosis || Asymmetry | Pigment Network | Dots/Globules"
-          " | Streaks | Regression Areas | Blue-Whitish Veil ||           Colors ||")
+HEADER = (
+    "||   Name || Histological Diagnosis || Clinical Diagnosis || Asymmetry | Pigment Network | Dots/Globules"
+    " | Streaks | Regression Areas | Blue-Whitish Veil ||           Colors ||"
+)
 LEGEND = """
 Legends for Clinical Diagnosis: 
    0 - Common Nevus;
@@ -43,14 +45,21 @@ Legends for Colors:
 """
 
 
-def row(name: str, clinical: str, histological: str = "", criteria: tuple[str, ...] = ("0", "T", "A", "A", "A", "A"),
-        colors: str = "3  4") -> str:
+def row(
+    name: str,
+    clinical: str,
+    histological: str = "",
+    criteria: tuple[str, ...] = ("0", "T", "A", "A", "A", "A"),
+    colors: str = "3  4",
+) -> str:
     """One data line, each cell right-aligned to its header cell like the real file."""
     widths = [len(cell) - 2 for cell in HEADER.split("||")[1:-1]]
     criteria_widths = [len(cell) - 2 for cell in HEADER.split("||")[4].split("|")]
     criteria_cell = " |".join(" " + c.rjust(w) for c, w in zip(criteria, criteria_widths))
-    return (f"|| {name.rjust(widths[0])} || {histological.rjust(widths[1])} || {clinical.rjust(widths[2])} ||"
-            f"{criteria_cell} || {colors.rjust(widths[4])} ||")
+    return (
+        f"|| {name.rjust(widths[0])} || {histological.rjust(widths[1])} || {clinical.rjust(widths[2])} ||"
+        f"{criteria_cell} || {colors.rjust(widths[4])} ||"
+    )
 
 
 TABLE = [
@@ -81,8 +90,10 @@ def ph2(tmp_path: Path, write_image, write_mask, write_text) -> Path:
 
 
 def test_fixture_reproduces_the_real_row_format() -> None:
-    assert TABLE[0] == ("|| IMD002 ||                        ||                  0 ||         0 |               T |"
-                        "             A |       A |                A |                 A ||             3  4 ||")
+    assert TABLE[0] == (
+        "|| IMD002 ||                        ||                  0 ||         0 |               T |"
+        "             A |       A |                A |                 A ||             3  4 ||"
+    )
 
 
 def test_registered() -> None:
@@ -98,8 +109,11 @@ def test_labels_and_masks(ph2: Path, write_text, newline: str) -> None:
     assert list(table.index) == ["IMD002", "IMD004", "IMD058", "IMD010", "IMD020"]  # legend lines ignored
     assert table["label"].to_dict() == {"IMD002": "nv", "IMD004": "nv", "IMD058": "mel", "IMD010": "nv", "IMD020": "nv"}
     assert table["original_label"].to_dict() == {
-        "IMD002": "common_nevus", "IMD004": "atypical_nevus", "IMD058": "melanoma",
-        "IMD010": "common_nevus", "IMD020": "atypical_nevus",
+        "IMD002": "common_nevus",
+        "IMD004": "atypical_nevus",
+        "IMD058": "melanoma",
+        "IMD010": "common_nevus",
+        "IMD020": "atypical_nevus",
     }
     base = "PH2Dataset/PH2 Dataset images"
     assert table.loc["IMD058", "image_path"] == f"{base}/IMD058/IMD058_Dermoscopic_Image/IMD058.bmp"
@@ -135,8 +149,10 @@ def test_unknown_diagnosis_code(ph2: Path, write_text) -> None:
 
 
 def test_missing_clinical_diagnosis_column(ph2: Path, write_text) -> None:
-    path = write_text(ph2 / "PH2Dataset" / "PH2_dataset.txt",
-                      HEADER.replace("Clinical Diagnosis", "Diagnosis") + "\n" + TABLE[0] + "\n")
+    path = write_text(
+        ph2 / "PH2Dataset" / "PH2_dataset.txt",
+        HEADER.replace("Clinical Diagnosis", "Diagnosis") + "\n" + TABLE[0] + "\n",
+    )
     with pytest.raises(SkinaugError, match="missing column.*Clinical Diagnosis") as err:
         read_ph2(ph2)
     assert str(path) in str(err.value)

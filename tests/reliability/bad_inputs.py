@@ -43,8 +43,9 @@ def build_ham(root: Path) -> Path:
     for c_index, label in enumerate(CLASSES):
         for k in range(3):
             image_id = f"ISIC_{c_index}{k:06d}"
-            rgb, mask = draw_lesion(64, 48, 10 + 2 * k, (150 - 15 * c_index, 80 + 10 * c_index, 60),
-                                    seed=c_index * 10 + k)
+            rgb, mask = draw_lesion(
+                64, 48, 10 + 2 * k, (150 - 15 * c_index, 80 + 10 * c_index, 60), seed=c_index * 10 + k
+            )
             Image.fromarray(rgb).save(root / IMAGES / f"{image_id}.jpg", quality=95)
             Image.fromarray(mask.astype(np.uint8) * 255).save(root / "masks" / f"{image_id}_segmentation.png")
             rows.append({"lesion_id": f"HAM_{c_index}{k:06d}", "image_id": image_id, "dx": label})
@@ -134,8 +135,13 @@ def sixteen_bit(root: Path) -> None:
 def write_csv_dataset(root: Path, image: str) -> Path:
     """A generic-CSV data set of the HAM images plus one row whose image is `image` (relative to the CSV)."""
     meta = pd.read_csv(root / "HAM10000_metadata.csv", dtype=str)
-    table = pd.DataFrame({"image": IMAGES + "/" + meta["image_id"] + ".jpg", "label": meta["dx"],
-                          "mask": "masks/" + meta["image_id"] + "_segmentation.png"})
+    table = pd.DataFrame(
+        {
+            "image": IMAGES + "/" + meta["image_id"] + ".jpg",
+            "label": meta["dx"],
+            "mask": "masks/" + meta["image_id"] + "_segmentation.png",
+        }
+    )
     table.loc[len(table)] = {"image": image, "label": "mel", "mask": ""}
     table.to_csv(root / "dataset.csv", index=False)
     return root / "dataset.csv"
@@ -143,8 +149,10 @@ def write_csv_dataset(root: Path, image: str) -> Path:
 
 def save_mask(array: np.ndarray) -> Callable[[Path], None]:
     """Damage: replace the victim's mask by `array` (bool) as a 0/255 PNG."""
+
     def damage(root: Path) -> None:
         Image.fromarray(array.astype(np.uint8) * 255).save(mask_path(root))
+
     return damage
 
 
@@ -214,8 +222,11 @@ def prepared_ham(clean_ham: Path, measure_cache: Path, tmp_path_factory: pytest.
 
 def private_copy(base: Prepared, folder: Path) -> Prepared:
     """A copy of data set, work directory and generator that point at each other (safe to damage)."""
-    copy = Prepared(copy_tree(base.root, folder / "ham"), copy_tree(base.work, folder / "work"),
-                    copy_tree(base.generator, folder / "gen"))
+    copy = Prepared(
+        copy_tree(base.root, folder / "ham"),
+        copy_tree(base.work, folder / "work"),
+        copy_tree(base.generator, folder / "gen"),
+    )
     edit_dataset_json(copy.work, root=str(copy.root))
     config = json.loads((copy.generator / "config.json").read_text())
     (copy.generator / "config.json").write_text(json.dumps({**config, "workdir": str(copy.work.resolve())}))

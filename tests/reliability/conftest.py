@@ -24,17 +24,23 @@ from ..generators.conftest import micro_config
 
 CLI: tuple[str, ...] = (sys.executable, "-m", "skinaug")
 # One thread per child: the suite must stay fast on a busy two-core machine.
-CHILD_ENV: dict[str, str] = {**{k: v for k, v in os.environ.items() if k != "SKINAUG_DEBUG"},
-                             "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+CHILD_ENV: dict[str, str] = {
+    **{k: v for k, v in os.environ.items() if k != "SKINAUG_DEBUG"},
+    "OMP_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "PYTHONUNBUFFERED": "1",
+}
 ERROR_PREFIX = "skinaug: error: "
 TEMP_FILE = re.compile(r"^\..+\.tmp$")  # what skinaug.atomic leaves behind when killed mid-write
 
 
-def run_cli(*args: str | os.PathLike[str], timeout: float = 240,
-            preexec_fn: Callable[[], None] | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str | os.PathLike[str], timeout: float = 240, preexec_fn: Callable[[], None] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run `skinaug ARGS` to completion in a child process; stdout and stderr captured as text."""
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env=CHILD_ENV, preexec_fn=preexec_fn)
+    return subprocess.run(
+        [*CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=CHILD_ENV, preexec_fn=preexec_fn
+    )
 
 
 def start_cli(log: Path, *args: str | os.PathLike[str]) -> subprocess.Popen[bytes]:
@@ -46,8 +52,13 @@ def start_cli(log: Path, *args: str | os.PathLike[str]) -> subprocess.Popen[byte
         handle.close()
 
 
-def kill_when(process: subprocess.Popen[bytes], ready: Callable[[], bool], delay: float = 0.0,
-              timeout: float = 240, log: Path | None = None) -> None:
+def kill_when(
+    process: subprocess.Popen[bytes],
+    ready: Callable[[], bool],
+    delay: float = 0.0,
+    timeout: float = 240,
+    log: Path | None = None,
+) -> None:
     """Poll `ready()` every 5 ms while `process` runs; once true, wait `delay` s and SIGKILL it.
 
     Fails the test if the process ends on its own first: the kill must land in the middle of the work.
@@ -93,9 +104,11 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *needles: st
 
 def snapshot(folder: Path, skip: Sequence[str] = ()) -> dict[str, str]:
     """sha256 of every file below `folder`, by relative path (paths starting with any of `skip` left out)."""
-    return {path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(folder.rglob("*"))
-            if path.is_file() and not path.relative_to(folder).as_posix().startswith(tuple(skip))}
+    return {
+        path.relative_to(folder).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.relative_to(folder).as_posix().startswith(tuple(skip))
+    }
 
 
 def write_micro_config(path: Path, steps: int, checkpoint_every: int) -> Path:

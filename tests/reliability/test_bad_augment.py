@@ -45,9 +45,11 @@ def non_finite(features: pd.DataFrame) -> pd.DataFrame:
 
 def unmeasured(label: str) -> Callable[[pd.DataFrame], pd.DataFrame]:
     """Mark every image of a class as not measured."""
+
     def edit(features: pd.DataFrame) -> pd.DataFrame:
         features.loc[features["label"] == label, "status"] = "failed"
         return features
+
     return edit
 
 
@@ -71,22 +73,41 @@ class AugmentCase:
 
 
 AUGMENT: dict[str, AugmentCase] = {
-    "nan-and-inf-measurements": AugmentCase(lambda p: edit_features(p.work, non_finite), 0, (),
-                                            "exit 0; NaN/inf measurements of the sources become 0 (the median)",
-                                            finite_vectors),
-    "class-without-measurements": AugmentCase(lambda p: edit_features(p.work, unmeasured("df")), 1,
-                                              ("no usable train image", "df"),
-                                              "exit 1: intra needs a measured train image of every class"),
-    "features-csv-garbage": AugmentCase(lambda p: corrupt(p.work / "measurements" / "features.csv"), 1,
-                                        ("features.csv",), "exit 1 naming features.csv"),
-    "features-csv-no-status-column": AugmentCase(lambda p: edit_features(p.work, lambda f: f.drop(columns="status")),
-                                                 1, ("features.csv", "status"),
-                                                 "exit 1 naming features.csv and the missing column"),
-    "source-image-corrupted": AugmentCase(lambda p: [corrupt(image_path(p.root, i)) for i in train_ids(p.work)], 1,
-                                          (IMAGES, "not a readable image"),
-                                          "exit 1 naming the unreadable source image; finished images are kept"),
-    "generator-folder-is-a-workdir": AugmentCase(lambda p: None, 1, ("config.json", "not a trained generator"),
-                                                 "exit 1: the folder holds no generator", generator=lambda p: p.work),
+    "nan-and-inf-measurements": AugmentCase(
+        lambda p: edit_features(p.work, non_finite),
+        0,
+        (),
+        "exit 0; NaN/inf measurements of the sources become 0 (the median)",
+        finite_vectors,
+    ),
+    "class-without-measurements": AugmentCase(
+        lambda p: edit_features(p.work, unmeasured("df")),
+        1,
+        ("no usable train image", "df"),
+        "exit 1: intra needs a measured train image of every class",
+    ),
+    "features-csv-garbage": AugmentCase(
+        lambda p: corrupt(p.work / "measurements" / "features.csv"), 1, ("features.csv",), "exit 1 naming features.csv"
+    ),
+    "features-csv-no-status-column": AugmentCase(
+        lambda p: edit_features(p.work, lambda f: f.drop(columns="status")),
+        1,
+        ("features.csv", "status"),
+        "exit 1 naming features.csv and the missing column",
+    ),
+    "source-image-corrupted": AugmentCase(
+        lambda p: [corrupt(image_path(p.root, i)) for i in train_ids(p.work)],
+        1,
+        (IMAGES, "not a readable image"),
+        "exit 1 naming the unreadable source image; finished images are kept",
+    ),
+    "generator-folder-is-a-workdir": AugmentCase(
+        lambda p: None,
+        1,
+        ("config.json", "not a trained generator"),
+        "exit 1: the folder holds no generator",
+        generator=lambda p: p.work,
+    ),
 }
 
 
@@ -99,24 +120,32 @@ def first_set(prepared_ham: Prepared, tmp_path_factory: pytest.TempPathFactory) 
 
 
 @pytest.mark.parametrize("case", sorted(AUGMENT))
-def test_augment(case: str, prepared_ham: Prepared, first_set: Path, tmp_path: Path,
-                 expected: Callable[[str, str], None]) -> None:
+def test_augment(
+    case: str, prepared_ham: Prepared, first_set: Path, tmp_path: Path, expected: Callable[[str, str], None]
+) -> None:
     spec = AUGMENT[case]
     expected("bad input: augment", spec.behaviour)
     p = private_copy(prepared_ham, tmp_path)
     out = copy_tree(first_set, tmp_path / "syn")
-    (out / "synthetic.json").write_text((out / "synthetic.json").read_text().replace(
-        str(prepared_ham.work.resolve()), str(p.work.resolve())).replace(
-        str(prepared_ham.generator.resolve()), str(p.generator.resolve())))
+    (out / "synthetic.json").write_text(
+        (out / "synthetic.json")
+        .read_text()
+        .replace(str(prepared_ham.work.resolve()), str(p.work.resolve()))
+        .replace(str(prepared_ham.generator.resolve()), str(p.generator.resolve()))
+    )
     spec.damage(p)
     inputs = {name: snapshot(folder) for name, folder in (("root", p.root), ("work", p.work), ("gen", p.generator))}
     earlier = snapshot(out, skip=("manifest.csv", "grid.png", "synthetic.json", "images/metadata.csv"))
-    result = run_cli("augment", p.work, "--generator", spec.generator(p), "--per-class", "2", "--out", out,
-                     "--batch-size", "8")
-    assert {name: snapshot(folder) for name, folder in (("root", p.root), ("work", p.work),
-                                                          ("gen", p.generator))} == inputs, "augment changed an input"
-    assert snapshot(out, skip=("manifest.csv", "grid.png", "synthetic.json", "images/metadata.csv")).items() >= earlier.items(), \
-        "an earlier image was lost"
+    result = run_cli(
+        "augment", p.work, "--generator", spec.generator(p), "--per-class", "2", "--out", out, "--batch-size", "8"
+    )
+    assert {
+        name: snapshot(folder) for name, folder in (("root", p.root), ("work", p.work), ("gen", p.generator))
+    } == inputs, "augment changed an input"
+    assert (
+        snapshot(out, skip=("manifest.csv", "grid.png", "synthetic.json", "images/metadata.csv")).items()
+        >= earlier.items()
+    ), "an earlier image was lost"
     if spec.exit_code == 1:
         assert_one_line_error(result, *spec.words)
         return

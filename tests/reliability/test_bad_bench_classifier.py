@@ -29,8 +29,24 @@ from .bad_inputs import (
 )
 from .conftest import assert_no_traceback, assert_one_line_error, run_cli, snapshot
 
-BENCH_ARGS: tuple[str, ...] = ("--arch", "resnet18", "--image-size", "16", "--epochs", "1", "--seeds", "1",
-                               "--arms", "a", "--batch-size", "8", "--workers", "0", "--device", "cpu")
+BENCH_ARGS: tuple[str, ...] = (
+    "--arch",
+    "resnet18",
+    "--image-size",
+    "16",
+    "--epochs",
+    "1",
+    "--seeds",
+    "1",
+    "--arms",
+    "a",
+    "--batch-size",
+    "8",
+    "--workers",
+    "0",
+    "--device",
+    "cpu",
+)
 
 
 def synthetic_from_test_image(p: Prepared) -> None:
@@ -71,25 +87,41 @@ class BenchCase:
 
 
 BENCH: dict[str, BenchCase] = {
-    "image-corrupted-after-prepare": BenchCase(lambda p: corrupt(image_path(p.root, train_ids(p.work)[0])), 1,
-                                               (IMAGES, "not a readable image"),
-                                               "exit 1 naming the unreadable image (prepare again)"),
-    "manifest-label-unknown": BenchCase(lambda p: edit_manifest(p.work, "label", "banana", train_ids(p.work)[0]), 1,
-                                        ("manifest.csv", "'banana'"), "exit 1 naming the manifest and the label"),
-    "no-validation-images": BenchCase(lambda p: set_split(p.work, "val", "train"), 1, ("no images in split val",),
-                                      "exit 1: model selection needs real validation images"),
-    "synthetic-source-in-test-split": BenchCase(synthetic_from_test_image, 1, ("test split", "train only"),
-                                                "exit 1: a synthetic image made from a test image is refused",
-                                                lambda p: ("--synthetic", str(p.work.parent / "copies"),
-                                                           "--arms", "ac")),
-    "grey-rgba-16-bit-and-huge-images": BenchCase(encodings_and_huge, 0, (),
-                                                  "exit 0; every encoding and a 6000x4000 image are trained on"),
+    "image-corrupted-after-prepare": BenchCase(
+        lambda p: corrupt(image_path(p.root, train_ids(p.work)[0])),
+        1,
+        (IMAGES, "not a readable image"),
+        "exit 1 naming the unreadable image (prepare again)",
+    ),
+    "manifest-label-unknown": BenchCase(
+        lambda p: edit_manifest(p.work, "label", "banana", train_ids(p.work)[0]),
+        1,
+        ("manifest.csv", "'banana'"),
+        "exit 1 naming the manifest and the label",
+    ),
+    "no-validation-images": BenchCase(
+        lambda p: set_split(p.work, "val", "train"),
+        1,
+        ("no images in split val",),
+        "exit 1: model selection needs real validation images",
+    ),
+    "synthetic-source-in-test-split": BenchCase(
+        synthetic_from_test_image,
+        1,
+        ("test split", "train only"),
+        "exit 1: a synthetic image made from a test image is refused",
+        lambda p: ("--synthetic", str(p.work.parent / "copies"), "--arms", "ac"),
+    ),
+    "grey-rgba-16-bit-and-huge-images": BenchCase(
+        encodings_and_huge, 0, (), "exit 0; every encoding and a 6000x4000 image are trained on"
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BENCH))
-def test_bench_classifier(case: str, prepared_ham: Prepared, tmp_path: Path,
-                          expected: Callable[[str, str], None]) -> None:
+def test_bench_classifier(
+    case: str, prepared_ham: Prepared, tmp_path: Path, expected: Callable[[str, str], None]
+) -> None:
     spec = BENCH[case]
     expected("bad input: bench-classifier", spec.behaviour)
     p = private_copy(prepared_ham, tmp_path)

@@ -27,70 +27,84 @@ def flip_bytes(path: Path, count: int = 16) -> None:
     """Invert `count` bytes in the middle of a file (same size, different content)."""
     data = bytearray(path.read_bytes())
     middle = len(data) // 2
-    data[middle:middle + count] = bytes(b ^ 0xFF for b in data[middle:middle + count])
+    data[middle : middle + count] = bytes(b ^ 0xFF for b in data[middle : middle + count])
     path.write_bytes(bytes(data))
 
 
 def flipped(stage: str, name: str) -> Damage:
     """Flip bytes inside one checkpoint file."""
+
     def damage(gen: Path) -> tuple[Path, str]:
         path = checkpoint_file(gen, stage, name)
         flip_bytes(path)
         return path, "checksum mismatch"
+
     return damage
 
 
 def truncated(stage: str, name: str) -> Damage:
     """Cut one checkpoint file to half its length."""
+
     def damage(gen: Path) -> tuple[Path, str]:
         path = checkpoint_file(gen, stage, name)
         path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
         return path, "checksum mismatch"
+
     return damage
 
 
 def missing_checkpoint_file(stage: str, name: str, words: str) -> Damage:
     """Delete one checkpoint file."""
+
     def damage(gen: Path) -> tuple[Path, str]:
         path = checkpoint_file(gen, stage, name)
         path.unlink()
         return path, words
+
     return damage
 
 
 def missing(name: str) -> Damage:
     """Delete one top-level file of the generator folder."""
+
     def damage(gen: Path) -> tuple[Path, str]:
         (gen / name).unlink()
         return gen / name, ""
+
     return damage
 
 
 def wrong_version(stage: str | None) -> Damage:
     """Set format_version 2 in a checkpoint's checkpoint.json (stage) or in config.json (None)."""
+
     def damage(gen: Path) -> tuple[Path, str]:
         path = checkpoint_file(gen, stage, "checkpoint.json") if stage else gen / "config.json"
         data = json.loads(path.read_text())
         data["format_version"] = 2
         path.write_text(json.dumps(data))
         return path, "version 2"
+
     return damage
 
 
 def cut_json(name: str) -> Damage:
     """Cut a JSON file of the generator folder in the middle (invalid JSON)."""
+
     def damage(gen: Path) -> tuple[Path, str]:
         text = (gen / name).read_text()
         (gen / name).write_text(text[: len(text) // 2])
         return gen / name, ""
+
     return damage
 
 
 def dangling_latest(stage: str) -> Damage:
     """Point a stage's LATEST at a checkpoint folder that does not exist."""
+
     def damage(gen: Path) -> tuple[Path, str]:
         (gen / stage / "LATEST").write_text("step0000099\n")
         return gen / stage / "step0000099", "not found"
+
     return damage
 
 
@@ -109,31 +123,49 @@ DAMAGES: dict[str, Damage] = {
 # Both commands for the three kinds of damage the issue names (flipped bytes, a missing file, a wrong
 # version); one command each for the rest, which exercise the same readers (read_checkpoint, config.json).
 CASES: list[tuple[str, str]] = [
-    *[(damage, command) for damage in ("flipped-tokenizer-weights", "missing-transformer-weights", "missing-config",
-                                       "checkpoint-version-2")
-      for command in ("augment", "resume")],
-    ("truncated-transformer-weights", "augment"), ("dangling-latest", "augment"), ("missing-class-means", "augment"),
-    ("missing-scaler", "resume"), ("config-version-2", "resume"),
+    *[
+        (damage, command)
+        for damage in (
+            "flipped-tokenizer-weights",
+            "missing-transformer-weights",
+            "missing-config",
+            "checkpoint-version-2",
+        )
+        for command in ("augment", "resume")
+    ],
+    ("truncated-transformer-weights", "augment"),
+    ("dangling-latest", "augment"),
+    ("missing-class-means", "augment"),
+    ("missing-scaler", "resume"),
+    ("config-version-2", "resume"),
     ("cut-config-json", "resume"),
 ]
 
 
 @pytest.mark.parametrize(("case", "command"), CASES, ids=[f"{case}-{command}" for case, command in CASES])
-def test_damaged_generator_is_refused_with_one_line_naming_the_file(case: str, command: str, measured_work: Path,
-                                                                    trained_generator: Path, micro2_config: Path,
-                                                                    tmp_path: Path,
-                                                                    expected: Callable[[str, str], None]) -> None:
+def test_damaged_generator_is_refused_with_one_line_naming_the_file(
+    case: str,
+    command: str,
+    measured_work: Path,
+    trained_generator: Path,
+    micro2_config: Path,
+    tmp_path: Path,
+    expected: Callable[[str, str], None],
+) -> None:
     what = "augment" if command == "augment" else "train-generator --resume"
-    expected("corrupt checkpoint", f"{what} on a generator with {case.replace('-', ' ')}: exit 1, one line naming "
-                                   "the file; the folder unchanged")
+    expected(
+        "corrupt checkpoint",
+        f"{what} on a generator with {case.replace('-', ' ')}: exit 1, one line naming the file; the folder unchanged",
+    )
     gen = copy_tree(trained_generator, tmp_path / "gen")
     named, words = DAMAGES[case](gen)
     before = snapshot(gen)
     if command == "augment":
         result = run_cli("augment", measured_work, "--generator", gen, "--per-class", "1", "--out", tmp_path / "syn")
     else:
-        result = run_cli("train-generator", measured_work, "--config", micro2_config, "--out", gen, "--resume",
-                         "--device", "cpu")
+        result = run_cli(
+            "train-generator", measured_work, "--config", micro2_config, "--out", gen, "--resume", "--device", "cpu"
+        )
     assert_one_line_error(result, str(named), words)
     assert snapshot(gen) == before, "a refused command changed the generator folder"
     assert not (tmp_path / "syn").exists()

@@ -37,8 +37,12 @@ def assert_set_matches_disk(out: Path) -> None:
     assert manifest["label"].value_counts().to_dict() == {label: PER_CLASS for label in CLASSES}
     assert not manifest["image_id"].duplicated().any()
     listed = set(manifest["image_path"]) | set(manifest["mask_path"]) - {""}
-    on_disk = {p.relative_to(out).as_posix() for sub in ("images", "masks") for p in (out / sub).rglob("*")
-               if p.is_file() and p.relative_to(out).as_posix() != "images/metadata.csv"}
+    on_disk = {
+        p.relative_to(out).as_posix()
+        for sub in ("images", "masks")
+        for p in (out / sub).rglob("*")
+        if p.is_file() and p.relative_to(out).as_posix() != "images/metadata.csv"
+    }
     metadata = pd.read_csv(out / "images" / "metadata.csv", dtype=str, keep_default_na=False)
     assert sorted("images/" + metadata["file_name"]) == sorted(manifest["image_path"])
     assert on_disk == listed, f"extra: {sorted(on_disk - listed)[:3]}, missing: {sorted(listed - on_disk)[:3]}"
@@ -47,12 +51,26 @@ def assert_set_matches_disk(out: Path) -> None:
 
 
 def test_augment_killed_mid_run_then_rerun_makes_exactly_the_planned_set(
-        measured_work: Path, trained_generator: Path, tmp_path: Path, expected: Callable[[str, str], None]) -> None:
-    expected("kill augment", "SIGKILL after some images: no manifest, every published PNG whole; the re-run makes "
-                             "only the missing items, exactly N per class, manifest == files, byte-identical to an "
-                             "uninterrupted run")
-    common = ("augment", measured_work, "--generator", trained_generator, "--per-class", str(PER_CLASS),
-              "--batch-size", "1", "--device", "cpu")
+    measured_work: Path, trained_generator: Path, tmp_path: Path, expected: Callable[[str, str], None]
+) -> None:
+    expected(
+        "kill augment",
+        "SIGKILL after some images: no manifest, every published PNG whole; the re-run makes "
+        "only the missing items, exactly N per class, manifest == files, byte-identical to an "
+        "uninterrupted run",
+    )
+    common = (
+        "augment",
+        measured_work,
+        "--generator",
+        trained_generator,
+        "--per-class",
+        str(PER_CLASS),
+        "--batch-size",
+        "1",
+        "--device",
+        "cpu",
+    )
     rng = random.Random(SEED)
     out, log = tmp_path / "syn", tmp_path / "augment.log"
     goal = int(rng.uniform(0.15, 0.75) * TOTAL)
@@ -68,13 +86,20 @@ def test_augment_killed_mid_run_then_rerun_makes_exactly_the_planned_set(
     rerun = run_cli(*common, "--out", out)
     assert rerun.returncode == 0, rerun.stderr[-3000:]
     # an item whose image was published is kept; one with only its mask (written first) is made again
-    assert rerun.stdout.startswith(f"augment: {TOTAL} images") and f"; {TOTAL - made} generated now, {made} kept" \
-        in rerun.stdout, rerun.stdout
+    assert (
+        rerun.stdout.startswith(f"augment: {TOTAL} images")
+        and f"; {TOTAL - made} generated now, {made} kept" in rerun.stdout
+    ), rerun.stdout
     assert_set_matches_disk(out)
     assert not [p for p in out.rglob("*") if TEMP_FILE.match(p.name)], "temporary files left behind"
 
     # an uninterrupted run (in process: same code, one thread); with batch size 1 every item depends only on
     # its own seed, so the resumed set must be byte-identical
-    augment(measured_work, trained_generator, tmp_path / "straight", AugmentConfig(per_class=PER_CLASS, batch_size=1),
-            progress=False)
+    augment(
+        measured_work,
+        trained_generator,
+        tmp_path / "straight",
+        AugmentConfig(per_class=PER_CLASS, batch_size=1),
+        progress=False,
+    )
     assert snapshot(out) == snapshot(tmp_path / "straight")

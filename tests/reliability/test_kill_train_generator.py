@@ -27,8 +27,15 @@ STAGES: tuple[str, ...] = ("tokenizer", "transformer")
 SEED = 20250611
 CHECKPOINT_DIR = re.compile(r"^step\d{7}$")
 SCRATCH_DIR = re.compile(r"^step\d{7}\.(partial|deleting)$")
-OUTPUTS = {"config.json", "scaler.json", "class_means.json", "model_card.md", "tokenizer_log.csv",
-           "transformer_log.csv", *STAGES}
+OUTPUTS = {
+    "config.json",
+    "scaler.json",
+    "class_means.json",
+    "model_card.md",
+    "tokenizer_log.csv",
+    "transformer_log.csv",
+    *STAGES,
+}
 
 
 def progress(out: Path) -> tuple[int, int]:
@@ -68,8 +75,11 @@ def assert_consistent(out: Path) -> None:
                 assert sorted(p.name for p in entry.iterdir()) == sorted([*files_of_a_checkpoint(), MANIFEST]), entry
                 read_checkpoint(entry)
             else:
-                assert (entry.is_dir() and SCRATCH_DIR.match(entry.name)) or entry.name == LATEST \
-                    or TEMP_FILE.match(entry.name), f"stray {entry}"
+                assert (
+                    (entry.is_dir() and SCRATCH_DIR.match(entry.name))
+                    or entry.name == LATEST
+                    or TEMP_FILE.match(entry.name)
+                ), f"stray {entry}"
 
 
 def files_of_a_checkpoint() -> list[str]:
@@ -82,24 +92,30 @@ def final_weights(out: Path, stage: str) -> dict[str, torch.Tensor]:
     return load_file(str(latest_checkpoint(out / stage) / "weights.safetensors"))
 
 
-def test_three_sigkills_then_resume_give_the_uninterrupted_weights(measured_work: Path, tmp_path: Path,
-                                                                   expected: Callable[[str, str], None]) -> None:
-    expected("kill train-generator", "after each of 3 SIGKILLs every published checkpoint loads and nothing "
-                                     "half-written is visible; --resume finishes with weights and logs identical "
-                                     "to an uninterrupted run")
+def test_three_sigkills_then_resume_give_the_uninterrupted_weights(
+    measured_work: Path, tmp_path: Path, expected: Callable[[str, str], None]
+) -> None:
+    expected(
+        "kill train-generator",
+        "after each of 3 SIGKILLs every published checkpoint loads and nothing "
+        "half-written is visible; --resume finishes with weights and logs identical "
+        "to an uninterrupted run",
+    )
     config = write_micro_config(tmp_path / "micro.json", steps=STEPS, checkpoint_every=EVERY)
     common = ("train-generator", measured_work, "--config", config, "--device", "cpu")
     # the uninterrupted run, in process (same code, one thread)
-    train_generator(measured_work, tmp_path / "straight", load_config(str(config)),
-                    TrainOptions(device="cpu", progress=False))
+    train_generator(
+        measured_work, tmp_path / "straight", load_config(str(config)), TrainOptions(device="cpu", progress=False)
+    )
 
     out = tmp_path / "killed"
     for attempt, (target, delay) in enumerate(kill_points(SEED)):
         log = tmp_path / f"run{attempt}.log"
         start = progress(out)
         process = start_cli(log, *common, "--out", out, *(["--resume"] if attempt else []))
-        kill_when(process, lambda target=target, start=start: target <= (now := progress(out)) and now > start,
-                  delay, log=log)
+        kill_when(
+            process, lambda target=target, start=start: target <= (now := progress(out)) and now > start, delay, log=log
+        )
         assert_consistent(out)
         assert progress(out) < (1, STEPS), "killed too late: training had already finished"
 

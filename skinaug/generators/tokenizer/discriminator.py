@@ -36,10 +36,10 @@ class PatchDiscriminator(nn.Module):
         mods: list[nn.Module] = [conv(3, channels, 2), nn.LeakyReLU(0.2)]
         width = channels
         for n in range(1, layers):
-            out = channels * min(2 ** n, 8)
+            out = channels * min(2**n, 8)
             mods += inner(width, out, 2)
             width = out
-        out = channels * min(2 ** layers, 8)
+        out = channels * min(2**layers, 8)
         mods += inner(width, out, 1)
         final = nn.Conv2d(out, 1, 4, stride=1, padding=1)
         mods.append(spectral_norm(final) if norm == "spectral" else final)
@@ -59,8 +59,9 @@ def hinge_g_loss(logits_fake: torch.Tensor) -> torch.Tensor:
     return -logits_fake.mean()
 
 
-def adaptive_weight(nll_loss: torch.Tensor, g_loss: torch.Tensor, last_layer: torch.Tensor,
-                    max_weight: float = 1e4) -> torch.Tensor:
+def adaptive_weight(
+    nll_loss: torch.Tensor, g_loss: torch.Tensor, last_layer: torch.Tensor, max_weight: float = 1e4
+) -> torch.Tensor:
     """VQGAN's balance: ||d nll / d last|| / (||d g / d last|| + 1e-4), clamped to [0, max_weight], detached.
 
     `last_layer` is the decoder's final conv weight; both losses must still have their graphs.

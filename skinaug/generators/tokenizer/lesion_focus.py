@@ -33,14 +33,15 @@ import torch
 import torch.nn.functional as F
 
 
-def lesion_focus_loss(recon: torch.Tensor, images: torch.Tensor, scales: Sequence[int],
-                      masks: list[torch.Tensor] | None) -> torch.Tensor:
+def lesion_focus_loss(
+    recon: torch.Tensor, images: torch.Tensor, scales: Sequence[int], masks: list[torch.Tensor] | None
+) -> torch.Tensor:
     """The unweighted term of the module docstring: recon (B x C x H x W, with gradients) against the source
     images (detached here); masks[k]: B x s_k x s_k bool, True = lesion token (ignored); None = all background."""
     diff = recon.float() - images.detach().float()
     total = diff.new_zeros(())
     for k, s in enumerate(scales):
-        err = F.adaptive_avg_pool2d(diff, (int(s), int(s))).square().mean(dim=1)     # B x s x s
+        err = F.adaptive_avg_pool2d(diff, (int(s), int(s))).square().mean(dim=1)  # B x s x s
         if masks is not None:
             background = ~masks[k].to(device=err.device, dtype=torch.bool)
             err = torch.where(background, err, torch.zeros_like(err))

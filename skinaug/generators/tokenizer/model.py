@@ -33,11 +33,11 @@ from .token_masks import token_masks
 class TokenizerOutput:
     """What `LesionTokenizer.forward` returns."""
 
-    recon: torch.Tensor                     # B x 3 x H x W reconstruction (not clamped)
-    f: torch.Tensor                         # B x d x h x w latent before quantization
-    f_hat: torch.Tensor                     # B x d x h x w quantized latent (straight-through)
-    indices: list[torch.Tensor]             # per scale B x s_k x s_k token ids
-    losses: dict[str, torch.Tensor]         # 'pixel', 'latent', 'lesion_focus', 'codebook', 'total'
+    recon: torch.Tensor  # B x 3 x H x W reconstruction (not clamped)
+    f: torch.Tensor  # B x d x h x w latent before quantization
+    f_hat: torch.Tensor  # B x d x h x w quantized latent (straight-through)
+    indices: list[torch.Tensor]  # per scale B x s_k x s_k token ids
+    losses: dict[str, torch.Tensor]  # 'pixel', 'latent', 'lesion_focus', 'codebook', 'total'
     stats: dict[str, torch.Tensor] = field(default_factory=dict)  # 'usage', 'perplexity' (per scale), ...
 
 

@@ -30,7 +30,7 @@ from ...weights import read_state_dict
 
 PERCEPTUAL_OFF = "perceptual loss: off (no local weights file)"
 TORCHVISION_VGG16_FILE = "vgg16-397923af.pth"
-LPIPS_LAYERS = (3, 8, 15, 22, 29)       # indices of relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 in vgg16.features
+LPIPS_LAYERS = (3, 8, 15, 22, 29)  # indices of relu1_2, relu2_2, relu3_3, relu4_3, relu5_3 in vgg16.features
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -39,9 +39,11 @@ def _vgg16_features() -> nn.Sequential:
     """torchvision's VGG16 `features` (randomly initialised), without building its 120M-parameter classifier."""
     try:
         from torchvision.models.vgg import cfgs, make_layers
+
         return make_layers(cfgs["D"], batch_norm=False)
     except (ImportError, KeyError, TypeError):  # a torchvision that moved its helpers: build the whole model
         from torchvision.models import vgg16
+
         return vgg16(weights=None).features
 
 
@@ -56,12 +58,13 @@ class PerceptualLoss(nn.Module):
         self.weights_path = Path(weights_path)
         features = _vgg16_features()[: LPIPS_LAYERS[-1] + 1]
         state = read_state_dict(self.weights_path)
-        wanted = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+        wanted = {k[len("features.") :]: v for k, v in state.items() if k.startswith("features.")}
         own = features.state_dict()
         missing = [k for k in own if k not in wanted]
         if missing:
-            raise SkinaugError(f"{self.weights_path}: not VGG16 weights (missing features.{missing[0]} "
-                               f"and {len(missing) - 1} more)")
+            raise SkinaugError(
+                f"{self.weights_path}: not VGG16 weights (missing features.{missing[0]} and {len(missing) - 1} more)"
+            )
         try:
             features.load_state_dict({k: wanted[k] for k in own})
         except RuntimeError as exc:
@@ -71,7 +74,7 @@ class PerceptualLoss(nn.Module):
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
     def train(self, mode: bool = True) -> "PerceptualLoss":
-        return super().train(False)    # no dropout/batch norm in features, but stay frozen regardless
+        return super().train(False)  # no dropout/batch norm in features, but stay frozen regardless
 
     def _layers(self, x: torch.Tensor) -> list[torch.Tensor]:
         h = ((x + 1) / 2 - self.mean) / self.std
@@ -97,8 +100,12 @@ def torchvision_vgg16_file() -> Path | None:
     from torchvision.models import VGG16_Weights
 
     weights = VGG16_Weights.IMAGENET1K_V1
-    return hub_weights_file(weights.url, "VGG16 ImageNet weights (torchvision VGG16_Weights.IMAGENET1K_V1)",
-                            "perceptual loss: off", lambda url, progress: weights.get_state_dict(progress=progress))
+    return hub_weights_file(
+        weights.url,
+        "VGG16 ImageNet weights (torchvision VGG16_Weights.IMAGENET1K_V1)",
+        "perceptual loss: off",
+        lambda url, progress: weights.get_state_dict(progress=progress),
+    )
 
 
 def load_perceptual(weights_path: str | Path | None) -> PerceptualLoss | None:
@@ -115,8 +122,10 @@ def load_perceptual(weights_path: str | Path | None) -> PerceptualLoss | None:
         return PerceptualLoss(found) if found is not None else None
     path = Path(weights_path)
     if not path.is_file():
-        raise SkinaugError(f"{path}: VGG16 weights file not found (expected torchvision's "
-                           f"{TORCHVISION_VGG16_FILE} or a .safetensors copy)")
+        raise SkinaugError(
+            f"{path}: VGG16 weights file not found (expected torchvision's "
+            f"{TORCHVISION_VGG16_FILE} or a .safetensors copy)"
+        )
     return PerceptualLoss(path)
 
 

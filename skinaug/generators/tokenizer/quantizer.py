@@ -48,9 +48,9 @@ from ..config import TokenizerConfig
 class QuantizerOutput:
     """What `MultiScaleQuantizer.forward` returns."""
 
-    f_hat: torch.Tensor                     # B x d x h x w, straight-through (value f_hat_K, gradient to f)
-    indices: list[torch.Tensor]             # per scale, B x s_k x s_k token ids
-    losses: dict[str, torch.Tensor]         # 'codebook', 'latent', scalars
+    f_hat: torch.Tensor  # B x d x h x w, straight-through (value f_hat_K, gradient to f)
+    indices: list[torch.Tensor]  # per scale, B x s_k x s_k token ids
+    losses: dict[str, torch.Tensor]  # 'codebook', 'latent', scalars
     # 'counts' K x V codes hit per scale, 'usage' K (fraction of the vocabulary hit), 'perplexity' K, and
     # 'dead_codes' (codes unused for >= dead_code_steps training steps)
     stats: dict[str, torch.Tensor] = field(default_factory=dict)
@@ -96,8 +96,10 @@ class MultiScaleQuantizer(nn.Module):
         if not scales or any(b <= a for a, b in zip(scales, scales[1:])) or scales[0] < 1:
             raise ValueError(f"tokenizer scales must be strictly increasing positive sides, got {scales}")
         if scales[-1] != config.latent_size:
-            raise ValueError(f"the last scale ({scales[-1]}) must equal the latent side {config.latent_size} "
-                             f"(image_size {config.image_size} / 2**{len(config.channel_mult) - 1})")
+            raise ValueError(
+                f"the last scale ({scales[-1]}) must equal the latent side {config.latent_size} "
+                f"(image_size {config.image_size} / 2**{len(config.channel_mult) - 1})"
+            )
         self.scales: tuple[int, ...] = scales
         self.vocab_size: int = int(config.vocab_size)
         self.latent_dim: int = int(config.latent_dim)
@@ -108,7 +110,7 @@ class MultiScaleQuantizer(nn.Module):
         self.dead_code_steps = int(config.dead_code_steps)
 
         self.codebook = nn.Embedding(self.vocab_size, self.latent_dim)
-        nn.init.normal_(self.codebook.weight, std=self.latent_dim ** -0.5)   # rows of about unit norm
+        nn.init.normal_(self.codebook.weight, std=self.latent_dim**-0.5)  # rows of about unit norm
         if config.phi_mix == 0:
             self.phis = nn.ModuleList()
             self.phi_index = [-1] * len(scales)
@@ -120,7 +122,7 @@ class MultiScaleQuantizer(nn.Module):
         # seeds the restart sampling, so a resumed run restarts exactly as an uninterrupted one).
         self.register_buffer("unused_steps", torch.zeros(self.vocab_size, dtype=torch.long))
         self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
-        self._pool: list[torch.Tensor] | None = None   # per scale, the residual vectors of the last training forward
+        self._pool: list[torch.Tensor] | None = None  # per scale, the residual vectors of the last training forward
 
     # -- building blocks ------------------------------------------------------------------------------
     def codebook_vectors(self) -> torch.Tensor:
@@ -165,14 +167,15 @@ class MultiScaleQuantizer(nn.Module):
         return self._phi(k, self._up(e))
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
-        return x.flatten(2).transpose(1, 2)    # B x d x s x s -> B x s*s x d (row-major)
+        return x.flatten(2).transpose(1, 2)  # B x d x s x s -> B x s*s x d (row-major)
 
     # -- training ---------------------------------------------------------------------------------------
     def forward(self, f: torch.Tensor) -> QuantizerOutput:
         """Quantize f (B x d x h x w)."""
         if f.dim() != 4 or f.shape[1] != self.latent_dim or f.shape[-2:] != (self.size, self.size):
-            raise ValueError(f"quantizer: expected B x {self.latent_dim} x {self.size} x {self.size}, "
-                             f"got {tuple(f.shape)}")
+            raise ValueError(
+                f"quantizer: expected B x {self.latent_dim} x {self.size} x {self.size}, got {tuple(f.shape)}"
+            )
         with torch.autocast(device_type=f.device.type, enabled=False):
             return self._forward(f.float())
 
@@ -182,7 +185,7 @@ class MultiScaleQuantizer(nn.Module):
         codebook_loss = f.new_zeros(())
         indices, counts, pool = [], [], []
         for k, s in enumerate(self.scales):
-            residual = self._down(f - f_hat, s)                 # R_k (gradient to f and to earlier scales)
+            residual = self._down(f - f_hat, s)  # R_k (gradient to f and to earlier scales)
             idx = self._lookup(residual.detach())
             h = self._contribution(k, idx)
             f_hat = f_hat + h
@@ -234,7 +237,7 @@ class MultiScaleQuantizer(nn.Module):
         row = (torch.rand(n, generator=generator) * sizes[scale]).long().clamp_max(sizes[scale] - 1)
         new = torch.cat(pool)[(starts[scale] + row).to(pool[0].device)]
         jitter = torch.randn(new.shape, generator=generator).to(new.device)
-        new = new + 0.01 * new.norm(dim=1, keepdim=True) * jitter / self.latent_dim ** 0.5
+        new = new + 0.01 * new.norm(dim=1, keepdim=True) * jitter / self.latent_dim**0.5
         if self.l2_lookup:
             new = F.normalize(new, dim=1)
         self.codebook.weight[dead] = new.to(self.codebook.weight.dtype)
@@ -287,8 +290,9 @@ class MultiScaleQuantizer(nn.Module):
             return self.codebook.weight.new_zeros(B, 0, self.latent_dim)
         return torch.cat(parts, dim=1)
 
-    def next_input(self, k: int, f_hat: torch.Tensor | None, tokens_k: torch.Tensor
-                   ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def next_input(
+        self, k: int, f_hat: torch.Tensor | None, tokens_k: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Add scale k's tokens (B x s_k x s_k, or B x s_k**2) to f_hat (zeros B x d x h x w, or None, at k = 0);
         return (the new f_hat, the input of scale k+1 as B x s_{k+1}**2 x d, or None after the last scale)."""
         h = self._contribution(k, tokens_k)

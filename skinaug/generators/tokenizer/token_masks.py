@@ -32,7 +32,7 @@ def token_masks(mask: torch.Tensor, scales: Sequence[int]) -> list[torch.Tensor]
         mask = mask[:, 0]
     if mask.dim() != 3:
         raise ValueError(f"token_masks: expected a B x H x W mask, got {tuple(mask.shape)}")
-    occupied = (mask > 0).to(torch.float32).unsqueeze(1)             # B x 1 x H x W, exactly 0/1
+    occupied = (mask > 0).to(torch.float32).unsqueeze(1)  # B x 1 x H x W, exactly 0/1
     out = []
     for s in scales:
         fraction = F.adaptive_avg_pool2d(occupied, (int(s), int(s)))  # = F.interpolate(mode="area")

@@ -30,8 +30,9 @@ from .model import LesionTokenizer
 from .perceptual import PerceptualLoss, describe_perceptual
 
 
-def param_groups(module: nn.Module, weight_decay: float, no_decay: tuple[torch.Tensor, ...] = ()
-                 ) -> list[dict[str, Any]]:
+def param_groups(
+    module: nn.Module, weight_decay: float, no_decay: tuple[torch.Tensor, ...] = ()
+) -> list[dict[str, Any]]:
     """AdamW groups: decay on >= 2-D weights, none on biases, norm parameters and the tensors in no_decay."""
     skip = {id(t) for t in no_decay}
     decay: list[torch.Tensor] = []
@@ -52,26 +53,38 @@ def psnr(recon: torch.Tensor, images: torch.Tensor) -> float:
 class TokenizerTrainer:
     """Owns the tokenizer, the discriminator and both optimizers; `step` does one training step."""
 
-    def __init__(self, model: LesionTokenizer, config: TokenizerConfig, optim_config: OptimConfig,
-                 perceptual: PerceptualLoss | None = None, device: str | torch.device = "cpu", *,
-                 discriminator: nn.Module | None = None, disc_norm: str = "spectral",
-                 adaptive_weight: bool = True, schedule: bool = True) -> None:
+    def __init__(
+        self,
+        model: LesionTokenizer,
+        config: TokenizerConfig,
+        optim_config: OptimConfig,
+        perceptual: PerceptualLoss | None = None,
+        device: str | torch.device = "cpu",
+        *,
+        discriminator: nn.Module | None = None,
+        disc_norm: str = "spectral",
+        adaptive_weight: bool = True,
+        schedule: bool = True,
+    ) -> None:
         self.device = torch.device(device)
         self.config = config
         self.optim = optim_config
         self.model = model.to(self.device)
-        self.discriminator = (discriminator or PatchDiscriminator(config.disc_channels, config.disc_layers,
-                                                                  disc_norm)).to(self.device)
+        self.discriminator = (
+            discriminator or PatchDiscriminator(config.disc_channels, config.disc_layers, disc_norm)
+        ).to(self.device)
         self.perceptual = perceptual.to(self.device) if perceptual is not None else None
         self.perceptual_status = describe_perceptual(self.perceptual)
         self.adaptive_weight = adaptive_weight
         self.schedule = schedule
         codebook = self.model.quantizer.codebook.weight
         betas = (optim_config.betas[0], optim_config.betas[1])
-        self.opt_g = torch.optim.AdamW(param_groups(self.model, optim_config.weight_decay, (codebook,)),
-                                       lr=optim_config.lr, betas=betas)
-        self.opt_d = torch.optim.AdamW(param_groups(self.discriminator, optim_config.weight_decay),
-                                       lr=optim_config.lr, betas=betas)
+        self.opt_g = torch.optim.AdamW(
+            param_groups(self.model, optim_config.weight_decay, (codebook,)), lr=optim_config.lr, betas=betas
+        )
+        self.opt_d = torch.optim.AdamW(
+            param_groups(self.discriminator, optim_config.weight_decay), lr=optim_config.lr, betas=betas
+        )
 
     def adversarial_active(self, step_index: int) -> bool:
         return self.config.adversarial_weight > 0 and step_index >= self.config.adversarial_start
@@ -126,8 +139,11 @@ class TokenizerTrainer:
             self.discriminator.requires_grad_(False)
             g_adv = hinge_g_loss(self.discriminator(out.recon))
             self.discriminator.requires_grad_(True)
-            weight = (adaptive_weight(nll, g_adv, self.model.decoder.last_layer) if self.adaptive_weight
-                      else torch.ones((), device=self.device))
+            weight = (
+                adaptive_weight(nll, g_adv, self.model.decoder.last_layer)
+                if self.adaptive_weight
+                else torch.ones((), device=self.device)
+            )
             loss = loss + cfg.adversarial_weight * weight * g_adv
             logs["g_adv"], logs["adv_weight"] = float(g_adv.detach()), float(weight)
 
@@ -154,8 +170,9 @@ class TokenizerTrainer:
         logs["loss"] = float(loss.detach())
         logs["lr"] = lr
         logs["psnr"] = psnr(out.recon, images)
-        for s, usage, perplexity in zip(self.model.quantizer.scales, out.stats["usage"].tolist(),
-                                        out.stats["perplexity"].tolist()):
+        for s, usage, perplexity in zip(
+            self.model.quantizer.scales, out.stats["usage"].tolist(), out.stats["perplexity"].tolist()
+        ):
             logs[f"usage/s{s}"] = usage
             logs[f"perplexity/s{s}"] = perplexity
         logs["dead_codes"] = float(out.stats["dead_codes"])

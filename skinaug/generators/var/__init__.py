@@ -7,7 +7,20 @@ from .model import VARLossOutput, VARTransformer
 from .sampling import CFG_SCHEDULES, SamplingConfig, draw_tokens, filter_logits, sample_tokens
 
 __all__ = [
-    "AdaLNBlock", "AdaLNHead", "CFG_SCHEDULES", "ConditionEncoder", "KVCache", "MEASUREMENT_MODES",
-    "SamplingConfig", "SelfAttention", "VARLossOutput", "VARTransformer", "block_causal_mask", "draw_tokens",
-    "filter_logits", "sample_tokens", "sampling_measurements", "scale_levels",
+    "AdaLNBlock",
+    "AdaLNHead",
+    "CFG_SCHEDULES",
+    "ConditionEncoder",
+    "KVCache",
+    "MEASUREMENT_MODES",
+    "SamplingConfig",
+    "SelfAttention",
+    "VARLossOutput",
+    "VARTransformer",
+    "block_causal_mask",
+    "draw_tokens",
+    "filter_logits",
+    "sample_tokens",
+    "sampling_measurements",
+    "scale_levels",
 ]

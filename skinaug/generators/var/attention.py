@@ -77,10 +77,11 @@ class SelfAttention(nn.Module):
             k = F.normalize(k, dim=-1)
             scale = 1.0
         else:
-            scale = None                     # 1 / sqrt(head_dim)
+            scale = None  # 1 / sqrt(head_dim)
         if cache is not None:
             k, v = cache.append(k, v)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask,
-                                             dropout_p=self.attn_dropout if self.training else 0.0, scale=scale)
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attn_mask, dropout_p=self.attn_dropout if self.training else 0.0, scale=scale
+        )
         out = out.transpose(1, 2).reshape(batch, n, self.width)
         return self.proj_drop(self.proj(out))

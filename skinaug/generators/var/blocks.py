@@ -45,8 +45,16 @@ class AdaLNBlock(nn.Module):
 
     ada: nn.Sequential
 
-    def __init__(self, width: int, heads: int, mlp_ratio: float = 4.0, dropout: float = 0.0,
-                 drop_path: float = 0.0, attn_l2_norm: bool = True, norm_eps: float = 1e-6) -> None:
+    def __init__(
+        self,
+        width: int,
+        heads: int,
+        mlp_ratio: float = 4.0,
+        dropout: float = 0.0,
+        drop_path: float = 0.0,
+        attn_l2_norm: bool = True,
+        norm_eps: float = 1e-6,
+    ) -> None:
         super().__init__()
         self.width = width
         self.norm1 = nn.LayerNorm(width, eps=norm_eps, elementwise_affine=False)
@@ -61,11 +69,10 @@ class AdaLNBlock(nn.Module):
         lin = self.ada[-1]
         assert isinstance(lin, nn.Linear)
         lin.weight[: 2 * self.width].mul_(gate_gain)
-        lin.weight[2 * self.width:].mul_(scale_shift_gain)
+        lin.weight[2 * self.width :].mul_(scale_shift_gain)
         lin.bias.zero_()
 
-    def forward(self, x: Tensor, cond: Tensor, attn_mask: Tensor | None = None,
-                cache: KVCache | None = None) -> Tensor:
+    def forward(self, x: Tensor, cond: Tensor, attn_mask: Tensor | None = None, cache: KVCache | None = None) -> Tensor:
         """x: B x n x width; cond: B x width."""
         gate1, gate2, scale1, scale2, shift1, shift2 = self.ada(cond).view(-1, 1, 6, self.width).unbind(2)
         h = self.norm1(x) * (1 + scale1) + shift1

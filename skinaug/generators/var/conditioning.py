@@ -59,13 +59,20 @@ def check_drop_rates(class_drop: float, measurement_drop: float, joint_drop: flo
         if not 0.0 <= p <= 1.0:
             raise SkinaugError(f"{name} must be in [0, 1], got {p}")
     if sum(rates.values()) > 1.0 + 1e-9:
-        raise SkinaugError(f"joint_drop + class_drop + measurement_drop must be at most 1 (they are the shares of "
-                           f"three exclusive outcomes), got {sum(rates.values()):.3f}")
+        raise SkinaugError(
+            f"joint_drop + class_drop + measurement_drop must be at most 1 (they are the shares of "
+            f"three exclusive outcomes), got {sum(rates.values()):.3f}"
+        )
 
 
-def guidance_drops(batch: int, joint_drop: float, class_drop: float, measurement_drop: float,
-                   generator: torch.Generator | None = None, device: torch.device | str | None = None
-                   ) -> tuple[Tensor, Tensor]:
+def guidance_drops(
+    batch: int,
+    joint_drop: float,
+    class_drop: float,
+    measurement_drop: float,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> tuple[Tensor, Tensor]:
     """(class nulled, measurements nulled), two BoolTensors B: one uniform per sample picks both dropped
     (P = joint_drop), class only (class_drop), measurements only (measurement_drop) or nothing (the rest)."""
     u = torch.rand(batch, device=device, generator=generator)
@@ -78,17 +85,28 @@ def guidance_drops(batch: int, joint_drop: float, class_drop: float, measurement
 class ConditionEncoder(nn.Module):
     """Class + measurement condition -> one vector per sample (B x width)."""
 
-    def __init__(self, num_classes: int, measurement_dim: int, width: int, measurements_mode: str = "adaptive",
-                 class_drop: float = 0.05, measurement_drop: float = 0.05, joint_drop: float = 0.1) -> None:
+    def __init__(
+        self,
+        num_classes: int,
+        measurement_dim: int,
+        width: int,
+        measurements_mode: str = "adaptive",
+        class_drop: float = 0.05,
+        measurement_drop: float = 0.05,
+        joint_drop: float = 0.1,
+    ) -> None:
         super().__init__()
         if measurements_mode not in MEASUREMENT_MODES:
-            raise SkinaugError(f"unknown measurements mode {measurements_mode!r}; choose one of "
-                               f"{', '.join(MEASUREMENT_MODES)}")
+            raise SkinaugError(
+                f"unknown measurements mode {measurements_mode!r}; choose one of {', '.join(MEASUREMENT_MODES)}"
+            )
         if num_classes < 1:
             raise SkinaugError(f"num_classes must be at least 1, got {num_classes}")
         if measurements_mode != "none" and measurement_dim < 1:
-            raise SkinaugError(f"measurements mode {measurements_mode!r} needs measurement_dim >= 1 (set it from "
-                               f"the measurement scaler), got {measurement_dim}; use mode 'none' to ignore them")
+            raise SkinaugError(
+                f"measurements mode {measurements_mode!r} needs measurement_dim >= 1 (set it from "
+                f"the measurement scaler), got {measurement_dim}; use mode 'none' to ignore them"
+            )
         check_drop_rates(class_drop, measurement_drop, joint_drop)
         self.num_classes = num_classes
         self.null_class = num_classes
@@ -100,8 +118,9 @@ class ConditionEncoder(nn.Module):
         self.joint_drop = joint_drop
         self.class_embed = nn.Embedding(num_classes + 1, width)
         if self.uses_measurements:
-            self.measurement_embed: nn.Sequential | None = nn.Sequential(nn.Linear(measurement_dim, width),
-                                                                          nn.LayerNorm(width), nn.SiLU())
+            self.measurement_embed: nn.Sequential | None = nn.Sequential(
+                nn.Linear(measurement_dim, width), nn.LayerNorm(width), nn.SiLU()
+            )
             self.null_measurement: nn.Parameter | None = nn.Parameter(torch.zeros(width))
         else:
             self.measurement_embed = None
@@ -111,8 +130,14 @@ class ConditionEncoder(nn.Module):
     def uses_measurements(self) -> bool:
         return self.mode != "none"
 
-    def forward(self, labels: Tensor, measurements: Tensor | None = None, drop: bool = False,
-                measurement_null: Tensor | None = None, generator: torch.Generator | None = None) -> Tensor:
+    def forward(
+        self,
+        labels: Tensor,
+        measurements: Tensor | None = None,
+        drop: bool = False,
+        measurement_null: Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Tensor:
         """Condition vectors B x width.
 
         labels: LongTensor B in [0, num_classes] (num_classes = the null class).
@@ -127,20 +152,25 @@ class ConditionEncoder(nn.Module):
         batch, device = labels.shape[0], labels.device
         labels = labels.long()
         if drop:
-            class_null, measurements_null = guidance_drops(batch, self.joint_drop, self.class_drop,
-                                                           self.measurement_drop, generator, device)
+            class_null, measurements_null = guidance_drops(
+                batch, self.joint_drop, self.class_drop, self.measurement_drop, generator, device
+            )
             labels = torch.where(class_null, torch.full_like(labels, self.null_class), labels)
         cond = self.class_embed(labels)
         if not self.uses_measurements:
             return cond
-        null = (torch.zeros(batch, dtype=torch.bool, device=device) if measurement_null is None
-                else measurement_null.to(device=device, dtype=torch.bool).clone())
+        null = (
+            torch.zeros(batch, dtype=torch.bool, device=device)
+            if measurement_null is None
+            else measurement_null.to(device=device, dtype=torch.bool).clone()
+        )
         if measurements is None:
             null = torch.ones_like(null)
             measurements = torch.zeros(batch, self.measurement_dim, device=device, dtype=cond.dtype)
         if measurements.shape != (batch, self.measurement_dim):
-            raise SkinaugError(f"measurements must be {batch} x {self.measurement_dim}, "
-                               f"got {tuple(measurements.shape)}")
+            raise SkinaugError(
+                f"measurements must be {batch} x {self.measurement_dim}, got {tuple(measurements.shape)}"
+            )
         if drop:
             null |= measurements_null
         measurements = measurements.to(cond.dtype).masked_fill(null[:, None], 0.0)
@@ -156,8 +186,13 @@ class ConditionEncoder(nn.Module):
         return self.forward(labels, None, drop=False, measurement_null=nulls)
 
 
-def sampling_measurements(mode: str, labels: Tensor, class_means: Tensor | None = None,
-                          own: Tensor | None = None, constant: Tensor | None = None) -> Tensor | None:
+def sampling_measurements(
+    mode: str,
+    labels: Tensor,
+    class_means: Tensor | None = None,
+    own: Tensor | None = None,
+    constant: Tensor | None = None,
+) -> Tensor | None:
     """The measurement vectors to condition sampling on, per the ablation mode (B x m, or None).
 
     * "none": None (the model ignores measurements).

@@ -44,7 +44,7 @@ def keep_masks(lesion: torch.Tensor, scales: Sequence[int], keep_coarse: float =
     occupied = (lesion > 0).float().reshape(lesion.shape[0], 1, *lesion.shape[-2:])
     still_coarse = torch.ones(lesion.shape[0], dtype=torch.bool, device=lesion.device)
     for k, s in enumerate(scales):
-        largest = F.adaptive_avg_pool2d(occupied, (int(s), int(s))).flatten(1).amax(1)   # B: worst token
+        largest = F.adaptive_avg_pool2d(occupied, (int(s), int(s))).flatten(1).amax(1)  # B: worst token
         still_coarse &= largest < keep_coarse
         if not still_coarse.any():
             break

@@ -37,10 +37,10 @@ from .conditioning import ConditionEncoder
 class VARLossOutput:
     """`VARTransformer.loss`: the training loss and detached statistics for logging (no GPU sync taken)."""
 
-    loss: Tensor                 # scalar, mean cross-entropy over all B x L tokens (differentiable)
-    scale_losses: Tensor         # K, mean cross-entropy per scale (detached)
-    scale_accuracy: Tensor       # K, top-1 accuracy per scale (detached)
-    accuracy: Tensor             # scalar, top-1 accuracy over all tokens (detached)
+    loss: Tensor  # scalar, mean cross-entropy over all B x L tokens (differentiable)
+    scale_losses: Tensor  # K, mean cross-entropy per scale (detached)
+    scale_accuracy: Tensor  # K, top-1 accuracy per scale (detached)
+    accuracy: Tensor  # scalar, top-1 accuracy over all tokens (detached)
 
 
 class VARTransformer(nn.Module):
@@ -68,9 +68,15 @@ class VARTransformer(nn.Module):
         self.num_tokens = ends[-1]
 
         width = tc.width
-        self.condition_encoder = ConditionEncoder(tc.num_classes, tc.measurement_dim, width, tc.measurements,
-                                                  class_drop=tc.class_drop, measurement_drop=tc.measurement_drop,
-                                                  joint_drop=tc.joint_drop)
+        self.condition_encoder = ConditionEncoder(
+            tc.num_classes,
+            tc.measurement_dim,
+            width,
+            tc.measurements,
+            class_drop=tc.class_drop,
+            measurement_drop=tc.measurement_drop,
+            joint_drop=tc.joint_drop,
+        )
         self.word_embed = nn.Linear(self.latent_dim, width)
         self.pos_start = nn.Parameter(torch.empty(1, self.first_len, width))
         self.pos_embed = nn.Parameter(torch.empty(1, self.num_tokens, width))
@@ -78,7 +84,8 @@ class VARTransformer(nn.Module):
         drop_path = torch.linspace(0, tc.drop_path, tc.depth).tolist() if tc.depth else []
         self.blocks = nn.ModuleList(
             AdaLNBlock(width, tc.heads, tc.mlp_ratio, tc.dropout, drop_path[i], tc.attn_l2_norm)
-            for i in range(tc.depth))
+            for i in range(tc.depth)
+        )
         self.head = AdaLNHead(width, self.vocab_size)
         self.register_buffer("levels", scale_levels(self.scales), persistent=False)
         self.register_buffer("attn_mask", block_causal_mask(self.scales), persistent=False)
@@ -118,8 +125,13 @@ class VARTransformer(nn.Module):
             block.init_modulation(gate_gain=init_adaln_gamma, scale_shift_gain=init_adaln)
 
     # ---------------------------------------------------------------- building blocks
-    def condition(self, labels: Tensor, measurements: Tensor | None = None, drop: bool = False,
-                  measurement_null: Tensor | None = None) -> Tensor:
+    def condition(
+        self,
+        labels: Tensor,
+        measurements: Tensor | None = None,
+        drop: bool = False,
+        measurement_null: Tensor | None = None,
+    ) -> Tensor:
         """Condition vectors B x width (see `ConditionEncoder.forward`)."""
         return self.condition_encoder(labels, measurements, drop=drop, measurement_null=measurement_null)
 
@@ -165,8 +177,9 @@ class VARTransformer(nn.Module):
         expected = (cond.shape[0], n - self.first_len, self.latent_dim)
         if tuple(var_input.shape) != expected:
             raise SkinaugError(f"var_input must be {' x '.join(map(str, expected))}, got {tuple(var_input.shape)}")
-        x = torch.cat([cond[:, None, :] + self.pos_start,
-                       self.word_embed(var_input.to(self.word_embed.weight.dtype))], dim=1)
+        x = torch.cat(
+            [cond[:, None, :] + self.pos_start, self.word_embed(var_input.to(self.word_embed.weight.dtype))], dim=1
+        )
         x = x + self.pos_embed[:, :n] + self.level_embed(self.levels[:n])
         mask = self.attn_mask[:n, :n]
         for block in self.blocks:
@@ -174,8 +187,9 @@ class VARTransformer(nn.Module):
         return self.head(x, cond).float()
 
     # ---------------------------------------------------------------- training
-    def forward(self, labels: Tensor, measurements: Tensor | None, var_input: Tensor,
-                drop: bool | None = None) -> Tensor:
+    def forward(
+        self, labels: Tensor, measurements: Tensor | None, var_input: Tensor, drop: bool | None = None
+    ) -> Tensor:
         """Teacher-forced logits B x L x V (float32).
 
         labels: LongTensor B (num_classes = null class); measurements: B x m scaled vectors or None (null);
@@ -203,14 +217,15 @@ class VARTransformer(nn.Module):
         target = self.targets(indices).to(logits.device)
         batch, length, vocab = logits.shape
         if (length, vocab) != (self.num_tokens, self.vocab_size) or target.shape[0] != batch:
-            raise SkinaugError(f"logits {tuple(logits.shape)} do not match targets {tuple(target.shape)} "
-                               f"x {self.vocab_size}")
-        ce = F.cross_entropy(logits.float().reshape(-1, vocab), target.reshape(-1), reduction="none",
-                             label_smoothing=label_smoothing).view(batch, length)
+            raise SkinaugError(
+                f"logits {tuple(logits.shape)} do not match targets {tuple(target.shape)} x {self.vocab_size}"
+            )
+        ce = F.cross_entropy(
+            logits.float().reshape(-1, vocab), target.reshape(-1), reduction="none", label_smoothing=label_smoothing
+        ).view(batch, length)
         with torch.no_grad():
             correct = (logits.argmax(-1) == target).float()
             scale_losses = torch.stack([ce[:, b:e].mean() for b, e in self.begin_ends]).detach()
             scale_acc = torch.stack([correct[:, b:e].mean() for b, e in self.begin_ends])
             accuracy = correct.mean()
-        return VARLossOutput(loss=ce.mean(), scale_losses=scale_losses, scale_accuracy=scale_acc,
-                             accuracy=accuracy)
+        return VARLossOutput(loss=ce.mean(), scale_losses=scale_losses, scale_accuracy=scale_acc, accuracy=accuracy)

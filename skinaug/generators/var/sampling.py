@@ -41,11 +41,11 @@ CFG_SCHEDULES = ("linear", "constant")
 class SamplingConfig:
     """Guidance and filtering of `sample_tokens` (defaults: VAR's)."""
 
-    cfg: float = 4.0                 # guidance strength w at the last scale; 0 = no guidance
-    cfg_schedule: str = "linear"     # "linear": w ramps from 0 at the first scale to cfg at the last; "constant"
-    top_k: int = 900                 # keep the k most likely tokens (<= 0 or >= vocab: off)
-    top_p: float = 0.95              # nucleus: smallest set with this probability mass (<= 0 or >= 1: off)
-    temperature: float = 1.0         # logits divided by this (> 0)
+    cfg: float = 4.0  # guidance strength w at the last scale; 0 = no guidance
+    cfg_schedule: str = "linear"  # "linear": w ramps from 0 at the first scale to cfg at the last; "constant"
+    top_k: int = 900  # keep the k most likely tokens (<= 0 or >= vocab: off)
+    top_p: float = 0.95  # nucleus: smallest set with this probability mass (<= 0 or >= 1: off)
+    temperature: float = 1.0  # logits divided by this (> 0)
 
     def __post_init__(self) -> None:
         if self.cfg_schedule not in CFG_SCHEDULES:
@@ -91,8 +91,9 @@ def _uniforms(shape: torch.Size, generator: Generators) -> Tensor:
     return torch.cat([torch.rand((1, *shape[1:]), generator=g, device=g.device).cpu() for g in generator])
 
 
-def draw_tokens(logits: Tensor, generator: Generators, top_k: int = 0, top_p: float = 0.0,
-                temperature: float = 1.0) -> Tensor:
+def draw_tokens(
+    logits: Tensor, generator: Generators, top_k: int = 0, top_p: float = 0.0, temperature: float = 1.0
+) -> Tensor:
     """One token per row of logits (... x V), filtered, drawn by inverse CDF from one uniform per token taken
     from `generator` (on the generator's device, then moved), or per sample from a list of generators, one per
     row of the first dimension (a sample's tokens then depend only on its own generator). Returns LongTensor (...)."""
@@ -107,35 +108,57 @@ def draw_tokens(logits: Tensor, generator: Generators, top_k: int = 0, top_p: fl
     return torch.minimum(idx, last).squeeze(-1)
 
 
-def _check_inpainting(teacher: list[Tensor] | None, keep: list[Tensor] | None, source_latent: Tensor | None,
-                      latent_dim: int, scales: tuple[int, ...], batch: int, device: torch.device
-                      ) -> tuple[list[Tensor] | None, list[Tensor], Tensor | None] | None:
+def _check_inpainting(
+    teacher: list[Tensor] | None,
+    keep: list[Tensor] | None,
+    source_latent: Tensor | None,
+    latent_dim: int,
+    scales: tuple[int, ...],
+    batch: int,
+    device: torch.device,
+) -> tuple[list[Tensor] | None, list[Tensor], Tensor | None] | None:
     """(teacher tokens or None, keep masks, source latent or None) on `device`, or None without in-painting."""
     if teacher is None and keep is None and source_latent is None:
         return None
     if keep is None or (teacher is None) == (source_latent is None):
-        raise SkinaugError("in-painting needs `keep` (masks) and either `source_latent` (residual teacher rule) "
-                           "or `teacher` (precomputed token maps), not both")
+        raise SkinaugError(
+            "in-painting needs `keep` (masks) and either `source_latent` (residual teacher rule) "
+            "or `teacher` (precomputed token maps), not both"
+        )
     if len(keep) != len(scales) or (teacher is not None and len(teacher) != len(scales)):
-        raise SkinaugError(f"teacher and keep need one map per scale ({len(scales)}), "
-                           f"got {None if teacher is None else len(teacher)} and {len(keep)}")
+        raise SkinaugError(
+            f"teacher and keep need one map per scale ({len(scales)}), "
+            f"got {None if teacher is None else len(teacher)} and {len(keep)}"
+        )
     for k, s in enumerate(scales):
         for name, t in (("teacher", None if teacher is None else teacher[k]), ("keep", keep[k])):
             if t is not None and tuple(t.shape) != (batch, s, s):
                 raise SkinaugError(f"{name}[{k}] must be {batch} x {s} x {s}, got {tuple(t.shape)}")
     if source_latent is not None and tuple(source_latent.shape) != (batch, latent_dim, scales[-1], scales[-1]):
-        raise SkinaugError(f"source_latent must be {batch} x {latent_dim} x {scales[-1]} x {scales[-1]}, "
-                           f"got {tuple(source_latent.shape)}")
-    return (None if teacher is None else [t.to(device=device, dtype=torch.long) for t in teacher],
-            [m.to(device=device, dtype=torch.bool) for m in keep],
-            None if source_latent is None else source_latent.to(device=device, dtype=torch.float32))
+        raise SkinaugError(
+            f"source_latent must be {batch} x {latent_dim} x {scales[-1]} x {scales[-1]}, "
+            f"got {tuple(source_latent.shape)}"
+        )
+    return (
+        None if teacher is None else [t.to(device=device, dtype=torch.long) for t in teacher],
+        [m.to(device=device, dtype=torch.bool) for m in keep],
+        None if source_latent is None else source_latent.to(device=device, dtype=torch.float32),
+    )
 
 
 @torch.no_grad()
-def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measurements: Tensor | None,
-                  config: SamplingConfig, generator: Generators,
-                  teacher: list[Tensor] | None = None, keep: list[Tensor] | None = None,
-                  use_cache: bool = True, source_latent: Tensor | None = None) -> list[Tensor]:
+def sample_tokens(
+    model: VARTransformer,
+    quantizer: Any,
+    labels: Tensor,
+    measurements: Tensor | None,
+    config: SamplingConfig,
+    generator: Generators,
+    teacher: list[Tensor] | None = None,
+    keep: list[Tensor] | None = None,
+    use_cache: bool = True,
+    source_latent: Tensor | None = None,
+) -> list[Tensor]:
     """Sample the K token maps (LongTensor B x s_k x s_k each) for `labels` / `measurements`.
 
     quantizer: the tokenizer's `MultiScaleQuantizer` (``scales``, ``latent_dim``, ``next_input``, ``residual_codes``).
@@ -192,8 +215,9 @@ def sample_tokens(model: VARTransformer, quantizer: Any, labels: Tensor, measure
                     x = model.scale_tokens(k, inputs=both(next_in))
                 logits = model.step(x, cond, caches)
             else:
-                var_input = (torch.cat(inputs, dim=1) if inputs
-                             else torch.zeros(batch, 0, model.latent_dim, device=device))
+                var_input = (
+                    torch.cat(inputs, dim=1) if inputs else torch.zeros(batch, 0, model.latent_dim, device=device)
+                )
                 begin, end = model.begin_ends[k]
                 logits = model.forward_prefix(cond, both(var_input), k + 1)[:, begin:end]
             if guided:

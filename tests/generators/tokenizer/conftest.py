@@ -33,8 +33,9 @@ def batch(n: int = 2, size: int = 32, seed: int = 0) -> tuple[torch.Tensor, torc
     g = torch.Generator().manual_seed(seed)
     images = torch.rand(n, 3, size, size, generator=g) * 2 - 1
     yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    masks = torch.stack([(yy - size * (0.3 + 0.4 * i / max(1, n - 1))) ** 2 + (xx - size / 2) ** 2 < (size / 5) ** 2
-                         for i in range(n)])
+    masks = torch.stack(
+        [(yy - size * (0.3 + 0.4 * i / max(1, n - 1))) ** 2 + (xx - size / 2) ** 2 < (size / 5) ** 2 for i in range(n)]
+    )
     return images, masks
 
 

@@ -35,7 +35,7 @@ def test_patch_discriminator_and_hinge_losses(norm: str) -> None:
 def test_adaptive_weight_is_the_ratio_of_gradient_norms() -> None:
     last = torch.nn.Parameter(torch.ones(3))
     nll, g = (last * 2).sum(), (last * 0.5).sum()
-    torch.testing.assert_close(adaptive_weight(nll, g, last), torch.tensor(2 * 3 ** 0.5 / (0.5 * 3 ** 0.5 + 1e-4)))
+    torch.testing.assert_close(adaptive_weight(nll, g, last), torch.tensor(2 * 3**0.5 / (0.5 * 3**0.5 + 1e-4)))
 
 
 def test_perceptual_loss_is_off_without_a_weights_file(tmp_path) -> None:

@@ -36,7 +36,7 @@ def test_indices_to_f_hat_reproduces_the_forward_quantization(model: LesionToken
         torch.testing.assert_close(f_hat, out.f_hat, atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(model.indices_to_images(indices), out.recon.clamp(-1, 1), atol=1e-5, rtol=1e-5)
         torch.testing.assert_close(model.reconstruct(images), out.recon.clamp(-1, 1), atol=1e-5, rtol=1e-5)
-        flat = [i.flatten(1) for i in indices]      # the transformer's B x s*s token rows work too
+        flat = [i.flatten(1) for i in indices]  # the transformer's B x s*s token rows work too
         torch.testing.assert_close(q.indices_to_f_hat(flat), f_hat)
 
 
@@ -77,12 +77,12 @@ def test_embed_gives_l2_normalised_code_vectors_with_l2_lookup() -> None:
 
 
 def test_phi_convs_are_shared_by_nearest_relative_position() -> None:
-    assert phi_assignment(6, 4) == [0, 0, 1, 2, 3, 3]   # VAR's ticks 1/12, 13/36, 23/36, 11/12; positions k/5
+    assert phi_assignment(6, 4) == [0, 0, 1, 2, 3, 3]  # VAR's ticks 1/12, 13/36, 23/36, 11/12; positions k/5
     assert phi_assignment(6, 1) == [0] * 6
     assert phi_assignment(3, 3) == [0, 1, 2]
     assert phi_assignment(1, 4) == [0]
-    assert len(MultiScaleQuantizer(small_config(phi_share=0)).phis) == 6         # one per scale
-    assert len(MultiScaleQuantizer(small_config(phi_mix=0.0)).phis) == 0          # phi off
+    assert len(MultiScaleQuantizer(small_config(phi_share=0)).phis) == 6  # one per scale
+    assert len(MultiScaleQuantizer(small_config(phi_mix=0.0)).phis) == 0  # phi off
 
 
 def test_scales_must_end_at_the_latent_side() -> None:
@@ -96,5 +96,6 @@ def test_attention_only_at_the_lowest_resolution_of_large_images() -> None:
     def has_attention(size: int) -> bool:
         enc = Encoder(small_config(image_size=size, channels=8, channel_mult=(1, 1, 1), scales=(1, size // 4)))
         return any(isinstance(m, AttnBlock) for m in enc.modules())
+
     assert not has_attention(64)
     assert has_attention(128)

@@ -54,9 +54,9 @@ def test_state_dict_round_trip_resumes_identically() -> None:
     torch.save(a.state_dict(), buffer)
     saved_codebook = a.model.quantizer.codebook.weight.detach().clone()
     logs_a = [a.step(images, masks, i) for i in (2, 3)]
-    assert sum(log["restarted"] for log in logs_a) > 0                 # restarts happen and must resume too
+    assert sum(log["restarted"] for log in logs_a) > 0  # restarts happen and must resume too
 
-    b = _trainer(123)                                                   # different initial weights
+    b = _trainer(123)  # different initial weights
     buffer.seek(0)
     b.load_state_dict(torch.load(buffer, weights_only=True))
     assert torch.equal(b.model.quantizer.codebook.weight, saved_codebook)

@@ -14,7 +14,7 @@ from skinaug.generators.config import OptimConfig, get_config
 from skinaug.generators.tokenizer import LesionTokenizer, TokenizerTrainer, psnr
 from skinaug.phantoms import IMAGES_DIR, MASKS_DIR, PhantomConfig, make_phantoms
 
-SIZE = 32          # the phantoms are drawn at 64 px and box-downsampled: a 64 px model is ~4x slower on CPU
+SIZE = 32  # the phantoms are drawn at 64 px and box-downsampled: a 64 px model is ~4x slower on CPU
 STEPS = 300
 BATCH = 8
 # Measured with exactly this setup (seeds 0, one thread, 2-core dev machine): PSNR 22.29 dB on the 64
@@ -45,10 +45,18 @@ def phantoms(tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.Tensor, to
 def test_training_reduces_the_loss_and_reconstructs_phantoms(phantoms) -> None:
     images, masks = phantoms
     assert images.shape == (64, 3, SIZE, SIZE) and masks.any() and not masks.all()
-    cfg = dataclasses.replace(get_config("tiny").tokenizer, image_size=SIZE, channels=16, channel_mult=(1, 2, 2),
-                              latent_dim=16, vocab_size=128, dead_code_steps=50, adversarial_start=10 ** 9)
+    cfg = dataclasses.replace(
+        get_config("tiny").tokenizer,
+        image_size=SIZE,
+        channels=16,
+        channel_mult=(1, 2, 2),
+        latent_dim=16,
+        vocab_size=128,
+        dead_code_steps=50,
+        adversarial_start=10**9,
+    )
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)   # small convolutions: one thread beats two contended cores several times over
+    torch.set_num_threads(1)  # small convolutions: one thread beats two contended cores several times over
     try:
         torch.manual_seed(0)
         model = LesionTokenizer(cfg)
@@ -69,4 +77,4 @@ def test_training_reduces_the_loss_and_reconstructs_phantoms(phantoms) -> None:
     assert all(np.isfinite(totals))
     assert last < 0.4 * first
     assert value > MIN_PSNR
-    assert logs["perplexity/s8"] > 10          # the finest scale uses many codes
+    assert logs["perplexity/s8"] > 10  # the finest scale uses many codes

@@ -45,12 +45,18 @@ def test_condition_encoder_dropout_rates():
         out = enc(labels, meas, drop=True, generator=torch.Generator().manual_seed(1))
         null_labels = torch.full_like(labels, CLASSES)
         all_null = torch.ones(n, dtype=torch.bool)
-        cands = torch.stack([enc(labels, meas), enc(null_labels, meas), enc(labels, meas, measurement_null=all_null),
-                             enc(null_labels, meas, measurement_null=all_null)])
-        dist = (cands - out[None]).abs().amax(-1)            # 4 x n
+        cands = torch.stack(
+            [
+                enc(labels, meas),
+                enc(null_labels, meas),
+                enc(labels, meas, measurement_null=all_null),
+                enc(null_labels, meas, measurement_null=all_null),
+            ]
+        )
+        dist = (cands - out[None]).abs().amax(-1)  # 4 x n
         which = dist.argmin(0)
         assert dist.min(0).values.max() < 1e-6
-        sigma = lambda p: 4 * math.sqrt(p * (1 - p) / n)     # noqa: E731
+        sigma = lambda p: 4 * math.sqrt(p * (1 - p) / n)  # noqa: E731
         # outcomes: 0 nothing, 1 class only, 2 measurements only, 3 both (exclusive, one draw per sample)
         for outcome, p in ((0, 0.4), (1, 0.3), (2, 0.1), (3, 0.2)):
             assert abs((which == outcome).float().mean() - p) < sigma(p)
@@ -65,11 +71,11 @@ def test_model_dropout_on_in_training_off_in_eval(quantizer):
     labels, meas = inputs(16)
     var_input = quantizer.indices_to_var_input(random_indices(16))
     ref = model(labels, meas, var_input, drop=False)
-    torch.testing.assert_close(model(labels, meas, var_input), ref)          # eval: no dropout by default
+    torch.testing.assert_close(model(labels, meas, var_input), ref)  # eval: no dropout by default
     model.train()
     torch.manual_seed(0)
     dropped = model(labels, meas, var_input)
-    assert (dropped - ref).abs().amax(dim=(1, 2)).gt(1e-4).sum() >= 4       # P(no drop) = 1/4 per sample
+    assert (dropped - ref).abs().amax(dim=(1, 2)).gt(1e-4).sum() >= 4  # P(no drop) = 1/4 per sample
 
 
 def test_condition_encoder_errors_and_sampling_measurements():
@@ -94,15 +100,25 @@ def test_unconditional_share_of_the_guidance_drop_matches_its_setting(draws, tol
     # bound there is 0.003, 3.2 sigma, 3 % of the setting) and 0.0003 at 1,000,000 (0.001 = 1 %, 3.3 sigma).
     cfg = TransformerConfig()
     assert cfg.joint_drop == 0.1
-    class_null, meas_null = guidance_drops(draws, cfg.joint_drop, cfg.class_drop, cfg.measurement_drop,
-                                           torch.Generator().manual_seed(123))
-    shares = {"both": (class_null & meas_null), "class only": (class_null & ~meas_null),
-              "measurements only": (~class_null & meas_null), "neither": (~class_null & ~meas_null)}
-    expected = {"both": cfg.joint_drop, "class only": cfg.class_drop, "measurements only": cfg.measurement_drop,
-                "neither": 1 - cfg.joint_drop - cfg.class_drop - cfg.measurement_drop}
+    class_null, meas_null = guidance_drops(
+        draws, cfg.joint_drop, cfg.class_drop, cfg.measurement_drop, torch.Generator().manual_seed(123)
+    )
+    shares = {
+        "both": (class_null & meas_null),
+        "class only": (class_null & ~meas_null),
+        "measurements only": (~class_null & meas_null),
+        "neither": (~class_null & ~meas_null),
+    }
+    expected = {
+        "both": cfg.joint_drop,
+        "class only": cfg.class_drop,
+        "measurements only": cfg.measurement_drop,
+        "neither": 1 - cfg.joint_drop - cfg.class_drop - cfg.measurement_drop,
+    }
     for name, drawn in shares.items():
         assert abs(drawn.float().mean().item() - expected[name]) < tolerance * math.sqrt(
-            expected[name] * (1 - expected[name]) / 0.09), name   # the same number of sigmas for every share
+            expected[name] * (1 - expected[name]) / 0.09
+        ), name  # the same number of sigmas for every share
 
 
 def test_drop_rates_must_be_exclusive_probabilities():

@@ -28,15 +28,21 @@ def test_same_seed_same_samples_different_seed_different(quantizer):
     cfg = SamplingConfig(top_k=0, top_p=0.0, cfg=1.0)
 
     def run(seed):
-        return torch.cat([t.flatten(1) for t in sample_tokens(model, quantizer, labels, meas, cfg,
-                                                              torch.Generator().manual_seed(seed))], 1)
+        return torch.cat(
+            [
+                t.flatten(1)
+                for t in sample_tokens(model, quantizer, labels, meas, cfg, torch.Generator().manual_seed(seed))
+            ],
+            1,
+        )
 
     a, b, c = run(0), run(0), run(1)
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
     # each sample draws its own noise: two samples with the same condition differ
-    same = sample_tokens(model, quantizer, labels[:1].repeat(4), meas[:1].repeat(4, 1), cfg,
-                         torch.Generator().manual_seed(0))
+    same = sample_tokens(
+        model, quantizer, labels[:1].repeat(4), meas[:1].repeat(4, 1), cfg, torch.Generator().manual_seed(0)
+    )
     flat = torch.cat([t.flatten(1) for t in same], 1)
     assert len({tuple(row.tolist()) for row in flat}) == 4
     assert model.training is False
@@ -58,30 +64,42 @@ def test_inpainting_per_sample_masks(quantizer):
     keep = []
     for s in SCALES:
         m = torch.rand(batch, s, s, generator=g) < 0.5
-        m[0] = False                   # sample 0: nothing kept (pure sampling)
-        m[1] = True                    # sample 1: everything kept (reconstruction of the teacher)
-        m[3] = torch.arange(s)[:, None] < (s + 1) // 2   # sample 3: top half kept
+        m[0] = False  # sample 0: nothing kept (pure sampling)
+        m[1] = True  # sample 1: everything kept (reconstruction of the teacher)
+        m[3] = torch.arange(s)[:, None] < (s + 1) // 2  # sample 3: top half kept
         keep.append(m)
     cfg = SamplingConfig(cfg=1.5, top_k=0, top_p=0.0)
-    out = sample_tokens(model, quantizer, labels, meas, cfg, torch.Generator().manual_seed(11), teacher=teacher,
-                        keep=keep)
+    out = sample_tokens(
+        model, quantizer, labels, meas, cfg, torch.Generator().manual_seed(11), teacher=teacher, keep=keep
+    )
     plain = sample_tokens(model, quantizer, labels, meas, cfg, torch.Generator().manual_seed(11))
-    nocache = sample_tokens(model, quantizer, labels, meas, cfg, torch.Generator().manual_seed(11),
-                            teacher=teacher, keep=keep, use_cache=False)
+    nocache = sample_tokens(
+        model,
+        quantizer,
+        labels,
+        meas,
+        cfg,
+        torch.Generator().manual_seed(11),
+        teacher=teacher,
+        keep=keep,
+        use_cache=False,
+    )
     for k in range(len(SCALES)):
         assert torch.equal(out[k][keep[k]], teacher[k][keep[k]])
         assert torch.equal(out[k][1], teacher[k][1])
-        assert torch.equal(out[k][0], plain[k][0])      # another sample's mask never applies to sample 0
+        assert torch.equal(out[k][0], plain[k][0])  # another sample's mask never applies to sample 0
         assert torch.equal(out[k], nocache[k])
     # the kept tokens steer the free ones: sample 2/3's free tokens are not those of the plain run everywhere
-    free_differs = any(not torch.equal(out[k][i][~keep[k][i]], plain[k][i][~keep[k][i]])
-                       for k in range(1, len(SCALES)) for i in (2, 3))
+    free_differs = any(
+        not torch.equal(out[k][i][~keep[k][i]], plain[k][i][~keep[k][i]]) for k in range(1, len(SCALES)) for i in (2, 3)
+    )
     assert free_differs
     with pytest.raises(SkinaugError):
         sample_tokens(model, quantizer, labels, meas, cfg, torch.Generator(), teacher=teacher)
     with pytest.raises(SkinaugError):
-        sample_tokens(model, quantizer, labels, meas, cfg, torch.Generator(), teacher=teacher,
-                      keep=[m[:2] for m in keep])
+        sample_tokens(
+            model, quantizer, labels, meas, cfg, torch.Generator(), teacher=teacher, keep=[m[:2] for m in keep]
+        )
 
 
 def test_cfg_zero_ignores_null_branch(quantizer):

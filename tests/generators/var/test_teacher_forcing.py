@@ -30,7 +30,7 @@ def test_changing_scale_k_changes_only_scales_from_k(quantizer):
     for k in range(1, len(SCALES)):
         b, e = model.begin_ends[k]
         changed = var_input.clone()
-        changed[:, b - first:e - first] += torch.randn(2, e - b, LATENT)
+        changed[:, b - first : e - first] += torch.randn(2, e - b, LATENT)
         out = model(labels, meas, changed, drop=False)
         torch.testing.assert_close(out[:, :b], base[:, :b], rtol=0, atol=1e-6)
         for j in range(k, len(SCALES)):
@@ -52,8 +52,11 @@ def test_cached_steps_equal_full_forward(quantizer):
     caches = model.new_caches()
     first = model.first_len
     for k, (b, e) in enumerate(model.begin_ends):
-        x = (model.scale_tokens(0, cond=cond) if k == 0
-             else model.scale_tokens(k, inputs=var_input[:, b - first:e - first]))
+        x = (
+            model.scale_tokens(0, cond=cond)
+            if k == 0
+            else model.scale_tokens(k, inputs=var_input[:, b - first : e - first])
+        )
         logits = model.step(x, cond, caches)
         torch.testing.assert_close(logits, full[:, b:e], rtol=1e-4, atol=1e-5)
     assert all(len(c) == model.num_tokens for c in caches)

@@ -23,8 +23,9 @@ def test_loss_matches_cross_entropy(quantizer):
     torch.testing.assert_close(out.loss, F.cross_entropy(logits.flatten(0, 1), target.flatten()))
     assert out.scale_losses.shape == (len(SCALES),) and out.scale_accuracy.shape == (len(SCALES),)
     b, e = model.begin_ends[2]
-    torch.testing.assert_close(out.scale_losses[2], F.cross_entropy(logits[:, b:e].flatten(0, 1),
-                                                                    target[:, b:e].flatten()))
+    torch.testing.assert_close(
+        out.scale_losses[2], F.cross_entropy(logits[:, b:e].flatten(0, 1), target[:, b:e].flatten())
+    )
     assert 0.0 <= float(out.accuracy) <= 1.0
 
 
