@@ -279,20 +279,21 @@ def bench_classifier(
     if sources & {"synthetic", "selected"}:
         extra_dirs["synthetic"] = str(config.synthetic)
     external, shared = _external(config, prepared, real_train.labels, cache, normalisation, notices)
-    if "copies" in sources:
-        if config.copies:
-            load_synthetic(config.copies)  # a bad --copies: a clear error before OUT is locked
-    # after every input was checked, so a typo does not lock OUT; compared: the weights file used, not the word
-    _check_same_config(out, workdir, replace(config, weights=run_weights))
-    if "copies" in sources:
-        extra_dirs["copies"] = _copy_set(config, workdir, out, progress)
+    if "copies" in sources and config.copies:
+        extra_dirs["copies"] = config.copies
 
     def extra(name: str, transform: Any) -> ManifestDataset:
         return synthetic_dataset(extra_dirs[name], workdir, tc.image_size, transform, cache, via_size=via)
 
+    # every given set is loaded and its sources checked before OUT is locked
     extras: dict[str, ManifestDataset | LabelledSubset] = {
         name: extra(name, train_transform(tc.image_size, normalisation)) for name in extra_dirs
     }
+    # after every input was checked, so a typo does not lock OUT; compared: the weights file used, not the word
+    _check_same_config(out, workdir, replace(config, weights=run_weights))
+    if "copies" in sources and "copies" not in extras:
+        extra_dirs["copies"] = _copy_set(config, workdir, out, progress)
+        extras["copies"] = extra("copies", train_transform(tc.image_size, normalisation))
     val_loader = make_loader(val, tc.batch_size, workers)
     test_loader = make_loader(test, tc.batch_size, workers)
     selection: dict[str, Any] | None = None

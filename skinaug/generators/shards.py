@@ -110,6 +110,13 @@ def merge_shards(out: str | os.PathLike[str], required: bool = True) -> Syntheti
         raise
 
 
+def _numbers(folder: Path) -> tuple[int, int]:
+    """(i, n) of a shard folder named <i>-of-<n>."""
+    match = _FOLDER.match(folder.name)
+    assert match is not None  # the folders were selected by this pattern
+    return int(match.group(1)), int(match.group(2))
+
+
 def _merge(out: Path, required: bool) -> SyntheticSet | None:
     folders = sorted(p for p in (out / SHARDS).glob("*") if p.is_dir() and _FOLDER.match(p.name))
     if not folders:
@@ -118,15 +125,11 @@ def _merge(out: Path, required: bool) -> SyntheticSet | None:
         if required:
             raise SkinaugError(f"{out / SHARDS}: no shard folders (<i>-of-<n>) to merge")
         return None
-    counts = {int(_FOLDER.match(p.name).group(2)) for p in folders}  # type: ignore[union-attr]
+    counts = {_numbers(p)[1] for p in folders}
     if len(counts) > 1:
         raise SkinaugError(f"{out / SHARDS}: shards of different splittings ({', '.join(p.name for p in folders)})")
     count = counts.pop()
-    complete = {
-        int(_FOLDER.match(p.name).group(1)): p
-        for p in folders  # type: ignore[union-attr]
-        if (p / MANIFEST_NAME).exists()
-    }
+    complete = {_numbers(p)[0]: p for p in folders if (p / MANIFEST_NAME).exists()}
     missing = [f"{i}-of-{count}" for i in range(count) if i not in complete]
     if missing:
         if required:

@@ -56,6 +56,8 @@ def test_cli_run_writes_every_promised_file_and_resumes(
         "16",
         "--workers",
         "0",
+        "--shortcut-steps",
+        "5",
         "--test-manifest",
         str(phantom_work["ext"]),
         "--out",
@@ -174,7 +176,7 @@ def test_new_arms_record_their_draws_shortcut_risk_selection_and_control(
         shortcut=ShortcutConfig(arch="test_resnet", steps=3, batch_size=8),
     )
     results = bench_classifier(phantom_work["work"], out, config, progress=False)
-    arms = results["summary"]["arms"]
+    arms = results.summary["arms"]
     assert {"a", "b", "c", "c-copies", "topup", "share0.5-selected"} <= set(arms)  # b added: the selection judge
     draws = {a: json.loads((out / "runs" / f"{a}_seed0" / "run.json").read_text())["draws"] for a in arms}
     assert draws["a"]["all"]["synthetic_draws"] == 0 and draws["b"]["all"]["synthetic_draws"] == 0
@@ -184,7 +186,7 @@ def test_new_arms_record_their_draws_shortcut_risk_selection_and_control(
     assert draws["share0.5-selected"]["all"]["synthetic_share"] <= 0.5 + 1e-9
     assert (out / "copy-set" / "manifest.csv").is_file()  # made for the control, same count per class
     assert "c-copies" in arms["c"]["gains"]  # generated vs its copies control, paired
-    shortcut = results["meta"]["shortcut"]
+    shortcut = results.meta["shortcut"]
     assert set(shortcut) == {"synthetic", "copies", "selected"}
     assert all(0.0 <= v["auroc"] <= 1.0 for v in shortcut.values() if v["auroc"] == v["auroc"])
     report = (out / "report.md").read_text()

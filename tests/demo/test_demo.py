@@ -33,6 +33,7 @@ def _micro_plan(tmp_path: Path) -> DemoPlan:
         judge_epochs=1,
         judge_min_steps=0,
         bootstrap=10,
+        shortcut_steps=5,
         device="cpu",
     )
 
@@ -58,6 +59,9 @@ def test_demo_runs_every_step_and_writes_one_report_whose_pictures_exist(tmp_pat
         assert (out / picture).is_file(), picture
     assert "FID (domain features)" in html and "real test images only" in html
     assert "micro test plan" in markdown and "CPU (tests)" in markdown
+    for arm in ("c-copies", "topup", "topup-copies"):  # the new arms and their copies controls are shown
+        assert f"{arm}: " in markdown, arm
+    assert "Shortcut risk" in markdown and "Image path" in markdown
     syn = (out / "synthetic" / "manifest.csv").read_text().splitlines()
     assert len(syn) == 1 + 7 * 3
 

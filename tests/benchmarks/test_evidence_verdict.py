@@ -1,0 +1,54 @@
+"""benchmarks/evidence_ham10000.py: the verdict names the arms that beat b and their control, and what limits."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+
+def _evidence() -> Any:
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "evidence_ham10000.py"
+    spec = importlib.util.spec_from_file_location("bench_evidence_ham10000", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _gain(low: float, high: float) -> dict[str, Any]:
+    return {"mean_recall": {"gain": (low + high) / 2, "ci_low": low, "ci_high": high}}
+
+
+SUMMARY = {
+    "arms": {
+        "a": {"gains": {}},
+        "b": {"gains": {"a": _gain(0.1, 0.2)}},
+        "c": {"gains": {"b": _gain(-0.05, 0.01), "c-copies": _gain(-0.02, 0.03)}},
+        "c-copies": {"gains": {"b": _gain(-0.04, 0.02)}},
+        "topup": {"gains": {"b": _gain(0.01, 0.06), "topup-copies": _gain(0.005, 0.04)}},
+        "topup-copies": {"gains": {"b": _gain(-0.01, 0.03)}},
+    }
+}
+GOOD_GENERATOR = {"conditioning": {"mean_recall": 0.8}}
+
+
+def test_an_arm_that_beats_b_and_its_control_is_named_and_nothing_limits() -> None:
+    decision = _evidence().verdict(SUMMARY, {"retention": 0.9}, GOOD_GENERATOR, {"synthetic": {"auroc": 0.6}})
+    assert decision["generated_arms"] == ["c", "topup"]  # copies arms are controls, not generated
+    assert decision["beat_b_with_ci_above_0"] == ["topup"]  # c's interval crosses 0
+    assert decision["beat_copies_control_with_ci_above_0"] == ["topup"]
+    assert decision["limiting_factors"] == []
+
+
+def test_each_measured_limit_is_reported() -> None:
+    worse = {
+        "arms": {**SUMMARY["arms"], "topup": {"gains": {"b": _gain(-0.01, 0.02), "topup-copies": _gain(-0.03, 0.0)}}}
+    }
+    decision = _evidence().verdict(
+        worse, {"retention": 0.49}, {"conditioning": {"mean_recall": 0.34}}, {"synthetic": {"auroc": 0.995}}
+    )
+    assert decision["beat_b_with_ci_above_0"] == [] and decision["beat_copies_control_with_ci_above_0"] == []
+    text = " ".join(decision["limiting_factors"])
+    for words in ("tokenizer blur", "49%", "conditioning", "0.34", "copies control", "shortcut", "0.995"):
+        assert words in text, words
