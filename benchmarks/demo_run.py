@@ -3,7 +3,7 @@
     python benchmarks/demo_run.py [--out /tmp/skinaug-demo]
 
 Copies report.md, report.html and every picture they show into benchmarks/results/demo/ (same relative
-paths), so the README can show the demo's pictures. The report states the total time and the hardware.
+paths), so the README can show the demo's pictures (report.html embeds them itself). The report states the total time and the hardware.
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ def main() -> None:
     if target.exists():
         shutil.rmtree(target)
     target.mkdir(parents=True)
-    html = (args.out / "report.html").read_text(encoding="utf-8")
-    for picture in sorted(set(re.findall(r'<img src="([^"]+)"', html))):
+    markdown = (args.out / "report.md").read_text(encoding="utf-8")  # report.html embeds its pictures
+    for picture in sorted(set(re.findall(r"!\[[^]]*\]\(([^)]+)\)", markdown))):
         (target / picture).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(args.out / picture, target / picture)
     for name in ("report.md", "report.html"):
