@@ -184,14 +184,7 @@ def control_of(name: str) -> str | None:
         return None
     if spec.source not in ("synthetic", "selected"):
         return None
-    base = (
-        "c"
-        if spec.mixing == "c"
-        else spec.name.rsplit(f"-{spec.source}", 1)[0]
-        if spec.name.endswith(f"-{spec.source}")
-        else spec.name
-    )
-    return f"{base}-copies"
+    return f"{spec.name.removesuffix(f'-{spec.source}')}-copies"
 
 
 def uses_extra(name: str) -> bool:
