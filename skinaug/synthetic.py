@@ -53,7 +53,8 @@ SYNTHETIC_VERSION = 1
 COPY_GENERATOR: dict[str, Any] = {
     "name": "copy",
     "version": 1,
-    "operations": "random flip, rotation by a multiple of 90 degrees, per-channel gain 0.95-1.05 and offset -8..8",
+    "operations": "random flip, rotation by a multiple of 90 degrees (180 only for non-square images), per-channel "
+    "gain 0.95-1.05 and offset -8..8",
 }
 COPY_CHECKSUM = hashlib.sha256(json.dumps(COPY_GENERATOR, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -191,9 +192,14 @@ def _train_fingerprint(train: pd.DataFrame) -> str:
 
 
 def _make_copy(row: dict[str, Any], source: pd.Series, prepared: Prepared, out: Path) -> None:
-    """Write one copy (and its mask): flip, rotate by k*90 degrees, small per-channel colour shift."""
+    """Write one copy (and its mask): flip, rotate by k*90 degrees, small per-channel colour shift.
+
+    A non-square image turns by 0 or 180 degrees only: a quarter turn would change its aspect ratio, and so how it
+    is squashed when resized to a square, a mark that tells copies from real images (a label shortcut)."""
     rng = np.random.default_rng([int(row["seed"]), 1])  # stream 0 chose the source image in plan_items
     flip, turns = int(rng.integers(3)), int(rng.integers(4))
+    if int(source["width"]) != int(source["height"]):
+        turns = 2 * (turns % 2)
     gain, offset = rng.uniform(0.95, 1.05, 3), rng.uniform(-8, 8, 3)
 
     def geometry(a: np.ndarray) -> np.ndarray:

@@ -175,6 +175,8 @@ def test_copy_set_is_made_from_train_images_with_aligned_masks(workdir: Path, tm
         best = int(np.argmin(errors))
         assert errors[best] < 15  # a flipped/rotated copy with a small colour shift
         assert np.array_equal(masks[best], mask)  # the mask moved with the image
+        # a quarter turn of a 4:3 image would be squashed differently into a square: a mark of copies
+        assert copy.shape == original.shape
 
 
 def test_copy_set_is_idempotent_and_resumes_after_an_interruption(workdir: Path, tmp_path: Path) -> None:
