@@ -4,7 +4,7 @@ from .attention import KVCache, SelfAttention, block_causal_mask, scale_levels
 from .blocks import AdaLNBlock, AdaLNHead
 from .conditioning import MEASUREMENT_MODES, ConditionEncoder, sampling_measurements
 from .model import VARLossOutput, VARTransformer
-from .sampling import CFG_SCHEDULES, SamplingConfig, draw_tokens, filter_logits, sample_tokens
+from .sampling import CFG_SCHEDULES, SamplingConfig, draw_tokens, filter_logits, sample_tokens, uniforms_per_scale
 
 __all__ = [
     "AdaLNBlock",
@@ -23,4 +23,5 @@ __all__ = [
     "sample_tokens",
     "sampling_measurements",
     "scale_levels",
+    "uniforms_per_scale",
 ]

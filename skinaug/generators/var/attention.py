@@ -28,20 +28,32 @@ def block_causal_mask(scales: tuple[int, ...] | list[int]) -> Tensor:
 
 
 class KVCache:
-    """Keys and values of the scales processed so far for one attention layer (B x heads x n x head_dim)."""
+    """Keys and values of the scales processed so far for one attention layer, in buffers allocated once
+    (B x heads x capacity x head_dim, on the first append, in the keys' dtype and device) and filled in place:
+    no reallocation or copy of the prefix per scale, and the same buffer addresses at every scale (what CUDA
+    graphs need)."""
 
-    def __init__(self) -> None:
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
         self.k: Tensor | None = None
         self.v: Tensor | None = None
+        self.length = 0
 
     def append(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        """Add this scale's keys/values; returns all keys/values so far."""
-        self.k = k if self.k is None else torch.cat([self.k, k], dim=2)
-        self.v = v if self.v is None else torch.cat([self.v, v], dim=2)
-        return self.k, self.v
+        """Write this scale's keys/values after the cached ones; returns views of all keys/values so far."""
+        if self.k is None or self.v is None or self.k.shape[0] != k.shape[0]:
+            shape = (k.shape[0], k.shape[1], self.capacity, k.shape[3])
+            self.k, self.v, self.length = k.new_empty(shape), v.new_empty(shape), 0
+        end = self.length + k.shape[2]
+        if end > self.capacity:
+            raise ValueError(f"KV cache of {self.capacity} positions cannot take {end}")
+        self.k[:, :, self.length : end] = k
+        self.v[:, :, self.length : end] = v
+        self.length = end
+        return self.k[:, :, :end], self.v[:, :, :end]
 
     def __len__(self) -> int:
-        return 0 if self.k is None else self.k.shape[2]
+        return self.length
 
 
 class SelfAttention(nn.Module):

@@ -155,8 +155,8 @@ class VARTransformer(nn.Module):
         return x + self.pos_embed[:, begin:end] + self.level_embed.weight[k]
 
     def new_caches(self) -> list[KVCache]:
-        """One empty KV cache per block, for `step`."""
-        return [KVCache() for _ in self.blocks]
+        """One empty KV cache per block, for `step` (room for all L tokens, allocated at the first scale)."""
+        return [KVCache(self.num_tokens) for _ in self.blocks]
 
     def step(self, x: Tensor, cond: Tensor, caches: list[KVCache]) -> Tensor:
         """Cached inference on one scale: x = `scale_tokens(k, ...)` of the next scale in order; appends its

@@ -8,7 +8,9 @@ Per scale k (one forward each):
    with cfg == 0 the null branch is not run at all;
 2. temperature, top-k, top-p; one draw per token from the caller's seeded `torch.Generator` (inverse CDF of
    one uniform per token: every sample and token gets its own draw; the same generator state gives the same
-   tokens, and a CPU generator gives the same tokens whether the model runs on CPU or GPU);
+   tokens, and a CPU generator gives the same tokens whether the model runs on CPU or GPU). All uniforms are
+   taken before the loop (`uniforms_per_scale`, the same numbers as drawing scale by scale), and the filtering
+   and the draw run on the model's device: the loop reads no tensor value on the host (no GPU sync);
 3. in-painting: where ``keep[k]`` is True (each sample its own mask) the drawn token is replaced by the
    teacher's token, BEFORE the quantizer builds the next scale's input from the tokens. Two teacher rules:
 
@@ -25,6 +27,7 @@ Per scale k (one forward each):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Sequence, Union
 
@@ -81,27 +84,42 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 0.0) -> Tensor:
 Generators = Union[torch.Generator, Sequence[torch.Generator], None]
 
 
-def _uniforms(shape: torch.Size, generator: Generators) -> Tensor:
-    """Uniforms of `shape` from one generator, or from one generator per sample (first dimension)."""
+def uniforms_per_scale(batch: int, sizes: Sequence[int], generator: Generators, device: torch.device) -> list[Tensor]:
+    """The draws' uniforms of every scale, B x n_k x 1 each, on `device`, taken in one go before sampling (one
+    transfer, none inside the scale loop). Drawn in the order scale by scale, sample by sample, token by token
+    from one generator, or per sample from one generator per sample (a sample's tokens then depend only on its
+    own generator): the same numbers as drawing each scale's in turn."""
+    total = sum(sizes)
     if generator is None or isinstance(generator, torch.Generator):
-        device = generator.device if generator is not None else torch.device("cpu")
-        return torch.rand(shape, generator=generator, device=device)
-    if len(generator) != shape[0]:
-        raise SkinaugError(f"{len(generator)} generators for a batch of {shape[0]}")
-    return torch.cat([torch.rand((1, *shape[1:]), generator=g, device=g.device).cpu() for g in generator])
+        gen_device = generator.device if generator is not None else torch.device("cpu")
+        flat = torch.rand(batch * total, generator=generator, device=gen_device).to(device)
+        return [chunk.view(batch, n, 1) for chunk, n in zip(flat.split([batch * n for n in sizes]), sizes)]
+    if len(generator) != batch:
+        raise SkinaugError(f"{len(generator)} generators for a batch of {batch}")
+    rows = torch.stack([torch.rand(total, generator=g, device=g.device).cpu() for g in generator]).to(device)
+    return [chunk.unsqueeze(-1) for chunk in rows.split(list(sizes), dim=1)]
 
 
 def draw_tokens(
-    logits: Tensor, generator: Generators, top_k: int = 0, top_p: float = 0.0, temperature: float = 1.0
+    logits: Tensor,
+    generator: Generators = None,
+    top_k: int = 0,
+    top_p: float = 0.0,
+    temperature: float = 1.0,
+    uniforms: Tensor | None = None,
 ) -> Tensor:
-    """One token per row of logits (... x V), filtered, drawn by inverse CDF from one uniform per token taken
-    from `generator` (on the generator's device, then moved), or per sample from a list of generators, one per
-    row of the first dimension (a sample's tokens then depend only on its own generator). Returns LongTensor (...)."""
+    """One token per row of logits (... x V), filtered, drawn by inverse CDF from one uniform per token:
+    `uniforms` (... x 1, see `uniforms_per_scale`) or else taken here from `generator` (one generator, or one
+    per row of the first dimension). Everything runs on the logits' device without a host sync.
+    Returns LongTensor (...)."""
     logits = filter_logits(logits.float() / temperature, top_k, top_p)
     probs = logits.softmax(-1)
     cdf = probs.cumsum(-1)
-    u = _uniforms(probs.shape[:-1] + (1,), generator).to(probs.device)
-    idx = torch.searchsorted(cdf, u * cdf[..., -1:], right=True)
+    if uniforms is None:
+        lead = probs.shape[:-1]
+        rows, per_row = (lead[0], math.prod(lead[1:])) if lead else (1, 1)
+        uniforms = uniforms_per_scale(rows, [per_row], generator, probs.device)[0].view(lead + (1,))
+    idx = torch.searchsorted(cdf, uniforms.to(cdf.device) * cdf[..., -1:], right=True)
     # rounding guard: never beyond the last token with non-zero probability
     positions = torch.arange(probs.shape[-1], device=probs.device)
     last = torch.where(probs > 0, positions, 0).amax(-1, keepdim=True)
@@ -200,6 +218,7 @@ def sample_tokens(
             return torch.cat([x, x], dim=0) if guided else x
 
         caches = model.new_caches() if use_cache else None
+        noise = uniforms_per_scale(batch, [s * s for s in scales], generator, device)
         side = scales[-1]
         f_hat = torch.zeros(batch, quantizer.latent_dim, side, side, device=device)
         inputs: list[Tensor] = []
@@ -224,7 +243,8 @@ def sample_tokens(
                 w = config.guidance(k, num_scales)
                 logits = logits.float()  # bf16 under autocast on a GPU: guide in float32
                 logits = (1 + w) * logits[:batch] - w * logits[batch:]
-            idx = draw_tokens(logits, generator, config.top_k, config.top_p, config.temperature).view(batch, s, s)
+            drawn = draw_tokens(logits, None, config.top_k, config.top_p, config.temperature, uniforms=noise[k])
+            idx = drawn.view(batch, s, s)
             if inpaint is not None:
                 fixed, kept, source = inpaint
                 if source is not None:
