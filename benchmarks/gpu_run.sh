@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# One prepared GPU run of the paper's downstream experiment (issue 13 point 4), <= 9 minutes on one H100/H200
+# from a bare machine, and the same steps at tiny sizes on CPU with --smoke (tests/benchmarks/test_gpu_run_smoke.py).
+#
+#   bash benchmarks/gpu_run.sh            # on the GPU machine; results in $OUT (default ./gpu-run-out)
+#   bash benchmarks/gpu_run.sh --smoke    # CPU, embedded phantoms, minutes
+#
+# Steps: install carried wheels -> prepare HAM10000 -> measure -> train-generator `small` --time-budget ->
+# augment 500 per class (intra) -> bench-classifier (ResNet-50, the 11 arms of the evidence run, 1 seed) ->
+# evaluate -> sample_speed (with VAR side by side) and train_speed rows. Every step is timed; a step that
+# fails is recorded and the run goes on where the next steps can (the summary says which failed).
+#
+# What travels to the GPU machine (the device tool's `carry`, 64 MiB in all with the repository, ~5.5 MB):
+#   data/HAM10000/                 the HAM10000 copy, ~43 MB:  cp -r ../shared/data/HAM10000 data/
+#   data/measurements/             features.csv.gz, scaler.json, class_means.json, summary.json of `skinaug measure`
+#                                  on that copy, made here (10 MB gzipped). The GPU image has no pyradiomics and
+#                                  SimpleITK's wheel alone is ~50 MB (264 MB installed): it cannot travel beside
+#                                  the data, so `measure` runs on the device only where radiomics imports.
+#   data/VAR/                      FoundationVision/VAR's models/ and dist.py (never committed here), for
+#                                  sample_speed --against-var:  git archive HEAD models dist.py | tar -x -C data/VAR
+#   wheels/                        what the GPU image lacks, as wheels: torch-fidelity only
+#                                  (pip download --no-deps -d wheels torch-fidelity==0.4.0); torch, torchvision,
+#                                  timm, numpy, scipy, pandas, scikit-learn, pillow, matplotlib, click, safetensors
+#                                  are in the image (/work/.library/device/KINDS.md): torch wheels (GBs) need not
+#                                  and could not travel.
+# data/ and wheels/ are git-ignored. Call: run(command="bash benchmarks/gpu_run.sh", carry=["data", "wheels"],
+# timeout_s=600).
+set -uo pipefail
+
+MODE=gpu
+case "${1:-}" in
+    --smoke) MODE=smoke ;;
+    "") ;;
+    *) echo "usage: bash benchmarks/gpu_run.sh [--smoke]" >&2; exit 2 ;;
+esac
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${OUT:-$ROOT/gpu-run-out}
+WORK=${GPU_RUN_WORK:-/tmp/skinaug-gpu-run}
+PY=${PYTHON:-python3}
+DATA=${GPU_RUN_DATA:-$ROOT/data}
+VAR_CHECKOUT=${VAR_CHECKOUT:-$DATA/VAR}
+ARMS="a,b,c,d,c-copies,topup,topup-copies,topup-sampler,topup-selected,share0.25,share0.25-copies"
+mkdir -p "$OUT" "$WORK"
+LOG="$WORK/gpu_run.log"
+STEPS="$WORK/steps.tsv"
+: >"$LOG"
+: >"$STEPS"
+touch "$WORK/.start"
+START=$(date +%s)
+
+if [ "$MODE" = gpu ]; then
+    # sizes for <= 9 minutes on one H100/H200 (estimates: no GPU was lent when this was written; the step
+    # timeouts below keep the whole run inside TOTAL_S whatever the steps take)
+    TOTAL_S=540
+    DEVICE=auto
+    GEN_ARGS=(--config small --time-budget 2.5)
+    GEN_FALLBACK=(--tokenizer-steps 1500 --transformer-steps 1500) # only if --time-budget is not there yet
+    AUG_ARGS=(--per-class 500 --batch-size 64)
+    TOP_UP=500
+    BENCH_ARGS=(--arch resnet50 --image-size 224 --epochs 3 --batch-size 128 --shortcut-steps 100)
+    EVAL_ARGS=(--judge-epochs 4 --bootstrap 100)
+    SPEED_ARGS=(--configs small --batches 64 --repeats 3 --var-batches 2 64)
+else
+    TOTAL_S=900
+    DEVICE=cpu
+    GEN_ARGS=(--config tiny --tokenizer-steps 4 --transformer-steps 4 --batch-size 8)
+    GEN_FALLBACK=()
+    AUG_ARGS=(--per-class 6 --batch-size 6)
+    TOP_UP=6
+    BENCH_ARGS=(--arch resnet18 --image-size 32 --epochs 1 --batch-size 16 --shortcut-steps 3 --workers 0)
+    EVAL_ARGS=(--judge-size 32 --judge-epochs 1 --judge-min-steps 0 --bootstrap 10)
+    SPEED_ARGS=(--configs tiny --batches 2 --repeats 1 --var-batches 2)
+fi
+
+say() { echo "gpu_run: $*" | tee -a "$LOG" >&2; }
+left() { echo $((TOTAL_S - ($(date +%s) - START))); }
+
+# step NAME MAX_SECONDS COMMAND...: run, log, time; never longer than MAX_SECONDS nor past the end of TOTAL_S
+step() {
+    local name=$1 cap=$2 rc t0
+    shift 2
+    local remaining
+    remaining=$(left)
+    if [ "$cap" -gt "$remaining" ]; then cap=$remaining; fi
+    if [ "$cap" -le 5 ]; then
+        say "$name: skipped (no time left)"
+        printf '%s\t%s\t%s\n' "$name" "skipped" "0" >>"$STEPS"
+        return 1
+    fi
+    say "$name (at most ${cap}s): $*"
+    t0=$(date +%s)
+    timeout --kill-after=10 "$cap" "$@" >>"$LOG" 2>&1
+    rc=$?
+    printf '%s\t%s\t%s\n' "$name" "$rc" "$(($(date +%s) - t0))" >>"$STEPS"
+    say "$name: exit $rc after $(($(date +%s) - t0))s"
+    return $rc
+}
+
+SKINAUG=("$PY" -m skinaug)
+
+# 1. install: the carried wheels into a private folder (the image's own packages stay as they are)
+if compgen -G "$ROOT/wheels/*.whl" >/dev/null; then
+    step install 120 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+        --target "$WORK/site" "$ROOT"/wheels/*.whl
+    export PYTHONPATH="$WORK/site:${PYTHONPATH:-}"
+fi
+export PYTHONPATH="$ROOT:${PYTHONPATH:-}"
+MACHINE=$("$PY" -c "import torch; from skinaug.machine import describe_hardware; print(describe_hardware(), '; torch', torch.__version__)" 2>>"$LOG")
+say "mode $MODE on $MACHINE"
+
+# 2. prepare: the carried HAM10000 copy (GPU) or embedded phantoms (smoke)
+if [ "$MODE" = gpu ]; then
+    SOURCE=$DATA/HAM10000
+else
+    SOURCE=$WORK/phantoms
+    [ -f "$SOURCE/HAM10000_metadata.csv" ] || step phantoms 120 "${SKINAUG[@]}" phantom "$SOURCE" --n 84 --size 64x48
+fi
+step prepare 120 "${SKINAUG[@]}" prepare --format ham10000 "$SOURCE" --out "$WORK/work"
+
+# 3. measure: pyradiomics where it imports; else the measurements made of the same copy before the run
+measured() {
+    local src=$DATA/measurements dst=$WORK/work/measurements
+    mkdir -p "$dst" && gunzip -c "$src/features.csv.gz" >"$dst/features.csv.tmp" \
+        && mv "$dst/features.csv.tmp" "$dst/features.csv" \
+        && cp "$src/scaler.json" "$src/class_means.json" "$src/summary.json" "$dst/"
+}
+if "$PY" -c "import radiomics, SimpleITK" 2>/dev/null; then
+    step measure 300 "${SKINAUG[@]}" measure "$WORK/work"
+elif [ -f "$DATA/measurements/features.csv.gz" ]; then
+    step measure-carried 60 measured
+else
+    say "measure: no pyradiomics here and no carried $DATA/measurements/features.csv.gz"
+    printf '%s\t%s\t%s\n' "measure" "missing" "0" >>"$STEPS"
+fi
+
+# 4. train-generator with a wall-clock budget. --time-budget comes with the generator-training branch of issue
+# 13; until that is merged the option is detected from --help and, on a GPU, fixed step counts stand in for it.
+if "${SKINAUG[@]}" train-generator --help 2>/dev/null | grep -q -- "--time-budget"; then
+    [ "$MODE" = smoke ] && GEN_ARGS+=(--time-budget 2)
+else
+    say "train-generator has no --time-budget here: ${GEN_FALLBACK[*]:-the smoke step counts} instead"
+    if [ "$MODE" = gpu ]; then GEN_ARGS=(--config small "${GEN_FALLBACK[@]}"); fi
+fi
+step train-generator 200 "${SKINAUG[@]}" train-generator "$WORK/work" "${GEN_ARGS[@]}" \
+    --out "$WORK/generator" --device "$DEVICE"
+
+# 5. augment: intra-class in-painting, per class
+step augment 120 "${SKINAUG[@]}" augment "$WORK/work" --generator "$WORK/generator" "${AUG_ARGS[@]}" \
+    --out "$WORK/synthetic" --device "$DEVICE"
+
+# 6. bench-classifier: the arms of the evidence run, one seed
+step bench-classifier 200 "${SKINAUG[@]}" bench-classifier "$WORK/work" --synthetic "$WORK/synthetic" \
+    --arms "$ARMS" --seeds 1 --top-up-to "$TOP_UP" "${BENCH_ARGS[@]}" --out "$WORK/bench" --device "$DEVICE"
+
+# 7. evaluate: the domain features of the real-trained classifier of arm a
+step evaluate 90 "${SKINAUG[@]}" evaluate "$WORK/work" --synthetic "$WORK/synthetic" \
+    --classifier "$WORK/bench/runs/a_seed0" "${EVAL_ARGS[@]}" --out "$WORK/evaluation" --device "$DEVICE"
+
+# 8. speed rows: sampling (with FoundationVision/VAR side by side where its code travelled) and training
+mkdir -p "$WORK/speed"
+SPEED_VAR=()
+if [ -f "$VAR_CHECKOUT/models/var.py" ]; then SPEED_VAR=(--against-var "$VAR_CHECKOUT"); else say "sample_speed: no VAR checkout at $VAR_CHECKOUT: skinaug rows only"; fi
+step sample-speed 90 "$PY" "$ROOT/benchmarks/sample_speed.py" "${SPEED_ARGS[@]}" "${SPEED_VAR[@]}" \
+    --out "$WORK/speed/sample_speed_$DEVICE.md"
+if [ -f "$ROOT/benchmarks/train_speed.py" ]; then
+    TRAIN_SPEED=()
+    if [ "$MODE" = smoke ]; then
+        if "$PY" "$ROOT/benchmarks/train_speed.py" --help 2>/dev/null | grep -q -- "--smoke"; then
+            TRAIN_SPEED=(--smoke)
+        else
+            say "train_speed: no --smoke option: skipped in the smoke run"
+        fi
+    fi
+    if [ "$MODE" = gpu ] || [ ${#TRAIN_SPEED[@]} -gt 0 ]; then
+        (cd "$WORK/speed" && step train-speed 90 "$PY" "$ROOT/benchmarks/train_speed.py" "${TRAIN_SPEED[@]}")
+        # wherever it wrote its tables (its own results folder or here), they join the results
+        find "$ROOT/benchmarks/results" -maxdepth 1 -name 'train_speed*' -newer "$WORK/.start" \
+            -exec cp {} "$WORK/speed/" \; 2>/dev/null
+    fi
+else
+    say "train_speed: benchmarks/train_speed.py is not here: skipped"
+fi
+
+# 9. results: at most 8 files of at most 16 MB in $OUT
+"$PY" "$ROOT/benchmarks/gpu_run_results.py" --mode "$MODE" --machine "$MACHINE" --work "$WORK" --out "$OUT" \
+    --steps "$STEPS" --log "$LOG" --total-s "$(($(date +%s) - START))"
