@@ -11,6 +11,7 @@
 # fails is recorded and the run goes on where the next steps can (the summary says which failed).
 #
 # What travels to the GPU machine (the device tool's `carry`, 64 MiB in all with the repository, ~5.5 MB):
+# (benchmarks/gpu_run_pack.sh puts all of it in place)
 #   data/HAM10000/                 the HAM10000 copy, ~43 MB:  cp -r ../shared/data/HAM10000 data/
 #   data/measurements/             features.csv.gz, scaler.json, class_means.json, summary.json of `skinaug measure`
 #                                  on that copy, made here (10 MB gzipped). The GPU image has no pyradiomics and
@@ -121,8 +122,8 @@ step prepare 120 "${SKINAUG[@]}" prepare --format ham10000 "$SOURCE" --out "$WOR
 # 3. measure: pyradiomics where it imports; else the measurements made of the same copy before the run
 measured() {
     local src=$DATA/measurements dst=$WORK/work/measurements
-    mkdir -p "$dst" && gunzip -c "$src/features.csv.gz" >"$dst/features.csv.tmp" \
-        && mv "$dst/features.csv.tmp" "$dst/features.csv" \
+    mkdir -p "$dst" && "$PY" -c "import gzip, shutil, sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
+        "$src/features.csv.gz" "$dst/features.csv.tmp" && mv "$dst/features.csv.tmp" "$dst/features.csv" \
         && cp "$src/scaler.json" "$src/class_means.json" "$src/summary.json" "$dst/"
 }
 if "$PY" -c "import radiomics, SimpleITK" 2>/dev/null; then
@@ -164,20 +165,20 @@ if [ -f "$VAR_CHECKOUT/models/var.py" ]; then SPEED_VAR=(--against-var "$VAR_CHE
 step sample-speed 90 "$PY" "$ROOT/benchmarks/sample_speed.py" "${SPEED_ARGS[@]}" "${SPEED_VAR[@]}" \
     --out "$WORK/speed/sample_speed_$DEVICE.md"
 if [ -f "$ROOT/benchmarks/train_speed.py" ]; then
+    # written beside this script by another branch of issue 13: its options are read from its --help
+    TS_HELP=$("$PY" "$ROOT/benchmarks/train_speed.py" --help 2>/dev/null || true)
     TRAIN_SPEED=()
-    if [ "$MODE" = smoke ]; then
-        if "$PY" "$ROOT/benchmarks/train_speed.py" --help 2>/dev/null | grep -q -- "--smoke"; then
-            TRAIN_SPEED=(--smoke)
-        else
-            say "train_speed: no --smoke option: skipped in the smoke run"
-        fi
+    if grep -q -- "--out" <<<"$TS_HELP"; then TRAIN_SPEED+=(--out "$WORK/speed/train_speed_$DEVICE.md"); fi
+    if [ "$MODE" = smoke ] && grep -q -- "--smoke" <<<"$TS_HELP"; then
+        step train-speed 120 "$PY" "$ROOT/benchmarks/train_speed.py" --smoke "${TRAIN_SPEED[@]}"
+    elif [ "$MODE" = gpu ]; then
+        step train-speed 90 "$PY" "$ROOT/benchmarks/train_speed.py" "${TRAIN_SPEED[@]}"
+    else
+        say "train_speed: no --smoke option: skipped in the smoke run"
     fi
-    if [ "$MODE" = gpu ] || [ ${#TRAIN_SPEED[@]} -gt 0 ]; then
-        (cd "$WORK/speed" && step train-speed 90 "$PY" "$ROOT/benchmarks/train_speed.py" "${TRAIN_SPEED[@]}")
-        # wherever it wrote its tables (its own results folder or here), they join the results
-        find "$ROOT/benchmarks/results" -maxdepth 1 -name 'train_speed*' -newer "$WORK/.start" \
-            -exec cp {} "$WORK/speed/" \; 2>/dev/null
-    fi
+    # where it has no --out, its tables land in its own results folder: they join the results from there
+    find "$ROOT/benchmarks/results" -maxdepth 1 -name 'train_speed*' -newer "$WORK/.start" \
+        -exec cp {} "$WORK/speed/" \; 2>/dev/null
 else
     say "train_speed: benchmarks/train_speed.py is not here: skipped"
 fi
