@@ -162,6 +162,8 @@ def against_var(
         # the warm-up batches are the counted ones (FLOPs per image at this batch)
         flops_ours = count_flops(lambda: ours(batch)) / batch
         flops_var = count_flops(lambda: theirs(batch)) / batch
+        if device.type == "cuda":  # and one more warm-up each outside the counter (kernels chosen, caches warm)
+            ours(batch), theirs(batch)
         times: dict[str, list[float]] = {"skinaug": [], "var": []}
         for _ in range(repeats):
             times["skinaug"].append(seconds(lambda: ours(batch), device))
@@ -181,7 +183,8 @@ def against_var(
         }
         rows.append(row)
         print(
-            f"base vs VAR-d16, batch {batch}: skinaug {rate['skinaug']:.3f} img/s, VAR {rate['var']:.3f} img/s "
+            f"{config.name} vs VAR-d{depth}, batch {batch}: skinaug {rate['skinaug']:.3f} img/s, "
+            f"VAR {rate['var']:.3f} img/s "
             f"({row['speedup_vs_var']:.2f}x); floor fraction {row['skinaug_fraction_of_floor']:.1%} vs "
             f"{row['var_fraction_of_floor']:.1%}",
             flush=True,
