@@ -5,9 +5,9 @@
 #   bash benchmarks/gpu_run.sh            # on the GPU machine; results in $OUT (default ./gpu-run-out)
 #   bash benchmarks/gpu_run.sh --smoke    # CPU, embedded phantoms, minutes
 #
-# Steps: install carried wheels -> prepare HAM10000 -> measure -> train-generator `small` --time-budget ->
+# Steps: install carried wheels -> sample_speed (VAR side by side) and train_speed rows -> prepare HAM10000 -> measure -> train-generator `small` --time-budget ->
 # augment 500 per class (intra) -> bench-classifier (ResNet-50, the 11 arms of the evidence run, 1 seed) ->
-# evaluate -> sample_speed (with VAR side by side) and train_speed rows. Every step is timed; a step that
+# evaluate. Every step is timed; a step that
 # fails is recorded and the run goes on where the next steps can (the summary says which failed).
 #
 # What travels to the GPU machine (the device tool's `carry`, 64 MiB in all with the repository, ~5.5 MB):
@@ -55,11 +55,11 @@ if [ "$MODE" = gpu ]; then
     # timeouts below keep the whole run inside TOTAL_S whatever the steps take)
     TOTAL_S=540
     DEVICE=auto
-    GEN_ARGS=(--config small --time-budget 2.5)
+    GEN_ARGS=(--config small --time-budget 2)
     GEN_FALLBACK=(--tokenizer-steps 1500 --transformer-steps 1500) # only if --time-budget is not there yet
     AUG_ARGS=(--per-class 500 --batch-size 64)
     TOP_UP=500
-    BENCH_ARGS=(--arch resnet50 --image-size 224 --epochs 3 --batch-size 128 --shortcut-steps 100)
+    BENCH_ARGS=(--arch resnet50 --image-size 224 --epochs 2 --batch-size 128 --shortcut-steps 100)
     EVAL_ARGS=(--judge-epochs 4 --bootstrap 100)
     SPEED_ARGS=(--configs small --batches 64 --repeats 3 --var-batches 2 64)
 else
@@ -110,7 +110,32 @@ export PYTHONPATH="$ROOT:${PYTHONPATH:-}"
 MACHINE=$("$PY" -c "import torch; from skinaug.machine import describe_hardware; print(describe_hardware(), '; torch', torch.__version__)" 2>>"$LOG")
 say "mode $MODE on $MACHINE"
 
-# 2. prepare: the carried HAM10000 copy (GPU) or embedded phantoms (smoke)
+# 2. speed rows first (cheap, and what issue 13 measures): sampling (with FoundationVision/VAR side by side where its code travelled) and training
+mkdir -p "$WORK/speed"
+SPEED_VAR=()
+if [ -f "$VAR_CHECKOUT/models/var.py" ]; then SPEED_VAR=(--against-var "$VAR_CHECKOUT"); else say "sample_speed: no VAR checkout at $VAR_CHECKOUT: skinaug rows only"; fi
+step sample-speed 60 "$PY" "$ROOT/benchmarks/sample_speed.py" "${SPEED_ARGS[@]}" "${SPEED_VAR[@]}" \
+    --out "$WORK/speed/sample_speed_$DEVICE.md"
+if [ -f "$ROOT/benchmarks/train_speed.py" ]; then
+    # written beside this script by another branch of issue 13: its options are read from its --help
+    TS_HELP=$("$PY" "$ROOT/benchmarks/train_speed.py" --help 2>/dev/null || true)
+    TRAIN_SPEED=()
+    if grep -q -- "--out" <<<"$TS_HELP"; then TRAIN_SPEED+=(--out "$WORK/speed/train_speed_$DEVICE.md"); fi
+    if [ "$MODE" = smoke ] && grep -q -- "--smoke" <<<"$TS_HELP"; then
+        step train-speed 120 "$PY" "$ROOT/benchmarks/train_speed.py" --smoke "${TRAIN_SPEED[@]}"
+    elif [ "$MODE" = gpu ]; then
+        step train-speed 45 "$PY" "$ROOT/benchmarks/train_speed.py" "${TRAIN_SPEED[@]}"
+    else
+        say "train_speed: no --smoke option: skipped in the smoke run"
+    fi
+    # where it has no --out, its tables land in its own results folder: they join the results from there
+    find "$ROOT/benchmarks/results" -maxdepth 1 -name 'train_speed*' -newer "$WORK/.start" \
+        -exec cp {} "$WORK/speed/" \; 2>/dev/null
+else
+    say "train_speed: benchmarks/train_speed.py is not here: skipped"
+fi
+
+# 3. prepare: the carried HAM10000 copy (GPU) or embedded phantoms (smoke)
 if [ "$MODE" = gpu ]; then
     SOURCE=$DATA/HAM10000
 else
@@ -119,7 +144,7 @@ else
 fi
 step prepare 120 "${SKINAUG[@]}" prepare --format ham10000 "$SOURCE" --out "$WORK/work"
 
-# 3. measure: pyradiomics where it imports; else the measurements made of the same copy before the run
+# 4. measure: pyradiomics where it imports; else the measurements made of the same copy before the run
 measured() {
     local src=$DATA/measurements dst=$WORK/work/measurements
     mkdir -p "$dst" && "$PY" -c "import gzip, shutil, sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
@@ -135,7 +160,7 @@ else
     printf '%s\t%s\t%s\n' "measure" "missing" "0" >>"$STEPS"
 fi
 
-# 4. train-generator with a wall-clock budget. --time-budget comes with the generator-training branch of issue
+# 5. train-generator with a wall-clock budget. --time-budget comes with the generator-training branch of issue
 # 13; until that is merged the option is detected from --help and, on a GPU, fixed step counts stand in for it.
 if "${SKINAUG[@]}" train-generator --help 2>/dev/null | grep -q -- "--time-budget"; then
     [ "$MODE" = smoke ] && GEN_ARGS+=(--time-budget 2)
@@ -143,45 +168,22 @@ else
     say "train-generator has no --time-budget here: ${GEN_FALLBACK[*]:-the smoke step counts} instead"
     if [ "$MODE" = gpu ]; then GEN_ARGS=(--config small "${GEN_FALLBACK[@]}"); fi
 fi
-step train-generator 200 "${SKINAUG[@]}" train-generator "$WORK/work" "${GEN_ARGS[@]}" \
+step train-generator 170 "${SKINAUG[@]}" train-generator "$WORK/work" "${GEN_ARGS[@]}" \
     --out "$WORK/generator" --device "$DEVICE"
 
-# 5. augment: intra-class in-painting, per class
-step augment 120 "${SKINAUG[@]}" augment "$WORK/work" --generator "$WORK/generator" "${AUG_ARGS[@]}" \
+# 6. augment: intra-class in-painting, per class
+step augment 90 "${SKINAUG[@]}" augment "$WORK/work" --generator "$WORK/generator" "${AUG_ARGS[@]}" \
     --out "$WORK/synthetic" --device "$DEVICE"
 
-# 6. bench-classifier: the arms of the evidence run, one seed
-step bench-classifier 200 "${SKINAUG[@]}" bench-classifier "$WORK/work" --synthetic "$WORK/synthetic" \
+# 7. bench-classifier: the arms of the evidence run, one seed; 80 s kept for evaluate
+BENCH_CAP=$(($(left) - 80))
+if [ "$BENCH_CAP" -gt 240 ]; then BENCH_CAP=240; fi
+step bench-classifier "$BENCH_CAP" "${SKINAUG[@]}" bench-classifier "$WORK/work" --synthetic "$WORK/synthetic" \
     --arms "$ARMS" --seeds 1 --top-up-to "$TOP_UP" "${BENCH_ARGS[@]}" --out "$WORK/bench" --device "$DEVICE"
 
-# 7. evaluate: the domain features of the real-trained classifier of arm a
-step evaluate 90 "${SKINAUG[@]}" evaluate "$WORK/work" --synthetic "$WORK/synthetic" \
+# 8. evaluate: the domain features of the real-trained classifier of arm a
+step evaluate 75 "${SKINAUG[@]}" evaluate "$WORK/work" --synthetic "$WORK/synthetic" \
     --classifier "$WORK/bench/runs/a_seed0" "${EVAL_ARGS[@]}" --out "$WORK/evaluation" --device "$DEVICE"
-
-# 8. speed rows: sampling (with FoundationVision/VAR side by side where its code travelled) and training
-mkdir -p "$WORK/speed"
-SPEED_VAR=()
-if [ -f "$VAR_CHECKOUT/models/var.py" ]; then SPEED_VAR=(--against-var "$VAR_CHECKOUT"); else say "sample_speed: no VAR checkout at $VAR_CHECKOUT: skinaug rows only"; fi
-step sample-speed 90 "$PY" "$ROOT/benchmarks/sample_speed.py" "${SPEED_ARGS[@]}" "${SPEED_VAR[@]}" \
-    --out "$WORK/speed/sample_speed_$DEVICE.md"
-if [ -f "$ROOT/benchmarks/train_speed.py" ]; then
-    # written beside this script by another branch of issue 13: its options are read from its --help
-    TS_HELP=$("$PY" "$ROOT/benchmarks/train_speed.py" --help 2>/dev/null || true)
-    TRAIN_SPEED=()
-    if grep -q -- "--out" <<<"$TS_HELP"; then TRAIN_SPEED+=(--out "$WORK/speed/train_speed_$DEVICE.md"); fi
-    if [ "$MODE" = smoke ] && grep -q -- "--smoke" <<<"$TS_HELP"; then
-        step train-speed 120 "$PY" "$ROOT/benchmarks/train_speed.py" --smoke "${TRAIN_SPEED[@]}"
-    elif [ "$MODE" = gpu ]; then
-        step train-speed 90 "$PY" "$ROOT/benchmarks/train_speed.py" "${TRAIN_SPEED[@]}"
-    else
-        say "train_speed: no --smoke option: skipped in the smoke run"
-    fi
-    # where it has no --out, its tables land in its own results folder: they join the results from there
-    find "$ROOT/benchmarks/results" -maxdepth 1 -name 'train_speed*' -newer "$WORK/.start" \
-        -exec cp {} "$WORK/speed/" \; 2>/dev/null
-else
-    say "train_speed: benchmarks/train_speed.py is not here: skipped"
-fi
 
 # 9. results: at most 8 files of at most 16 MB in $OUT
 "$PY" "$ROOT/benchmarks/gpu_run_results.py" --mode "$MODE" --machine "$MACHINE" --work "$WORK" --out "$OUT" \
