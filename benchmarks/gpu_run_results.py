@@ -101,13 +101,18 @@ def main() -> None:
     else:
         notes.append("sample_speed.json: not written (sample_speed.py wrote no rows)")
     train_speed = sorted((work / "speed").rglob("train_speed*"))
+    extras = [(work / relative, relative) for relative in EXTRAS]
+    extras += [(path, f"speed/{path.name}") for path in train_speed]
+    room = MAX_BYTES - MAX_BYTES // 64  # uncompressed sizes: the archive stays under 16 MB whatever gzip gains
     with tarfile.open(out / "extras.tar.gz", "w:gz") as tar:
-        for relative in EXTRAS:
-            if (work / relative).is_file():
-                tar.add(work / relative, arcname=relative)
-        for path in train_speed:
-            if path.is_file():
-                tar.add(path, arcname=f"speed/{path.name}")
+        for path, name in extras:
+            if not path.is_file():
+                continue
+            if path.stat().st_size > room:
+                notes.append(f"extras.tar.gz: {name} left out ({path.stat().st_size / 1e6:.0f} MB)")
+                continue
+            room -= path.stat().st_size + 1024
+            tar.add(path, arcname=name)
 
     steps = read_steps(args.steps)
     failed = [name for name, status, _ in steps if status != "0" and name not in OPTIONAL_STEPS]
