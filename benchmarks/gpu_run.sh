@@ -54,6 +54,7 @@ if [ "$MODE" = gpu ]; then
     # sizes for <= 9 minutes on one H100/H200 (estimates: no GPU was lent when this was written; the step
     # timeouts below keep the whole run inside TOTAL_S whatever the steps take)
     TOTAL_S=540
+    CAP_SCALE=1
     DEVICE=auto
     GEN_ARGS=(--config small --time-budget 2)
     GEN_FALLBACK=(--tokenizer-steps 1500 --transformer-steps 1500) # only if --time-budget is not there yet
@@ -63,7 +64,8 @@ if [ "$MODE" = gpu ]; then
     EVAL_ARGS=(--judge-epochs 4 --bootstrap 100)
     SPEED_ARGS=(--configs small --batches 64 --repeats 3 --var-batches 2 64)
 else
-    TOTAL_S=900
+    TOTAL_S=1200
+    CAP_SCALE=3 # CPU steps: the caps are only there to end a hung run
     DEVICE=cpu
     GEN_ARGS=(--config tiny --tokenizer-steps 4 --transformer-steps 4 --batch-size 8)
     GEN_FALLBACK=()
@@ -82,6 +84,7 @@ step() {
     local name=$1 cap=$2 rc t0
     shift 2
     local remaining
+    cap=$((cap * CAP_SCALE))
     remaining=$(left)
     if [ "$cap" -gt "$remaining" ]; then cap=$remaining; fi
     if [ "$cap" -le 5 ]; then

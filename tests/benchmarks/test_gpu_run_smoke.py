@@ -30,7 +30,7 @@ def test_gpu_run_smoke_writes_well_formed_results(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1500,
     )
     log = (tmp_path / "work" / "gpu_run.log").read_text() if (tmp_path / "work" / "gpu_run.log").exists() else ""
     assert done.returncode == 0, done.stderr[-4000:] + log[-4000:]
