@@ -56,6 +56,7 @@ if [ "$MODE" = gpu ]; then
     TOTAL_S=540
     CAP_SCALE=1
     DEVICE=auto
+    KIND=cuda
     GEN_ARGS=(--config small --time-budget 2)
     GEN_FALLBACK=(--tokenizer-steps 1500 --transformer-steps 1500) # only if --time-budget is not there yet
     AUG_ARGS=(--per-class 500 --batch-size 64)
@@ -67,6 +68,7 @@ else
     TOTAL_S=1200
     CAP_SCALE=3 # CPU steps: the caps are only there to end a hung run
     DEVICE=cpu
+    KIND=cpu
     GEN_ARGS=(--config tiny --tokenizer-steps 4 --transformer-steps 4 --batch-size 8)
     GEN_FALLBACK=()
     AUG_ARGS=(--per-class 6 --batch-size 6)
@@ -118,12 +120,12 @@ mkdir -p "$WORK/speed"
 SPEED_VAR=()
 if [ -f "$VAR_CHECKOUT/models/var.py" ]; then SPEED_VAR=(--against-var "$VAR_CHECKOUT"); else say "sample_speed: no VAR checkout at $VAR_CHECKOUT: skinaug rows only"; fi
 step sample-speed 60 "$PY" "$ROOT/benchmarks/sample_speed.py" "${SPEED_ARGS[@]}" "${SPEED_VAR[@]}" \
-    --out "$WORK/speed/sample_speed_$DEVICE.md"
+    --out "$WORK/speed/sample_speed_$KIND.md"
 if [ -f "$ROOT/benchmarks/train_speed.py" ]; then
     # written beside this script by another branch of issue 13: its options are read from its --help
     TS_HELP=$("$PY" "$ROOT/benchmarks/train_speed.py" --help 2>/dev/null || true)
     TRAIN_SPEED=()
-    if grep -q -- "--out" <<<"$TS_HELP"; then TRAIN_SPEED+=(--out "$WORK/speed/train_speed_$DEVICE.md"); fi
+    if grep -q -- "--out" <<<"$TS_HELP"; then TRAIN_SPEED+=(--out "$WORK/speed/train_speed_$KIND.md"); fi
     if [ "$MODE" = smoke ] && grep -q -- "--smoke" <<<"$TS_HELP"; then
         step train-speed 120 "$PY" "$ROOT/benchmarks/train_speed.py" --smoke "${TRAIN_SPEED[@]}"
     elif [ "$MODE" = gpu ]; then
@@ -148,16 +150,21 @@ fi
 step prepare 120 "${SKINAUG[@]}" prepare --format ham10000 "$SOURCE" --out "$WORK/work"
 
 # 4. measure: pyradiomics where it imports; else the measurements made of the same copy before the run
-measured() {
-    local src=$DATA/measurements dst=$WORK/work/measurements
-    mkdir -p "$dst" && "$PY" -c "import gzip, shutil, sys; shutil.copyfileobj(gzip.open(sys.argv[1]), open(sys.argv[2], 'wb'))" \
-        "$src/features.csv.gz" "$dst/features.csv.tmp" && mv "$dst/features.csv.tmp" "$dst/features.csv" \
-        && cp "$src/scaler.json" "$src/class_means.json" "$src/summary.json" "$dst/"
-}
 if "$PY" -c "import radiomics, SimpleITK" 2>/dev/null; then
     step measure 300 "${SKINAUG[@]}" measure "$WORK/work"
 elif [ -f "$DATA/measurements/features.csv.gz" ]; then
-    step measure-carried 60 measured
+    step measure-carried 60 "$PY" - "$DATA/measurements" "$WORK/work/measurements" <<'PY'
+import gzip, shutil, sys
+from pathlib import Path
+
+source, target = Path(sys.argv[1]), Path(sys.argv[2])
+target.mkdir(parents=True, exist_ok=True)
+for name in ("scaler.json", "class_means.json", "summary.json"):
+    shutil.copyfile(source / name, target / name)
+with gzip.open(source / "features.csv.gz") as read, open(target / "features.csv.tmp", "wb") as write:
+    shutil.copyfileobj(read, write)
+(target / "features.csv.tmp").replace(target / "features.csv")
+PY
 else
     say "measure: no pyradiomics here and no carried $DATA/measurements/features.csv.gz"
     printf '%s\t%s\t%s\n' "measure" "missing" "0" >>"$STEPS"

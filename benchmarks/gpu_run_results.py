@@ -13,7 +13,8 @@ brings back), named in letters, digits, '.', '_' and '-':
                             manifest and grid, the train_speed files, steps.tsv
 
 A file over 16 MB goes gzipped (name.gz) or, still too big, is left out and named in gpu_run.md. Exits 1 when a
-required step (all but the speed rows) failed or was skipped, after writing everything it has.
+required step (all but the speed rows) failed or was skipped, or a required result file is missing, after writing
+everything it has.
 """
 
 from __future__ import annotations
@@ -116,6 +117,7 @@ def main() -> None:
 
     steps = read_steps(args.steps)
     failed = [name for name, status, _ in steps if status != "0" and name not in OPTIONAL_STEPS]
+    failed += [name for source, name in COPIES if not (work / source).is_file()]  # a required result is missing
     lines = [
         f"# gpu_run.sh ({args.mode})",
         "",
@@ -133,7 +135,7 @@ def main() -> None:
         lines += [table.read_text(), ""]
     if notes:
         lines += ["## Files", "", *(f"- {note}" for note in notes), ""]
-    (out / "gpu_run.md").write_text("\n".join(lines))
+    (out / "gpu_run.md").write_text("\n".join(lines) + "\n")
     log = args.log.read_bytes() if args.log.is_file() else b""
     (out / "gpu_run.log").write_bytes(log[-MAX_BYTES:])
     print(
