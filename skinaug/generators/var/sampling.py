@@ -68,7 +68,7 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 0.0) -> Tensor:
     always kept)."""
     vocab = logits.shape[-1]
     if 0 < top_k < vocab:
-        kth = torch.topk(logits, top_k, dim=-1).values[..., -1:]
+        kth = torch.topk(logits, top_k, dim=-1, sorted=False).values.amin(-1, keepdim=True)  # no sort needed
         logits = logits.masked_fill(logits < kth, float("-inf"))
     if 0.0 < top_p < 1.0:
         sorted_logits, order = torch.sort(logits, dim=-1, descending=True, stable=True)
@@ -112,7 +112,10 @@ def draw_tokens(
     `uniforms` (... x 1, see `uniforms_per_scale`) or else taken here from `generator` (one generator, or one
     per row of the first dimension). Everything runs on the logits' device without a host sync.
     Returns LongTensor (...)."""
-    logits = filter_logits(logits.float() / temperature, top_k, top_p)
+    logits = logits.float()
+    if temperature != 1.0:  # a Python number: no copy of the logits at the default
+        logits = logits / temperature
+    logits = filter_logits(logits, top_k, top_p)
     probs = logits.softmax(-1)
     cdf = probs.cumsum(-1)
     if uniforms is None:
