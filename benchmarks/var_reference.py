@@ -67,6 +67,12 @@ def load_var(checkout: Path, scales: tuple[int, ...], device: torch.device, dept
     finally:
         for cls, reset in saved.items():
             cls.reset_parameters = reset  # type: ignore[method-assign]
+    # build_vae_var leaves the VQVAE to a checkpoint: with reset_parameters off its convolutions (the quantizer's
+    # phi among them) hold uninitialised memory, which can be NaN; random weights are what is timed here
+    for module in vae.modules():
+        reset = getattr(module, "reset_parameters", None)
+        if callable(reset):
+            reset()
     vae.fhat_to_img = lambda f_hat: f_hat  # tokens only: no VQVAE decode
     var.rng = torch.Generator(device=device)
     return var.eval()
