@@ -82,6 +82,20 @@ def gather_over_ranks(tensor: torch.Tensor, ctx: Distributed) -> torch.Tensor:
     return torch.stack(parts)
 
 
+def data_parallel(module: torch.nn.Module, ctx: Distributed, find_unused_parameters: bool = False) -> torch.nn.Module:
+    """`module` in DistributedDataParallel: rank 0's parameters and buffers copied to all ranks once, then
+    gradients averaged over ranks in buckets, all-reduced while the backward pass still runs, and stored in
+    the buckets (no copy). Buffers are not re-broadcast at every forward: the callers keep them identical."""
+    ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(
+        module,
+        device_ids=ids,
+        forward_sync_buffers=False,
+        gradient_as_bucket_view=True,
+        find_unused_parameters=find_unused_parameters,
+    )
+
+
 def broadcast_module(module: torch.nn.Module, ctx: Distributed) -> None:
     """Copy rank 0's parameters and buffers to every process (start, and after codebook restarts)."""
     if ctx.enabled:

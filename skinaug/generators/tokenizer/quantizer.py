@@ -137,6 +137,11 @@ class MultiScaleQuantizer(nn.Module):
         self._pool: list[torch.Tensor] | None = None  # per scale, the residual vectors of the last training forward
         self.ranks = Distributed()  # the processes training together (set by TokenizerTrainer under DDP)
 
+    @property
+    def has_idle_phis(self) -> bool:
+        """True when some phi conv serves no scale (phi_share > number of scales): it never gets a gradient."""
+        return bool(set(range(len(self.phis))) - set(self.phi_index))
+
     # -- building blocks ------------------------------------------------------------------------------
     def codebook_vectors(self) -> torch.Tensor:
         """V x d code vectors as used (l2-normalised if l2_lookup)."""
