@@ -214,10 +214,9 @@ class MultiScaleQuantizer(nn.Module):
             f_hat = f_hat + h
             codebook_loss = codebook_loss + self.beta * F.mse_loss(f_hat.detach(), f) + F.mse_loss(f_hat, f_sg)
             indices.append(idx)
-            flat_idx = idx.flatten()
-            counts.append(torch.zeros(self.vocab_size, dtype=torch.long, device=idx.device).scatter_add_(
-                0, flat_idx, torch.ones_like(flat_idx)
-            ))  # = bincount, without bincount's device-to-host sync on CUDA
+            flat_idx = idx.flatten()  # counted as bincount would, without its device-to-host sync on CUDA
+            zeros = torch.zeros(self.vocab_size, dtype=torch.long, device=idx.device)
+            counts.append(zeros.scatter_add_(0, flat_idx, torch.ones_like(flat_idx)))
             if self.training and self.dead_code_restart:
                 pool.append(residual.detach().permute(0, 2, 3, 1).reshape(-1, self.latent_dim))
         K = len(self.scales)

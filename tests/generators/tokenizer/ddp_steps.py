@@ -64,11 +64,11 @@ def main(out: Path, rank: int, world: int, store: str | None) -> None:
     for opt in (trainer.opt_g, trainer.opt_d):
         for group in opt.param_groups:
             group["eps"] = ADAM_EPS
-    share = GLOBAL_BATCH // world
+    share = slice(rank * GLOBAL_BATCH // world, (rank + 1) * GLOBAL_BATCH // world)
     rows = []
     for step in range(STEPS):
         images, masks = global_batch(step)
-        rows.append(trainer.step(images[rank * share : (rank + 1) * share], masks[rank * share : (rank + 1) * share], step))
+        rows.append(trainer.step(images[share], masks[share], step))
     state = {f"model.{k}": v for k, v in trainer.model.state_dict().items()}
     state.update({f"discriminator.{k}": v for k, v in trainer.discriminator.state_dict().items()})
     save_file({k: v.detach().contiguous() for k, v in state.items()}, str(out / f"rank{rank}.safetensors"))

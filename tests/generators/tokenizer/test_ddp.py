@@ -90,14 +90,12 @@ def test_every_tokenizer_parameter_gets_a_gradient_so_ddp_needs_no_unused_parame
 def test_autocast_is_bf16_on_cuda_and_off_on_cpu() -> None:
     assert autocast_dtype(torch.device("cpu")) is None
     assert autocast_dtype(torch.device("cuda", 0)) is torch.bfloat16
-    assert not autocast(torch.device("cpu"))._enabled
-    with torch.device("cpu"):
-        assert torch.nn.Linear(4, 4)(torch.ones(1, 4)).dtype == torch.float32
     with autocast(torch.device("cpu")):
         assert (torch.ones(2, 3) @ torch.ones(3, 2)).dtype == torch.float32  # CPU training stays float32
 
 
 def test_the_quantizer_computes_distances_and_codes_in_float32_under_bf16_autocast() -> None:
+    torch.manual_seed(0)
     q = MultiScaleQuantizer(small_config(vocab_size=64)).train()
     with torch.no_grad():  # codes 1 and 2 differ from code 0 by less than bf16 can resolve
         base = torch.randn(8)
@@ -108,13 +106,12 @@ def test_the_quantizer_computes_distances_and_codes_in_float32_under_bf16_autoca
     flat = f.permute(0, 2, 3, 1).reshape(-1, 8)
     reference_scores = q.code_scores(flat)
     reference_tokens = q.f_to_indices(f)
-    assert torch.equal(reference_scores.argmax(1)[:5], reference_scores.argmax(1)[:5])
     with torch.autocast("cpu", dtype=torch.bfloat16):
         assert (flat @ q.codebook.weight.T).dtype == torch.bfloat16  # what an unguarded lookup would use
-        scores = q.code_scores(flat.bfloat16())
-        tokens = q.f_to_indices(f.bfloat16().float())
+        scores = q.code_scores(flat)
+        tokens = q.f_to_indices(f)
         out = q(f)
-    assert scores.dtype == torch.float32
+    assert scores.dtype == torch.float32 and torch.equal(scores, reference_scores)
     assert out.f_hat.dtype == torch.float32 and out.losses["codebook"].dtype == torch.float32
     assert [torch.equal(a, b) for a, b in zip(tokens, reference_tokens)] == [True] * len(q.scales)
     assert [torch.equal(a, b) for a, b in zip(out.indices, reference_tokens)] == [True] * len(q.scales)
