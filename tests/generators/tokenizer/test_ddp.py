@@ -118,3 +118,36 @@ def test_the_quantizer_computes_distances_and_codes_in_float32_under_bf16_autoca
     # the same search in bf16 picks other codes: the float32 guard is what keeps the tokens
     bf16_pick = (flat.bfloat16() @ q.codebook.weight.bfloat16().T).argmax(1)
     assert not torch.equal(bf16_pick, reference_scores.argmax(1))
+
+
+def test_a_bf16_step_runs_the_networks_in_bf16_and_the_quantizer_in_float32(monkeypatch: pytest.MonkeyPatch) -> None:
+    from skinaug.generators.tokenizer import train_step
+
+    # CPU autocast stands in for what machine.autocast gives a CUDA device
+    monkeypatch.setattr(train_step, "autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
+    cfg = small_config(disc_channels=8, adversarial_start=0, dead_code_steps=1)
+    torch.manual_seed(0)
+    trainer = TokenizerTrainer(LesionTokenizer(cfg), cfg, OptimConfig(lr=1e-3, warmup_steps=1, steps=4))
+    seen: dict[str, torch.dtype] = {}
+
+    def record(name: str):  # noqa: ANN202
+        def hook(module, inputs, output) -> None:  # noqa: ANN001
+            seen.setdefault(name, getattr(output, "f_hat", output).dtype)
+
+        return hook
+
+    trainer.model.encoder.register_forward_hook(record("encoder"))
+    trainer.model.quantizer.register_forward_hook(record("quantizer"))
+    trainer.model.decoder.register_forward_hook(record("decoder"))
+    trainer.discriminator.register_forward_hook(record("discriminator"))
+    images, masks = batch(2)
+    logs = trainer.step(images, masks, 0)
+    assert seen == {
+        "encoder": torch.bfloat16,
+        "quantizer": torch.float32,
+        "decoder": torch.bfloat16,
+        "discriminator": torch.bfloat16,
+    }
+    assert all(torch.isfinite(torch.tensor(v)) for k, v in logs.items() if k != "psnr")
+    assert logs["restarted"] > 0 and "d_loss" in logs
+    assert trainer.model.quantizer.codebook.weight.dtype == torch.float32
