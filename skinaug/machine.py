@@ -47,3 +47,19 @@ def describe_hardware() -> str:
     if torch.cuda.is_available():
         return f"{torch.cuda.device_count()} x {torch.cuda.get_device_name(0)}"
     return f"{cpu_name()}, {os.cpu_count()} cores (no GPU)"
+
+
+def autocast_dtype(device: torch.device) -> torch.dtype | None:
+    """The mixed-precision dtype of training/sampling on `device`: bf16 on CUDA, None (plain float32) elsewhere.
+
+    bf16 keeps float32's exponent range, so no loss scaling is needed; CPUs gain little from it and lose
+    accuracy, so CPU runs (tests, CI, small machines) stay float32."""
+    return torch.bfloat16 if device.type == "cuda" else None
+
+
+def autocast(device: torch.device) -> torch.autocast:
+    """An autocast context for `device` with `autocast_dtype(device)` (disabled where that is None)."""
+    dtype = autocast_dtype(device)
+    if dtype is None:
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast(device.type, dtype=dtype)

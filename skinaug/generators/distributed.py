@@ -66,6 +66,36 @@ def mean_over_ranks(values: dict[str, float], ctx: Distributed) -> dict[str, flo
     return {k: float(v) / ctx.world for k, v in zip(keys, tensor.tolist())}
 
 
+def sum_over_ranks(tensor: torch.Tensor, ctx: Distributed) -> torch.Tensor:
+    """Sum `tensor` over all processes, in place (unchanged in one process); returns it."""
+    if ctx.enabled:
+        dist.all_reduce(tensor)
+    return tensor
+
+
+def gather_over_ranks(tensor: torch.Tensor, ctx: Distributed) -> torch.Tensor:
+    """world x tensor.shape: every process's `tensor` (same shape on all), in rank order (1 x ... in one process)."""
+    if not ctx.enabled:
+        return tensor.unsqueeze(0)
+    parts = [torch.empty_like(tensor) for _ in range(ctx.world)]
+    dist.all_gather(parts, tensor.contiguous())
+    return torch.stack(parts)
+
+
+def data_parallel(module: torch.nn.Module, ctx: Distributed, find_unused_parameters: bool = False) -> torch.nn.Module:
+    """`module` in DistributedDataParallel: rank 0's parameters and buffers copied to all ranks once, then
+    gradients averaged over ranks in buckets, all-reduced while the backward pass still runs, and stored in
+    the buckets (no copy). Buffers are not re-broadcast at every forward: the callers keep them identical."""
+    ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    return torch.nn.parallel.DistributedDataParallel(
+        module,
+        device_ids=ids,
+        forward_sync_buffers=False,
+        gradient_as_bucket_view=True,
+        find_unused_parameters=find_unused_parameters,
+    )
+
+
 def broadcast_module(module: torch.nn.Module, ctx: Distributed) -> None:
     """Copy rank 0's parameters and buffers to every process (start, and after codebook restarts)."""
     if ctx.enabled:

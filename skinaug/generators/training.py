@@ -192,40 +192,24 @@ def run_stage(stage: Stage, out: Path, ctx: Distributed, resume: bool, progress:
     return last
 
 
-def _average_gradients(modules: list[torch.nn.Module], ctx: Distributed) -> None:
-    """Data-parallel gradients for the tokenizer and its discriminator: every gradient is averaged over ranks."""
-    if not ctx.enabled:
-        return
-    for module in modules:
-        for parameter in module.parameters():
-            if parameter.requires_grad:
-                parameter.register_hook(lambda grad: _all_reduce_mean(grad, ctx.world))
-
-
-def _all_reduce_mean(grad: torch.Tensor, world: int) -> torch.Tensor:
-    grad = grad.clone()
-    dist.all_reduce(grad)
-    return grad / world
-
-
 def _tokenizer_stage(
     config: GeneratorConfig, train: ConditionedImages, val: ConditionedImages, options: TrainOptions, ctx: Distributed
 ) -> Stage:
     torch.manual_seed(config.seed)
     model = LesionTokenizer(config.tokenizer)
-    trainer = TokenizerTrainer(
-        model, config.tokenizer, config.tokenizer_optim, load_perceptual(options.perceptual_weights), ctx.device
+    trainer = TokenizerTrainer(  # DDP-wrapped in several processes (tokenizer/train_step.py)
+        model,
+        config.tokenizer,
+        config.tokenizer_optim,
+        load_perceptual(options.perceptual_weights),
+        ctx.device,
+        distributed=ctx,
     )
-    broadcast_module(model, ctx)
-    broadcast_module(trainer.discriminator, ctx)
-    _average_gradients([model, trainer.discriminator], ctx)
     optim = config.tokenizer_optim
 
     def train_step(_: dict[str, Any], step: int) -> dict[str, float]:
         batch = step_batch(train, optim.batch_size, config.seed, step, ctx.rank, ctx.world)
-        logs = trainer.step(batch["image"], batch["mask"], step)
-        broadcast_module(model.quantizer, ctx)  # codebook restarts are decided on rank 0
-        return logs
+        return trainer.step(batch["image"], batch["mask"], step)
 
     @torch.no_grad()
     def validate() -> dict[str, float]:

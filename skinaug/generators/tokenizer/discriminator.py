@@ -7,6 +7,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
+from ..distributed import Distributed, sum_over_ranks
 from .blocks import group_norm
 
 
@@ -60,13 +61,24 @@ def hinge_g_loss(logits_fake: torch.Tensor) -> torch.Tensor:
 
 
 def adaptive_weight(
-    nll_loss: torch.Tensor, g_loss: torch.Tensor, last_layer: torch.Tensor, max_weight: float = 1e4
+    nll_loss: torch.Tensor,
+    g_loss: torch.Tensor,
+    last_layer: torch.Tensor,
+    max_weight: float = 1e4,
+    ranks: Distributed | None = None,
 ) -> torch.Tensor:
     """VQGAN's balance: ||d nll / d last|| / (||d g / d last|| + 1e-4), clamped to [0, max_weight], detached.
 
-    `last_layer` is the decoder's final conv weight; both losses must still have their graphs.
+    `last_layer` is the decoder's final conv weight (the module's own parameter, not through a DDP wrapper:
+    torch.autograd.grad bypasses DDP's reducer, so nothing is averaged for it); both losses must still have
+    their graphs. With `ranks` (several processes) both gradients are averaged over the ranks first, so the
+    weight is the global batch's, the same on every rank (each rank's own weight would differ and scale its
+    share of the gradient differently from a single process on the whole batch).
     """
     nll_grads = torch.autograd.grad(nll_loss, last_layer, retain_graph=True)[0]
     g_grads = torch.autograd.grad(g_loss, last_layer, retain_graph=True)[0]
+    if ranks is not None and ranks.enabled:
+        both = sum_over_ranks(torch.stack([nll_grads, g_grads]), ranks) / ranks.world
+        nll_grads, g_grads = both[0], both[1]
     weight = nll_grads.norm() / (g_grads.norm() + 1e-4)
     return weight.clamp(0.0, max_weight).detach()

@@ -28,6 +28,17 @@ used at any scale, and `restart_dead_codes()` (call it after the optimizer step;
 re-initialises codes unused for `dead_code_steps` steps from random residual vectors R_k of that forward
 (every scale equally likely, so that restarted codes also reach the coarse scales, where collapse shows first).
 
+Several processes (DDP, `ranks` set by TokenizerTrainer): a training forward sums the code counts over all
+ranks before updating the counters (so all ranks hold the same counters, those of the global batch), and a
+restart draws from the residuals of the global batch (rank 0's, then rank 1's, ...): every rank draws the same
+positions, the rank holding each vector contributes it and a sum over ranks gives all ranks the same new codes,
+the ones a single process would choose for that global batch.
+
+Precision: the nearest-code search and the whole quantization run in float32 with autocast disabled, also
+when the caller (bf16 training or sampling on a GPU) runs the encoder and decoder under autocast: bf16's 8-bit
+mantissa cannot tell apart codes whose distances differ by less than ~0.4 %, so tokens would depend on the
+precision.
+
 The protocol used by the VAR transformer: `f_to_indices`, `indices_to_f_hat`, `indices_to_var_input`,
 `next_input`, `residual_codes` (in-painting), `embed`, and the attributes `scales`, `vocab_size`, `latent_dim`.
 """
@@ -42,6 +53,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import TokenizerConfig
+from ..distributed import Distributed, gather_over_ranks, sum_over_ranks
 
 
 @dataclass
@@ -123,6 +135,12 @@ class MultiScaleQuantizer(nn.Module):
         self.register_buffer("unused_steps", torch.zeros(self.vocab_size, dtype=torch.long))
         self.register_buffer("restarts", torch.zeros((), dtype=torch.long))
         self._pool: list[torch.Tensor] | None = None  # per scale, the residual vectors of the last training forward
+        self.ranks = Distributed()  # the processes training together (set by TokenizerTrainer under DDP)
+
+    @property
+    def has_idle_phis(self) -> bool:
+        """True when some phi conv serves no scale (phi_share > number of scales): it never gets a gradient."""
+        return bool(set(range(len(self.phis))) - set(self.phi_index))
 
     # -- building blocks ------------------------------------------------------------------------------
     def codebook_vectors(self) -> torch.Tensor:
@@ -147,17 +165,22 @@ class MultiScaleQuantizer(nn.Module):
         return x if i < 0 else self.phis[i](x)
 
     @torch.no_grad()
+    def code_scores(self, flat: torch.Tensor) -> torch.Tensor:
+        """N x V float32 closeness of N vectors (N x d) to every code, the larger the nearer: cosine similarity
+        if l2_lookup, else minus the squared l2 distance. Always float32 (autocast disabled, inputs upcast)."""
+        with torch.autocast(device_type=flat.device.type, enabled=False):
+            flat = flat.float()
+            w = self.codebook.weight.detach().float()
+            if self.l2_lookup:
+                return F.normalize(flat, dim=1) @ F.normalize(w, dim=1).T
+            return -(flat.square().sum(1, keepdim=True) + w.square().sum(1) - 2 * flat @ w.T)
+
+    @torch.no_grad()
     def _lookup(self, z: torch.Tensor) -> torch.Tensor:
         """Nearest code of every position of z (B x d x s x s) -> B x s x s."""
         B, d, s, _ = z.shape
         flat = z.permute(0, 2, 3, 1).reshape(-1, d)
-        w = self.codebook.weight.detach()
-        if self.l2_lookup:
-            idx = torch.argmax(F.normalize(flat, dim=1) @ F.normalize(w, dim=1).T, dim=1)
-        else:
-            dist = flat.square().sum(1, keepdim=True) + w.square().sum(1) - 2 * flat @ w.T
-            idx = torch.argmin(dist, dim=1)
-        return idx.view(B, s, s)
+        return torch.argmax(self.code_scores(flat), dim=1).view(B, s, s)
 
     def _contribution(self, k: int, tokens: torch.Tensor) -> torch.Tensor:
         """h_k: scale k's tokens (B x s x s or B x s*s) as a B x d x h x w contribution to f_hat."""
@@ -191,13 +214,16 @@ class MultiScaleQuantizer(nn.Module):
             f_hat = f_hat + h
             codebook_loss = codebook_loss + self.beta * F.mse_loss(f_hat.detach(), f) + F.mse_loss(f_hat, f_sg)
             indices.append(idx)
-            counts.append(torch.bincount(idx.flatten(), minlength=self.vocab_size))
+            flat_idx = idx.flatten()  # counted as bincount would, without its device-to-host sync on CUDA
+            zeros = torch.zeros(self.vocab_size, dtype=torch.long, device=idx.device)
+            counts.append(zeros.scatter_add_(0, flat_idx, torch.ones_like(flat_idx)))
             if self.training and self.dead_code_restart:
                 pool.append(residual.detach().permute(0, 2, 3, 1).reshape(-1, self.latent_dim))
         K = len(self.scales)
         losses = {"codebook": codebook_loss / K, "latent": F.mse_loss(f_hat, f)}
         count_matrix = torch.stack(counts).float()
         if self.training:
+            count_matrix = sum_over_ranks(count_matrix, self.ranks)  # the global batch's counts
             used = count_matrix.sum(0) > 0
             with torch.no_grad():
                 self.unused_steps.copy_(torch.where(used, torch.zeros_like(self.unused_steps), self.unused_steps + 1))
@@ -220,7 +246,8 @@ class MultiScaleQuantizer(nn.Module):
 
         The vectors are drawn with every scale equally likely (then a random token of that scale), so that
         restarted codes also land among the few coarse-scale residuals, where collapse shows first; a small
-        relative jitter keeps codes drawn from the same vector apart.
+        relative jitter keeps codes drawn from the same vector apart. Under DDP every rank must call it after
+        the same forward (see the module docstring): the choice is the global batch's, identical on all ranks.
         """
         empty = torch.zeros(0, dtype=torch.long, device=self.codebook.weight.device)
         if not self.dead_code_restart or self._pool is None:
@@ -232,10 +259,18 @@ class MultiScaleQuantizer(nn.Module):
         n = dead.numel()
         generator = torch.Generator().manual_seed(int(self.restarts.item()) * 7919 + 17)
         scale = torch.randint(len(pool), (n,), generator=generator)
-        sizes = torch.tensor([len(p) for p in pool])
-        starts = torch.cumsum(sizes, 0) - sizes
+        local_sizes = torch.tensor([len(p) for p in pool])
+        # world x K: vectors per rank and scale (gathered on the codebook's device: NCCL needs GPU tensors)
+        rank_sizes = gather_over_ranks(local_sizes.to(pool[0].device), self.ranks).cpu()
+        sizes = rank_sizes.sum(0)  # the global batch's pool of each scale: rank 0's vectors, rank 1's, ...
         row = (torch.rand(n, generator=generator) * sizes[scale]).long().clamp_max(sizes[scale] - 1)
-        new = torch.cat(pool)[(starts[scale] + row).to(pool[0].device)]
+        rank_offsets = torch.cumsum(rank_sizes, 0) - rank_sizes  # where each rank's vectors start, per scale
+        local_row = row - rank_offsets[self.ranks.rank, scale]
+        mine = (local_row >= 0) & (local_row < local_sizes[scale])  # the draws this rank holds
+        local_starts = torch.cumsum(local_sizes, 0) - local_sizes
+        new = pool[0].new_zeros(n, self.latent_dim)
+        new[mine.to(new.device)] = torch.cat(pool)[(local_starts[scale] + local_row)[mine].to(new.device)]
+        new = sum_over_ranks(new, self.ranks)  # each draw is held by one rank: the sum is that vector, exactly
         jitter = torch.randn(new.shape, generator=generator).to(new.device)
         new = new + 0.01 * new.norm(dim=1, keepdim=True) * jitter / self.latent_dim**0.5
         if self.l2_lookup:
@@ -248,8 +283,12 @@ class MultiScaleQuantizer(nn.Module):
     # -- the protocol of the VAR transformer ----------------------------------------------------------------
     @torch.no_grad()
     def f_to_indices(self, f: torch.Tensor) -> list[torch.Tensor]:
-        """Token maps of f: per scale a LongTensor B x s_k x s_k (the same tokens as forward)."""
-        f = f.float()
+        """Token maps of f: per scale a LongTensor B x s_k x s_k (the same tokens as forward; float32, also
+        under autocast)."""
+        with torch.autocast(device_type=f.device.type, enabled=False):
+            return self._f_to_indices(f.float())
+
+    def _f_to_indices(self, f: torch.Tensor) -> list[torch.Tensor]:
         f_hat = torch.zeros_like(f)
         out = []
         for k in range(len(self.scales)):
@@ -263,9 +302,10 @@ class MultiScaleQuantizer(nn.Module):
         """Scale k's codes of the residual f - f_hat (f_hat: the latent accumulated from scales < k, or None = 0):
         the nearest code of area_downsample(f - f_hat, s_k), B x s_k x s_k. With f_hat built from f's own codes
         this is exactly f_to_indices(f)[k]; consistent in-painting uses it with the f_hat of the tokens drawn."""
-        f = f.float()
-        residual = f if f_hat is None else f - f_hat
-        return self._lookup(self._down(residual, self.scales[k]))
+        with torch.autocast(device_type=f.device.type, enabled=False):
+            f = f.float()
+            residual = f if f_hat is None else f - f_hat.float()
+            return self._lookup(self._down(residual, self.scales[k]))
 
     def indices_to_f_hat(self, indices: list[torch.Tensor]) -> torch.Tensor:
         """The reconstructed latent f_hat (B x d x h x w) of a full list of token maps."""

@@ -13,6 +13,29 @@ learning rate of both follows `schedules.warmup_cosine`: linear warm-up over `wa
 0 at `steps` (it stays 0 after), so a resumed run only needs the step index. Gradients are clipped to
 `grad_clip` (0 = no clipping). After each generator step, dead codes are restarted (MultiScaleQuantizer.
 restart_dead_codes) and their AdamW moments reset.
+
+Precision: on CUDA the encoder, decoder, discriminator (and perceptual network) run under bf16 autocast
+(machine.autocast); the quantizer runs in float32 inside (quantizer.py), the losses are taken in float32.
+On CPU everything is float32.
+
+Several processes (`distributed` with world > 1, gloo or NCCL): the tokenizer and the discriminator are
+wrapped in DistributedDataParallel (bucketed all-reduce overlapping the backward pass). Design choices:
+- Every tokenizer parameter gets a gradient in every generator step (the discriminator is called as a plain,
+  frozen module there, not through its DDP wrapper), so find_unused_parameters stays off (it walks the
+  autograd graph after every forward); it is on only for configs whose quantizer has a phi conv that no
+  scale uses. static_graph is not used: it needs the reducer to see every output tensor, and the tokenizer
+  returns a dataclass.
+- The adaptive GAN weight takes torch.autograd.grad of two losses at the decoder's last layer; that call
+  does not go through DDP's reducer (which hooks gradient accumulation into .grad, not autograd.grad), so
+  the two local gradients are averaged over ranks explicitly (discriminator.adaptive_weight) and the weight
+  is the global batch's, identical on all ranks.
+- The discriminator step scores real and fake images in one call of a small wrapper module, so DDP sees one
+  forward per backward.
+- Buffers are not broadcast at every forward: the quantizer's dead-code counters come from code counts
+  summed over ranks and its restarts draw from the global batch (quantizer.py), and the spectral norm's
+  power-iteration vectors depend only on the (identical) weights; DDP copies rank 0's state once, at the start.
+With equal shares of a global batch, the result equals one process stepping on that whole batch (up to
+floating-point summation order; tests/generators/tokenizer/test_ddp.py).
 """
 
 from __future__ import annotations
@@ -23,8 +46,10 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from ...machine import autocast
 from ...schedules import warmup_cosine
 from ..config import OptimConfig, TokenizerConfig
+from ..distributed import Distributed, data_parallel
 from .discriminator import PatchDiscriminator, adaptive_weight, hinge_d_loss, hinge_g_loss
 from .model import LesionTokenizer
 from .perceptual import PerceptualLoss, describe_perceptual
@@ -50,6 +75,17 @@ def psnr(recon: torch.Tensor, images: torch.Tensor) -> float:
     return float("inf") if mse == 0 else 10.0 * math.log10(1.0 / mse)
 
 
+class RealAndFake(nn.Module):
+    """The discriminator's two calls of a discriminator step as one forward: (D(real), D(fake))."""
+
+    def __init__(self, discriminator: nn.Module) -> None:
+        super().__init__()
+        self.discriminator = discriminator
+
+    def forward(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.discriminator(real), self.discriminator(fake)
+
+
 class TokenizerTrainer:
     """Owns the tokenizer, the discriminator and both optimizers; `step` does one training step."""
 
@@ -65,7 +101,10 @@ class TokenizerTrainer:
         disc_norm: str = "spectral",
         adaptive_weight: bool = True,
         schedule: bool = True,
+        distributed: Distributed | None = None,
     ) -> None:
+        """`distributed`: the processes training together (None or world 1: this process alone); each calls
+        `step` with its share of the global batch."""
         self.device = torch.device(device)
         self.config = config
         self.optim = optim_config
@@ -85,6 +124,14 @@ class TokenizerTrainer:
         self.opt_d = torch.optim.AdamW(
             param_groups(self.discriminator, optim_config.weight_decay), lr=optim_config.lr, betas=betas
         )
+        self.ranks = distributed or Distributed(device=self.device)
+        # What the steps call: the models themselves in one process, their DDP wrappers in several.
+        self.generator: nn.Module = self.model
+        self.scorer: nn.Module = RealAndFake(self.discriminator)
+        if self.ranks.enabled:
+            self.model.quantizer.ranks = self.ranks
+            self.generator = data_parallel(self.model, self.ranks, self.model.quantizer.has_idle_phis)
+            self.scorer = data_parallel(self.scorer, self.ranks)
 
     def adversarial_active(self, step_index: int) -> bool:
         return self.config.adversarial_weight > 0 and step_index >= self.config.adversarial_start
@@ -123,24 +170,27 @@ class TokenizerTrainer:
         masks = masks.to(self.device)
         lr = self._set_lr(step_index)
         adversarial = self.adversarial_active(step_index)
-        self.model.train()
-        self.discriminator.train()
+        self.generator.train()
+        self.scorer.train()
 
-        out = self.model(images, masks)
-        loss = out.losses["total"]
+        with autocast(self.device):
+            out = self.generator(images, masks)
+            loss = out.losses["total"]
+            nll = out.losses["pixel"]
+            if self.perceptual is not None and cfg.perceptual_weight > 0:
+                perceptual = self.perceptual(out.recon, images).float()
+                loss = loss + cfg.perceptual_weight * perceptual
+                nll = nll + cfg.perceptual_weight * perceptual
+            if adversarial:
+                self.discriminator.requires_grad_(False)  # the generator's loss only: D's weights stay out
+                g_adv = hinge_g_loss(self.discriminator(out.recon).float())
+                self.discriminator.requires_grad_(True)
         logs = {name: float(value.detach()) for name, value in out.losses.items()}
-        nll = out.losses["pixel"]
         if self.perceptual is not None and cfg.perceptual_weight > 0:
-            perceptual = self.perceptual(out.recon, images)
-            loss = loss + cfg.perceptual_weight * perceptual
-            nll = nll + cfg.perceptual_weight * perceptual
             logs["perceptual"] = float(perceptual.detach())
         if adversarial:
-            self.discriminator.requires_grad_(False)
-            g_adv = hinge_g_loss(self.discriminator(out.recon))
-            self.discriminator.requires_grad_(True)
             weight = (
-                adaptive_weight(nll, g_adv, self.model.decoder.last_layer)
+                adaptive_weight(nll, g_adv, self.model.decoder.last_layer, ranks=self.ranks)
                 if self.adaptive_weight
                 else torch.ones((), device=self.device)
             )
@@ -156,8 +206,9 @@ class TokenizerTrainer:
             self._reset_moments(restarted)
 
         if adversarial:
-            logits_real = self.discriminator(images)
-            logits_fake = self.discriminator(out.recon.detach())
+            with autocast(self.device):
+                logits_real, logits_fake = self.scorer(images, out.recon.detach())
+            logits_real, logits_fake = logits_real.float(), logits_fake.float()
             d_loss = hinge_d_loss(logits_real, logits_fake)
             self.opt_d.zero_grad(set_to_none=True)
             d_loss.backward()
