@@ -13,11 +13,16 @@ from typing import Any
 import torch
 
 
+def cuda_present() -> bool:
+    """Whether CUDA generators exist to save (one place, so tests can pretend on a CPU machine)."""
+    return torch.cuda.is_available()
+
+
 def capture_rng(device: torch.device) -> dict[str, Any]:
     """{'torch_rng': CPU state, and with CUDA 'cuda_rng': [state per device], 'cuda_device': index}."""
     state: dict[str, Any] = {"torch_rng": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda_rng"] = list(torch.cuda.get_rng_state_all())
+    if cuda_present():
+        state["cuda_rng"] = [s.clone() for s in torch.cuda.get_rng_state_all()]
         state["cuda_device"] = (device.index or 0) if device.type == "cuda" else 0
     return state
 
@@ -26,7 +31,7 @@ def restore_rng(state: dict[str, Any], device: torch.device) -> None:
     """Hand back what capture_rng saved (the CUDA part only when CUDA is available and it was saved)."""
     torch.set_rng_state(state["torch_rng"])
     saved = state.get("cuda_rng")
-    if not saved or not torch.cuda.is_available():
+    if not saved or not cuda_present():
         return
     if len(saved) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(saved)
