@@ -18,7 +18,6 @@ Writes benchmarks/results/train_speed_<device>.md and .json.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -40,7 +39,11 @@ from skinaug.data import DecodedImageCache
 
 HERE = Path(__file__).resolve().parent
 VARIANTS = {  # name -> (decoded cache + workers, token cache, sync only on logged steps)
-    "tokenizer": {"baseline": (False, False, False), "+cache+workers": (True, False, False), "+sync every log": (True, False, True)},
+    "tokenizer": {
+        "baseline": (False, False, False),
+        "+cache+workers": (True, False, False),
+        "+sync every log": (True, False, True),
+    },
     "transformer": {
         "baseline": (False, False, False),
         "+cache+workers": (True, False, False),
@@ -120,7 +123,9 @@ def bench_config(
     size = config.tokenizer.image_size
     plain = conditioned_split(workdir, "train", size, space), conditioned_split(workdir, "val", size, space)
     out = root / f"gen-{name}"
-    cached = tuple(with_decoded_cache(s, DecodedImageCache(out / CACHE_FOLDER / "decoded", progress=False)) for s in plain)
+    cached = tuple(
+        with_decoded_cache(s, DecodedImageCache(out / CACHE_FOLDER / "decoded", progress=False)) for s in plain
+    )
     ctx = setup(args.device)
     workers = args.workers if args.workers is not None else max(1, default_workers(device))
     rows: list[dict[str, Any]] = []
@@ -142,10 +147,20 @@ def bench_config(
                 flops = step_flops(stage)
                 if stage_name == "tokenizer":  # the transformer stage reads this tokenizer's weights
                     training._save(stage, out / "tokenizer", 1, {}, [])
-            batch = config.tokenizer_optim.batch_size if stage_name == "tokenizer" else config.transformer_optim.batch_size
+            batch = (
+                config.tokenizer_optim.batch_size if stage_name == "tokenizer" else config.transformer_optim.batch_size
+            )
             rows.append(
-                {"config": name, "px": size, "batch": batch, "stage": stage_name, "variant": variant,
-                 "s_per_step": seconds, "images_per_s": batch / seconds, "setup_s": setup_s}
+                {
+                    "config": name,
+                    "px": size,
+                    "batch": batch,
+                    "stage": stage_name,
+                    "variant": variant,
+                    "s_per_step": seconds,
+                    "images_per_s": batch / seconds,
+                    "setup_s": setup_s,
+                }
             )
             print(f"{name} {stage_name} {variant}: {batch / seconds:.2f} images/s", file=sys.stderr)
         for row in rows:
@@ -175,9 +190,13 @@ def report(rows: list[dict[str, Any]], device: torch.device, peak: float, args: 
         base.setdefault(key, r["images_per_s"])
         lines.append(
             f"| {r['config']} | {r['px']} | {r['batch']} | {r['stage']} | {r['variant']} | {r['images_per_s']:.2f} | "
-            f"{r['images_per_s'] / base[key]:.2f}x | {r['gflops_per_step']:.2f} | {100 * r['mfu']:.2f} % | {r['setup_s']:.1f} |"
+            f"{r['images_per_s'] / base[key]:.2f}x | {r['gflops_per_step']:.2f} | {100 * r['mfu']:.2f} % | "
+            f"{r['setup_s']:.1f} |"
         )
-    lines += ["", "Setup s: building the stage, including the token cache (once per tokenizer) in the token-cache rows."]
+    lines += [
+        "",
+        "Setup s: building the stage, including the token cache (once per tokenizer) in the token-cache rows.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -206,7 +225,9 @@ def main() -> None:
             rows += bench_config(name.strip(), workdir, Path(tmp), args, device, peak)
     out = args.out or HERE / "results" / f"train_speed_{device.type}.md"
     write_text(out, report(rows, device, peak, args))
-    write_json(out.with_suffix(".json"), {"device": device_name(device), "peak_flops": peak, "note": args.note, "rows": rows})
+    write_json(
+        out.with_suffix(".json"), {"device": device_name(device), "peak_flops": peak, "note": args.note, "rows": rows}
+    )
     print(out)
 
 

@@ -453,7 +453,9 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
     default=None,
     help="DataLoader processes assembling batches [default: 0 on CPU, up to 4 beside a GPU].",
 )
-@click.option("--compile", "compile_models", is_flag=True, help="torch.compile the tokenizer and transformer (for GPUs).")
+@click.option(
+    "--compile", "compile_models", is_flag=True, help="torch.compile the tokenizer and transformer (for GPUs)."
+)
 @_friendly_errors
 def train_generator_command(
     workdir: Path,

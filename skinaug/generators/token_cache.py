@@ -90,11 +90,15 @@ def encode_images(
         for row, variant in enumerate(variants):
             flipped = torch.stack([flip(image, variant) for image in batch]).to(device)
             maps = tokenizer.images_to_indices(flipped)
-            table[row, start : start + len(chunk)] = torch.cat([m.reshape(len(chunk), -1) for m in maps], 1).cpu().to(dtype)
+            table[row, start : start + len(chunk)] = (
+                torch.cat([m.reshape(len(chunk), -1) for m in maps], 1).cpu().to(dtype)
+            )
     return table
 
 
-def cache_key(tokenizer_digest: str, images: ConditionedImages, variants: tuple[int, ...], count: int, scales: tuple[int, ...]) -> str:
+def cache_key(
+    tokenizer_digest: str, images: ConditionedImages, variants: tuple[int, ...], count: int, scales: tuple[int, ...]
+) -> str:
     """The key a cache file must carry to be reused."""
     parts = [TOKEN_CACHE_VERSION, tokenizer_digest, image_set_key(images), list(variants), count, list(scales)]
     return hashlib.sha256(json.dumps(parts).encode()).hexdigest()

@@ -205,7 +205,10 @@ def _superseded(stage: Stage, root: Path) -> bool:
     aside = root.with_name(f"{root.name}.superseded-{int(manifest['meta']['step'])}")
     shutil.rmtree(aside, ignore_errors=True)
     os.replace(root, aside)
-    print(f"{root}: trained on an earlier tokenizer; moved to {aside.name}, training the {stage.name} anew", file=sys.stderr)
+    print(
+        f"{root}: trained on an earlier tokenizer; moved to {aside.name}, training the {stage.name} anew",
+        file=sys.stderr,
+    )
     return True
 
 
@@ -237,13 +240,7 @@ def run_stage(stage: Stage, out: Path, ctx: Distributed, resume: bool, progress:
         raise SkinaugError(f"{root}: already holds checkpoints; use --resume")
     log = TrainingLog(out, stage.name, stage.log_every, start if resume else None, ctx.main)
     log.catch_up(rows)
-    bar = tqdm(
-        initial=start,
-        total=stage.steps,
-        desc=stage.name,
-        unit="step",
-        disable=not (progress and ctx.main),
-    )
+    bar = tqdm(initial=start, total=stage.steps, desc=stage.name, unit="step", disable=not (progress and ctx.main))
     batches = stage.batches(start, stage.steps)
     try:
         for step, batch in batches:
@@ -262,7 +259,9 @@ def run_stage(stage: Stage, out: Path, ctx: Distributed, resume: bool, progress:
                 last = {"step": done, **logs}
                 if validated or logged or stop:
                     log.write(last)
-                bar.set_postfix({k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "psnr", "val_psnr", "val_loss")})
+                bar.set_postfix(
+                    {k: f"{v:.4g}" for k, v in logs.items() if k in ("loss", "psnr", "val_psnr", "val_loss")}
+                )
             if checkpoint:
                 if ctx.main:
                     _save(stage, root, done, last, log.pending)
@@ -444,7 +443,9 @@ class TrainResult:
         return f"trained {self.config_name} on {self.train_images} images ({'; '.join(parts)}) -> {self.out}"
 
 
-def stage_deadlines(config: GeneratorConfig, stage: str, minutes: float | None, start: float) -> dict[str, float | None]:
+def stage_deadlines(
+    config: GeneratorConfig, stage: str, minutes: float | None, start: float
+) -> dict[str, float | None]:
     """time.monotonic() deadlines per stage: the tokenizer gets the budget's share of its configured steps
     (all of it when trained alone), the transformer the whole budget's end (what the tokenizer left)."""
     if minutes is None:

@@ -70,7 +70,9 @@ class TransformerTrainer:
         indices, var_input = self.tokens(batch)
         with autocast(device):
             logits = self.ddp(
-                batch["label"].to(device, non_blocking=True), batch["measurements"].to(device, non_blocking=True), var_input
+                batch["label"].to(device, non_blocking=True),
+                batch["measurements"].to(device, non_blocking=True),
+                var_input,
             )
         out = self.model.loss(logits, indices)
         self.optimizer.zero_grad(set_to_none=True)

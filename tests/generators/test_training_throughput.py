@@ -76,7 +76,9 @@ def test_workers_and_decoded_cache_resume_to_the_weights_of_a_plain_straight_run
     with pytest.raises(KeyboardInterrupt):
         train_generator(measured_phantoms, tmp_path / "fast", micro_config(), fast)
     monkeypatch.undo()
-    train_generator(measured_phantoms, tmp_path / "fast", micro_config(), TrainOptions(progress=False, workers=1, resume=True))
+    train_generator(
+        measured_phantoms, tmp_path / "fast", micro_config(), TrainOptions(progress=False, workers=1, resume=True)
+    )
     assert list((tmp_path / "fast" / "cache" / "decoded").glob("images-32px-*.npy"))
     _same_weights(tmp_path / "plain", tmp_path / "fast")
 
@@ -125,7 +127,9 @@ def test_cuda_rng_states_are_saved_in_checkpoints_and_handed_back_on_resume(
     saved_states = [v for k, v in sorted(saved.items()) if k.startswith("/cuda_rng/")]
     assert len(saved_states) == 2 and not restored
     monkeypatch.setattr(training, "run_stage", RUN_STAGE)
-    train_generator(measured_phantoms, tmp_path / "g", micro_config(), TrainOptions(device="cpu", progress=False, resume=True))
+    train_generator(
+        measured_phantoms, tmp_path / "g", micro_config(), TrainOptions(device="cpu", progress=False, resume=True)
+    )
     assert len(restored) == 2  # the tokenizer's last checkpoint, then the transformer's step-3 one
     assert all(torch.equal(a, b) for a, b in zip(restored[-1], saved_states))
 
@@ -142,7 +146,9 @@ def test_compile_reaches_both_models_and_the_cli_passes_its_options(
 ) -> None:
     compiled: list[str] = []
     monkeypatch.setattr(torch.nn.Module, "compile", lambda self, *a, **k: compiled.append(type(self).__name__))
-    train_generator(measured_phantoms, tmp_path / "g", micro_config(steps=3), TrainOptions(progress=False, compile=True))
+    train_generator(
+        measured_phantoms, tmp_path / "g", micro_config(steps=3), TrainOptions(progress=False, compile=True)
+    )
     assert compiled == ["LesionTokenizer", "VARTransformer"]
     seen: list[TrainOptions] = []
 
