@@ -439,6 +439,23 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
     "cache; offline: off, said so); off without.",
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="MIN",
+    help="Stop cleanly after MIN minutes of wall clock, with a checkpoint and a usable generator (the tokenizer "
+    "gets the budget's share of its configured steps, the transformer the rest); --resume continues.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=0),
+    default=None,
+    help="DataLoader processes assembling batches [default: 0 on CPU, up to 4 beside a GPU].",
+)
+@click.option(
+    "--compile", "compile_models", is_flag=True, help="torch.compile the tokenizer and transformer (for GPUs)."
+)
 @_friendly_errors
 def train_generator_command(
     workdir: Path,
@@ -453,6 +470,9 @@ def train_generator_command(
     batch_size: int | None,
     perceptual_weights: Path | None,
     device: str,
+    time_budget: float | None,
+    workers: int | None,
+    compile_models: bool,
 ) -> None:
     """Train LF-VAR (tokenizer, then transformer) on the train split of a prepared, measured WORKDIR.
 
@@ -470,7 +490,10 @@ def train_generator_command(
     )
     out = out or workdir / f"generator-{config.name}"
     weights = str(perceptual_weights) if perceptual_weights else None
-    result = train_generator(workdir, out, config, TrainOptions(stage, resume, device, weights))
+    options = TrainOptions(
+        stage, resume, device, weights, workers=workers, compile=compile_models, time_budget=time_budget
+    )
+    result = train_generator(workdir, out, config, options)
     if int(os.environ.get("RANK", "0")) == 0:
         click.echo(result.summary_line())
 

@@ -2,16 +2,22 @@
 
 The global batch of step t is the t-th slice of an epoch permutation seeded by (seed, epoch); each
 process takes its share of it; flips are drawn per image from a generator seeded by (seed, t). Nothing
-depends on DataLoader state, worker count or how often the run was interrupted.
+depends on DataLoader state, worker count or how often the run was interrupted: `step_loader` hands the
+batches of steps start..end-1 in order, assembled by DataLoader workers (pinned memory, prefetch) when
+asked, and they are the same batches `step_batch` makes in the main process.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import os
+from typing import Any, Callable, Iterator
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
+
+# A flip variant is horizontal + 2 * vertical: 0 none, 1 left-right, 2 up-down, 3 both.
+FLIP_VARIANTS: tuple[int, ...] = (0, 1, 2, 3)
 
 
 def global_batch(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
@@ -32,25 +38,40 @@ def rank_share(indices: np.ndarray, rank: int, world: int) -> np.ndarray:
     return indices[rank * size : (rank + 1) * size]
 
 
+def flip_variants(seed: int, step: int, count: int, offset: int = 0) -> np.ndarray:
+    """The flip variant (0-3, see FLIP_VARIANTS) of positions offset..offset+count-1 of step's global batch."""
+    draws = np.random.default_rng([seed, step, 7]).random((offset + count, 2))[offset:]
+    return (draws[:, 0] < 0.5).astype(np.int64) + 2 * (draws[:, 1] < 0.5).astype(np.int64)
+
+
+def flip(image: torch.Tensor, variant: int) -> torch.Tensor:
+    """An image (or mask) mirrored as flip variant `variant` says (last two dims: H, W)."""
+    if variant & 1:
+        image = image.flip(-1)
+    if variant & 2:
+        image = image.flip(-2)
+    return image
+
+
 def collate(
     dataset: Dataset, indices: np.ndarray, seed: int, step: int, flips: bool, offset: int = 0
 ) -> dict[str, Any]:
-    """Stack the items; with `flips`, mirror each image/mask by draws seeded by (seed, step, position)."""
+    """Stack the items; with `flips`, mirror each image/mask by draws seeded by (seed, step, position).
+
+    The batch also carries 'index' (dataset indices) and 'flip' (variant per image, 0 without flips)."""
     items = [dataset[int(i)] for i in indices]
     images = torch.stack([it["image"] for it in items])
     masks = torch.stack([it["mask"] for it in items])
-    if flips:
-        draws = np.random.default_rng([seed, step, 7]).random((offset + len(items), 2))[offset:]
-        for row, (horizontal, vertical) in enumerate(draws):
-            if horizontal < 0.5:
-                images[row], masks[row] = images[row].flip(-1), masks[row].flip(-1)
-            if vertical < 0.5:
-                images[row], masks[row] = images[row].flip(-2), masks[row].flip(-2)
+    variants = flip_variants(seed, step, len(items), offset) if flips else np.zeros(len(items), dtype=np.int64)
+    for row, variant in enumerate(variants):
+        images[row], masks[row] = flip(images[row], int(variant)), flip(masks[row], int(variant))
     return {
         "image": images,
         "mask": masks,
         "label": torch.tensor([it["label"] for it in items], dtype=torch.long),
         "measurements": torch.stack([it["measurements"] for it in items]),
+        "index": torch.as_tensor(np.asarray(indices, dtype=np.int64)),
+        "flip": torch.from_numpy(variants),
     }
 
 
@@ -61,3 +82,41 @@ def step_batch(
     indices = global_batch(len(dataset), batch_size, seed, step)  # type: ignore[arg-type]  # a sized Dataset
     share = rank_share(indices, rank, world)
     return collate(dataset, share, seed, step, flips, offset=rank * len(share))
+
+
+class StepBatches(Dataset):
+    """Item t is the batch of step t (made by `make(t)`): what DataLoader workers assemble ahead of the loop."""
+
+    def __init__(self, make: Callable[[int], dict[str, Any]]) -> None:
+        self.make = make
+
+    def __getitem__(self, step: int) -> dict[str, Any]:
+        return self.make(step)
+
+
+def default_workers(device: torch.device) -> int:
+    """Loader processes when not told: none on CPU (the cores train), up to 4 beside a GPU."""
+    if device.type != "cuda":
+        return 0
+    return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+
+def step_loader(
+    make: Callable[[int], dict[str, Any]], start: int, end: int, workers: int = 0, pin_memory: bool = False
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(step, batch) for steps start..end-1 in order; batches made by `workers` processes (0: this one)."""
+    steps = range(start, end)
+    if workers <= 0:
+        for step in steps:
+            yield step, make(step)
+        return
+    loader = DataLoader(
+        StepBatches(make),
+        batch_size=None,
+        sampler=steps,
+        num_workers=workers,
+        pin_memory=pin_memory,
+        prefetch_factor=2,
+        persistent_workers=False,
+    )
+    yield from zip(steps, loader)

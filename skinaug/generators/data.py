@@ -104,7 +104,7 @@ def conditioned_split(
     flips: bool = False,
 ) -> ConditionedImages:
     """The usable images of one split (mask ok and measured), with their scaled measurement vectors."""
-    full = real_dataset(workdir, split, image_size, None, cache, with_mask=True)
+    full = real_dataset(workdir, split, image_size, None, None, with_mask=True)
     vectors, ok = space.vectors_for(full.frame["image_id"].astype(str).tolist())
     usable = ok & full.has_mask
     if not usable.any():
@@ -112,3 +112,10 @@ def conditioned_split(
     frame = full.frame[usable].reset_index(drop=True)
     base = ManifestDataset(frame, "real", image_size, None, cache, with_mask=True)
     return ConditionedImages(base, vectors[usable], flips)
+
+
+def with_decoded_cache(images: ConditionedImages, cache: DecodedImageCache) -> ConditionedImages:
+    """The same images, read from a decoded-image memmap (built once at the training size) instead of files."""
+    base = images.base
+    cached = ManifestDataset(base.frame, "real", base.image_size, None, cache, with_mask=True)
+    return ConditionedImages(cached, images.vectors.numpy(), images.flips)

@@ -50,39 +50,51 @@ class TransformerTrainer:
             self.ddp = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
 
     @torch.no_grad()
-    def tokens(self, images: torch.Tensor) -> tuple[list[torch.Tensor], torch.Tensor]:
-        """(index maps per scale, teacher-forcing input) of a batch of images in [-1, 1]."""
-        indices = self.tokenizer.images_to_indices(images)
+    def tokens(self, batch: dict[str, Any]) -> tuple[list[torch.Tensor], torch.Tensor]:
+        """(index maps per scale, teacher-forcing input) of a batch: its cached 'tokens' (token_cache.py)
+        when it has them, else its 'image's (in [-1, 1]) encoded by the tokenizer now."""
+        device = self.ctx.device
+        if "tokens" in batch:
+            indices = [t.to(device, non_blocking=True) for t in batch["tokens"]]
+        else:
+            indices = self.tokenizer.images_to_indices(batch["image"].to(device, non_blocking=True))
         return indices, self.tokenizer.quantizer.indices_to_var_input(indices)
 
-    def step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        """One AdamW step on this process's part of the global batch; returns logged scalars."""
+    def step(self, batch: dict[str, Any]) -> dict[str, Any]:
+        """One AdamW step on this process's part of the global batch; returns logged scalars.
+
+        The values are detached 0-d tensors (and the lr, a float): reading them waits for the device, so the
+        training loop converts them (`training.to_floats`) only on the steps it logs."""
         self.model.train()
         device = self.ctx.device
-        indices, var_input = self.tokens(batch["image"].to(device))
+        indices, var_input = self.tokens(batch)
         with autocast(device):
-            logits = self.ddp(batch["label"].to(device), batch["measurements"].to(device), var_input)
+            logits = self.ddp(
+                batch["label"].to(device, non_blocking=True),
+                batch["measurements"].to(device, non_blocking=True),
+                var_input,
+            )
         out = self.model.loss(logits, indices)
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()
         norm = nn.utils.clip_grad_norm_(self.model.parameters(), self.optim.grad_clip)
         self.optimizer.step()
         self.schedule.step()
-        logged = {
-            "loss": float(out.loss.detach()),
-            "accuracy": float(out.accuracy),
-            "grad_norm": float(norm),
+        logged: dict[str, Any] = {
+            "loss": out.loss.detach(),
+            "accuracy": out.accuracy.detach(),
+            "grad_norm": norm.detach(),
             "lr": self.optimizer.param_groups[0]["lr"],
         }
-        logged.update({f"loss_scale{k}": float(v) for k, v in enumerate(out.scale_losses)})
+        logged.update({f"loss_scale{k}": v.detach() for k, v in enumerate(out.scale_losses)})
         return logged
 
     @torch.no_grad()
-    def evaluate(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+    def evaluate(self, batch: dict[str, Any]) -> dict[str, float]:
         """Validation cross-entropy and token accuracy (conditions not dropped)."""
         self.model.eval()
         device = self.ctx.device
-        indices, var_input = self.tokens(batch["image"].to(device))
+        indices, var_input = self.tokens(batch)
         logits = self.model(batch["label"].to(device), batch["measurements"].to(device), var_input, drop=False)
         out = self.model.loss(logits, indices)
         return {"val_loss": float(out.loss), "val_accuracy": float(out.accuracy)}

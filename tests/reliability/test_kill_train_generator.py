@@ -34,8 +34,10 @@ OUTPUTS = {
     "model_card.md",
     "tokenizer_log.csv",
     "transformer_log.csv",
+    "cache",
     *STAGES,
 }
+CACHE_FILE = re.compile(r"^[\w.-]+\.(npy|safetensors|json)$")
 
 
 def progress(out: Path) -> tuple[int, int]:
@@ -61,6 +63,8 @@ def assert_consistent(out: Path) -> None:
     """No half-written checkpoint is visible: see the module docstring."""
     for name in (p.name for p in out.iterdir()):
         assert name in OUTPUTS or TEMP_FILE.match(name), f"stray file {out / name}"
+    for entry in (p for p in out.glob("cache/**/*") if p.is_file()):  # decoded images, token indices
+        assert CACHE_FILE.match(entry.name) or TEMP_FILE.match(entry.name), f"stray cache file {entry}"
     for stage in STAGES:
         root = out / stage
         if not root.exists():
