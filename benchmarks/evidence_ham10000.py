@@ -67,6 +67,11 @@ def _gain(info: dict[str, Any], ref: str | None) -> dict[str, Any] | None:
     return info.get("gains", {}).get(ref, {}).get("mean_recall") if ref else None
 
 
+def _num(value: float | None, spec: str = ".3f") -> str:
+    """A number for a table; "—" where it is missing (None or NaN: e.g. a class with too few images)."""
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
 def _cell(gain: dict[str, Any] | None) -> str:
     return "—" if not gain else f"{gain['gain']:+.3f} [{gain['ci_low']:+.3f}, {gain['ci_high']:+.3f}]"
 
@@ -180,9 +185,8 @@ def _markdown(
         f"**{retention['retention']:.0%}** (target ≥ {RETENTION_TARGET:.0%}). Path: {retention['path']}.",
         f"- Conditioning recall (real-trained classifier on generated images): "
         f"{evaluation['conditioning']['mean_recall']:.3f} (chance {1 / len(CLASSES):.3f}).",
-        f"- {evaluation['extractor']['label']}: FID over all classes {evaluation['overall']['fid']:.1f}; per class "
-        + ", ".join(f"{c} {evaluation['per_class'][c]['fid']:.1f}" for c in CLASSES)
-        + ".",
+        f"- {evaluation['extractor']['label']}: FID over all classes {_num(evaluation['overall']['fid'], '.1f')}; per "
+        "class " + ", ".join(f"{c} {_num(evaluation['per_class'][c]['fid'], '.1f')}" for c in CLASSES) + ".",
         "- Real-vs-synthetic AUROC (shortcut risk): "
         + ", ".join(
             f"{k} {v['auroc']:.3f}"
@@ -195,7 +199,7 @@ def _markdown(
         "|---|---:|---:|---:|",
     ]
     lines += [
-        f"| {c} | {v['real']:.3f} | {v['reconstructed']:.3f} | {v['retention']:.2f} |"
+        f"| {c} | {_num(v['real'])} | {_num(v['reconstructed'])} | {_num(v['retention'], '.2f')} |"
         for c, v in retention["per_class"].items()
     ]
     lines += [
