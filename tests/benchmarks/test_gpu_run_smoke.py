@@ -53,7 +53,7 @@ def test_gpu_run_smoke_writes_well_formed_results(tmp_path: Path) -> None:
         assert f"| {step} | 0 |" in summary, step
     assert "| sample-speed | 0 |" in summary
     bench = json.loads(files["bench_results.json"].read_text())
-    assert list(bench["summary"]["arms"]) == ARMS
+    assert set(bench["summary"]["arms"]) == set(ARMS)  # every arm ran (the report orders them its own way)
     assert all(0.0 <= bench["summary"]["arms"][arm]["metrics"]["mean_recall"]["mean"] <= 1.0 for arm in ARMS)
     for arm in ARMS:
         assert f"| {arm} |" in summary
