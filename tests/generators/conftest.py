@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from skinaug.generators import training
 from skinaug.generators.config import GeneratorConfig, OptimConfig, TokenizerConfig, TransformerConfig
 from skinaug.measurements import measure_workdir
 from skinaug.phantoms import PhantomConfig, make_phantoms
@@ -44,3 +46,21 @@ def measured_phantoms(tmp_path_factory: pytest.TempPathFactory) -> Path:
     prepare_dataset("ham10000", root / "ph", root / "work", progress=False)
     measure_workdir(root / "work", workers=1, progress=False)
     return root / "work"
+
+
+def interrupt_transformer_at(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the transformer stage raise KeyboardInterrupt (as Ctrl-C would) when it reaches step `index`."""
+    original = training.run_stage
+
+    def interrupted(stage: Any, out: Path, ctx: Any, resume: bool, progress: bool) -> dict[str, Any]:
+        real_step = stage.train_step
+
+        def step(batch: dict[str, Any], i: int) -> dict[str, float]:
+            if i == index and stage.name == "transformer":
+                raise KeyboardInterrupt
+            return real_step(batch, i)
+
+        stage.train_step = step
+        return original(stage, out, ctx, resume, progress)
+
+    monkeypatch.setattr(training, "run_stage", interrupted)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pandas as pd
 import pytest
@@ -14,7 +14,7 @@ from skinaug.generators.checkpoint import latest_checkpoint
 from skinaug.generators.config import GeneratorConfig
 from skinaug.generators.training import TrainOptions, train_generator
 
-from .conftest import micro_config
+from .conftest import interrupt_transformer_at, micro_config
 
 QUIET = TrainOptions(progress=False)
 ORIGINAL_RUN_STAGE = training.run_stage
@@ -49,23 +49,6 @@ class FakeWriter:
         self.closed = True
 
 
-def _interrupt_transformer_at(index: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    original = training.run_stage
-
-    def interrupted(stage: Any, out: Path, ctx: Any, resume: bool, progress: bool) -> dict[str, Any]:
-        real_step = stage.train_step
-
-        def step(batch: dict[str, Any], i: int) -> dict[str, float]:
-            if i == index and stage.name == "transformer":
-                raise KeyboardInterrupt
-            return real_step(batch, i)
-
-        stage.train_step = step
-        return original(stage, out, ctx, resume, progress)
-
-    monkeypatch.setattr(training, "run_stage", interrupted)
-
-
 def test_rows_every_log_every_steps_and_checkpoints_that_do_not_grow(measured_phantoms: Path, tmp_path: Path) -> None:
     out = tmp_path / "gen"
     train_generator(measured_phantoms, out, _config(steps=6, log_every=2), QUIET)
@@ -97,7 +80,7 @@ def test_resume_neither_duplicates_nor_loses_rows_and_tensorboard_purges(
 
     FakeWriter.opened, FakeWriter.instances = [], []
     out = tmp_path / "resumed"
-    _interrupt_transformer_at(4, monkeypatch)  # killed after logging step 4, past the step-3 checkpoint
+    interrupt_transformer_at(4, monkeypatch)  # killed after logging step 4, past the step-3 checkpoint
     with pytest.raises(KeyboardInterrupt):
         train_generator(measured_phantoms, out, _config(log_every=1), QUIET)
     assert list(pd.read_csv(out / "transformer_log.csv")["step"]) == [1, 2, 3]  # the CSV follows the checkpoints

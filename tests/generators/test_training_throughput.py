@@ -19,7 +19,7 @@ from skinaug.generators.data import MeasurementSpace, conditioned_split
 from skinaug.generators.generator import Generator
 from skinaug.generators.training import TrainOptions, train_generator
 
-from .conftest import micro_config
+from .conftest import interrupt_transformer_at, micro_config
 
 
 RUN_STAGE = training.run_stage
@@ -35,23 +35,6 @@ def _same_weights(a: Path, b: Path) -> None:
         x, y = _weights(a, stage), _weights(b, stage)
         assert x.keys() == y.keys()
         assert all(torch.equal(x[k], y[k]) for k in x), stage
-
-
-def _interrupt_transformer_at(monkeypatch: pytest.MonkeyPatch, step_index: int) -> None:
-    original = training.run_stage
-
-    def interrupted(stage, out, ctx, resume, progress):  # noqa: ANN001, ANN202
-        real_step = stage.train_step
-
-        def step(batch, index):  # noqa: ANN001, ANN202
-            if index == step_index and stage.name == "transformer":
-                raise KeyboardInterrupt
-            return real_step(batch, index)
-
-        stage.train_step = step
-        return original(stage, out, ctx, resume, progress)
-
-    monkeypatch.setattr(training, "run_stage", interrupted)
 
 
 def test_loader_workers_hand_the_batches_of_the_main_process_in_step_order(measured_phantoms: Path) -> None:
@@ -72,7 +55,7 @@ def test_workers_and_decoded_cache_resume_to_the_weights_of_a_plain_straight_run
     plain = TrainOptions(progress=False, workers=0, decoded_cache=False, token_cache=False)
     train_generator(measured_phantoms, tmp_path / "plain", micro_config(), plain)
     fast = TrainOptions(progress=False, workers=1)
-    _interrupt_transformer_at(monkeypatch, 4)
+    interrupt_transformer_at(4, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         train_generator(measured_phantoms, tmp_path / "fast", micro_config(), fast)
     monkeypatch.undo()
@@ -119,7 +102,7 @@ def test_cuda_rng_states_are_saved_in_checkpoints_and_handed_back_on_resume(
     )
     monkeypatch.setattr(torch.cuda, "set_rng_state_all", lambda states: restored.append(list(states)))
     options = TrainOptions(device="cpu", progress=False)
-    _interrupt_transformer_at(monkeypatch, 4)
+    interrupt_transformer_at(4, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         train_generator(measured_phantoms, tmp_path / "g", micro_config(), options)
     files, _ = read_checkpoint(tmp_path / "g" / "transformer")
