@@ -60,6 +60,7 @@ def _plan(args: argparse.Namespace) -> DemoPlan:
         shortcut_steps=args.shortcut_steps,
         judge_epochs=args.epochs,
         bootstrap=args.bootstrap,
+        bench_time_budget=args.bench_time_budget,
     )
 
 
@@ -151,16 +152,23 @@ def _markdown(
         "",
         "## Arms",
         "",
-        "| Arm | Training data | Mean recall (mean ± std) | vs b [95 % CI] | vs its copies control [95 % CI] |",
-        "|---|---|---:|---:|---:|",
+        "| Arm | Training data | Seeds | Mean recall (mean ± std) | vs b [95 % CI] | vs its copies control [95 % CI] |",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for arm in summary["arm_order"]:
         info, recall = arms[arm], arms[arm]["metrics"]["mean_recall"]
         std = "" if math.isnan(recall["std"]) else f" ± {recall['std']:.3f}"
         lines.append(
-            f"| {arm} | {info['arm_name']} | {recall['mean']:.3f}{std} | {_cell(_gain(info, 'b'))} | "
-            f"{_cell(_gain(info, control_of(arm)))} |"
+            f"| {arm} | {info['arm_name']} | {len(info['seeds'])} | {recall['mean']:.3f}{std} | "
+            f"{_cell(_gain(info, 'b'))} | {_cell(_gain(info, control_of(arm)))} |"
         )
+    if meta.get("not_run"):
+        lines += ["", f"Not run (time budget spent; a rerun adds them): {', '.join(meta['not_run'])}."]
+    lines += [
+        "",
+        "Gains are paired bootstraps over the test images and the seeds both arms share; an arm with one seed has "
+        "no seed-to-seed variation in its CI.",
+    ]
     lines += [
         "",
         "Per-class recall deltas against b:",
@@ -234,6 +242,13 @@ def main() -> None:
     parser.add_argument("--arms", default=ARMS)
     parser.add_argument("--shortcut-steps", type=int, default=200)
     parser.add_argument("--bootstrap", type=int, default=200)
+    parser.add_argument(
+        "--bench-time-budget",
+        type=float,
+        default=None,
+        metavar="MIN",
+        help="start no new classifier run after MIN minutes (seed 0 of every arm runs first); rerun to add the rest",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script end to end in minutes")
     args = parser.parse_args()
     if args.smoke:

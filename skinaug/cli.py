@@ -316,6 +316,13 @@ def demo(out: Path, data: Path | None, fmt: str, count: int, device: str) -> Non
     help="Output folder [default: WORKDIR/bench-classifier].",
 )
 @click.option("--save-models", is_flag=True, help="Keep every run's model (arm a, seed 0 is always kept).")
+@click.option(
+    "--time-budget",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="MIN",
+    help="Start no new run after MIN minutes; report what finished (seed 0 of every arm first); rerun to add the rest.",
+)
 @_friendly_errors
 def bench_classifier(
     workdir: Path,
@@ -339,6 +346,7 @@ def bench_classifier(
     workers: int | None,
     out: Path | None,
     save_models: bool,
+    time_budget: float | None,
 ) -> None:
     """Does synthetic data help? Train each arm per seed on train, select on real val, report on real test."""
     from .classifiers.bench import BenchConfig, bench_classifier as run_bench
@@ -368,6 +376,7 @@ def bench_classifier(
         top_up_to=top_up_to,
         resolution_chain=resolution_chain,
         shortcut=ShortcutConfig(steps=shortcut_steps) if shortcut_steps else None,
+        time_budget=time_budget,
     )
     out = out or workdir / "bench-classifier"
     result = run_bench(workdir, out, config)

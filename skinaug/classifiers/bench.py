@@ -10,6 +10,7 @@ import copy
 import hashlib
 import io
 import os
+from time import monotonic
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,7 @@ from .report import BenchResult, write_report
 from .runs import load_runs
 from .saved import load_classifier, save_classifier
 from .selection import select_by_classifier
-from .shortcut import ShortcutConfig, real_vs_extra_auroc
+from .shortcut import SAMPLING, ShortcutConfig, real_vs_extra_auroc
 from .train import TrainConfig, default_workers, make_loader, predict_proba, train_classifier
 
 
@@ -57,7 +58,9 @@ class BenchConfig:
     OUT/copy-set when not given, with as many images per class as the synthetic set); `top_up_to` is the N of
     the top-up arms; `resolution_chain` "match" sends every image through the synthetic images' resolution
     when they are smaller than image_size (the same path for real and synthetic images), "direct" does not;
-    `shortcut` the real-vs-extra judge (None: skipped).
+    `shortcut` the real-vs-extra judge (None: skipped); `time_budget` (minutes of wall clock): no new run
+    starts once it is spent (runs go seed by seed, so every arm gets seed 0 first); the report covers the runs
+    that finished, says which were not run, and a later call with the same settings runs them.
     """
 
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -72,6 +75,7 @@ class BenchConfig:
     top_up_to: int = 500
     resolution_chain: str = "match"
     shortcut: ShortcutConfig | None = field(default_factory=ShortcutConfig)
+    time_budget: float | None = None
 
 
 def _save_npz(path: Path, **arrays: np.ndarray) -> None:
@@ -297,6 +301,8 @@ def bench_classifier(
     val_loader = make_loader(val, tc.batch_size, workers)
     test_loader = make_loader(test, tc.batch_size, workers)
     selection: dict[str, Any] | None = None
+    deadline = None if config.time_budget is None else monotonic() + 60 * config.time_budget
+    not_run: list[str] = []
     for seed in range(config.seeds):
         for arm in arms:
             folder = out / "runs" / f"{arm.name}_seed{seed}"
@@ -304,6 +310,9 @@ def bench_classifier(
                 kept, selection = _select(out, extra("synthetic", eval_transform(normalisation)), tc, workers)
                 extras["selected"] = labelled_subset(extras["synthetic"], kept)
             if _run_complete(folder):
+                continue
+            if deadline is not None and monotonic() >= deadline:
+                not_run.append(folder.name)
                 continue
             built = build_arm(arm, real_train, extras.get(arm.source or ""), seed, config.top_up_to)
             draws = _draws(built)
@@ -403,6 +412,12 @@ def bench_classifier(
         "skinaug_version": __version__,
         "note_weights": weights_note,
     }
+    if not_run:
+        meta["not_run"] = not_run
+        notices.append(
+            f"time budget of {config.time_budget:g} min spent: {len(not_run)} run(s) not started "
+            f"({', '.join(not_run)}); run again with the same settings to add them"
+        )
     report = write_report(out, load_runs(out), meta)
     report.notices = notices
     return report
@@ -432,13 +447,14 @@ def _shortcut(
     extra_eval: Any,
     workers: int,
 ) -> dict[str, Any]:
-    """Real-vs-extra AUROC per extra set (computed once, kept in OUT/shortcut.json)."""
+    """Real-vs-extra AUROC per extra set (computed once, kept in OUT/shortcut.json; computed again where it was
+    made with another sampling of the judge's images)."""
     if config.shortcut is None or not extras:
         return {}
     path = out / "shortcut.json"
     done = read_json(path) if path.exists() else {}
     for name, train_set in extras.items():
-        if name in done:
+        if done.get(name, {}).get("sampling") == SAMPLING:
             continue
         if name == "selected":
             kept = np.asarray(read_json(out / "selection.json")["kept_image_ids"], dtype=str)

@@ -241,6 +241,8 @@ def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[st
         ("Epochs", epochs_text),
         ("Test set", f"{TEST_SET_DESCRIPTION}: {test['n_images']} images ({support})"),
     ]
+    if meta.get("not_run"):
+        rows.append(("Not run (time budget spent)", ", ".join(str(r) for r in meta["not_run"])))
     if meta.get("synthetic"):
         rows.append(("Synthetic set", f"`{meta['synthetic']}`"))
     if train_config:

@@ -142,6 +142,7 @@ def run_demo(
                 synthetic_shares=plan.synthetic_shares,
                 top_up_to=plan.top_up_to,
                 shortcut=ShortcutConfig(steps=plan.shortcut_steps) if plan.shortcut_steps else None,
+                time_budget=plan.bench_time_budget,
             ),
         ),
     )

@@ -34,6 +34,7 @@ class DemoPlan:
     judge_min_steps: int = 150  # CAS on a small synthetic set: at least this many steps
     bootstrap: int = 200
     device: str = "auto"
+    bench_time_budget: float | None = None  # minutes; bench-classifier starts no new run after it (see BenchConfig)
 
 
 def choose_plan(real_data: bool, device: str = "auto") -> DemoPlan:

@@ -32,6 +32,7 @@ class TokenizerConfig:
     commitment: float = 0.25  # beta of the codebook/commitment loss ||f - f_hat||
     lesion_focus: float = 1.0  # weight of eq. 2's per-scale non-lesion term (tokenizer/lesion_focus.py;
     # 0 = off, the ablation: still computed, equal compute)
+    frequency_weight: float = 0.0  # weight of the spectrum L1 term (tokenizer/frequency_loss.py): fine detail
     perceptual_weight: float = 0.1  # lambda_P; used only with a local LPIPS/VGG weights file
     adversarial_weight: float = 0.1  # lambda_G (PatchGAN hinge loss)
     adversarial_start: int = 2000  # discriminator starts after this many steps

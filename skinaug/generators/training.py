@@ -303,7 +303,7 @@ def _tokenizer_stage(
     )
     optim = config.tokenizer_optim
 
-    def train_step(batch: dict[str, Any], step: int) -> dict[str, float]:
+    def train_step(batch: dict[str, Any], step: int) -> dict[str, Any]:
         return trainer.step(batch["image"], batch["mask"], step)  # restarts agree on all ranks (quantizer.py)
 
     val_batch = _val_batch(val)

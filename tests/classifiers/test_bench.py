@@ -117,6 +117,38 @@ def test_an_interrupted_benchmark_keeps_finished_runs(
     assert set(summary["summary"]["arms"]) == {"a", "b"}
 
 
+def test_a_time_budget_stops_new_runs_reports_them_and_a_rerun_adds_them(
+    phantom_work: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = phantom_work["root"] / "budget"
+    original = bench_module.train_classifier
+    clock = {"now": 0.0, "trained": []}
+
+    def one_run_spends_the_budget(*args, **kwargs):  # noqa: ANN002, ANN003
+        clock["trained"].append(kwargs["desc"])
+        result = original(*args, **kwargs)
+        clock["now"] += 120.0  # two minutes per run against a one-minute budget
+        return result
+
+    monkeypatch.setattr(bench_module, "monotonic", lambda: clock["now"])
+    monkeypatch.setattr(bench_module, "train_classifier", one_run_spends_the_budget)
+    budgeted = BenchConfig(train=TINY, seeds=2, arms="ab", shortcut=None, time_budget=1.0)
+    report = bench_classifier(phantom_work["work"], out, budgeted, progress=False)
+    assert clock["trained"] == ["arm a seed 0"]  # the budget is checked before each run, never mid-run
+    results = json.loads((out / "results.json").read_text())
+    assert results["meta"]["not_run"] == ["b_seed0", "a_seed1", "b_seed1"]
+    assert set(results["summary"]["arms"]) == {"a"}
+    assert "b_seed0, a_seed1, b_seed1" in (out / "report.md").read_text()
+    assert any("time budget" in n for n in report.notices)
+    clock["trained"].clear()
+    full = bench_classifier(
+        phantom_work["work"], out, BenchConfig(train=TINY, seeds=2, arms="ab", shortcut=None), progress=False
+    )
+    assert clock["trained"] == ["arm b seed 0", "arm a seed 1", "arm b seed 1"]  # seed by seed, finished ones kept
+    assert "not_run" not in json.loads((out / "results.json").read_text())["meta"]
+    assert {a: v["n_runs"] for a, v in full.as_dict()["summary"]["arms"].items()} == {"a": 2, "b": 2}
+
+
 def test_synthetic_made_from_test_images_is_refused(phantom_work: dict[str, Path], tmp_path: Path) -> None:
     import shutil
 

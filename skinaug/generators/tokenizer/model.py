@@ -10,7 +10,9 @@ float, > 0 = lesion), one per sample.
 - 'lesion_focus' lesion_focus * the per-scale non-lesion token term of the reconstruction (lesion_focus.py;
                  always computed, so lesion_focus = 0 gives 0 at equal compute),
 - 'codebook'     VAR's per-scale codebook + commitment terms,
-- 'total'        the sum of the four.
+- 'frequency'    frequency_weight * the L1 distance of the images' spectra (frequency_loss.py; only with a
+                 weight > 0): not in the paper, it makes the loss of fine texture cost as much as a colour shift,
+- 'total'        the sum of them.
 The perceptual and adversarial terms are added by TokenizerTrainer.
 """
 
@@ -24,6 +26,7 @@ import torch.nn.functional as F
 
 from ..config import TokenizerConfig
 from .autoencoder import Decoder, Encoder
+from .frequency_loss import frequency_loss
 from .lesion_focus import lesion_focus_loss
 from .quantizer import MultiScaleQuantizer
 from .token_masks import token_masks
@@ -77,6 +80,9 @@ class LesionTokenizer(nn.Module):
         focus = lesion_focus_loss(recon, images, self.quantizer.scales, tmasks)
         losses = {"pixel": pixel, **q.losses, "lesion_focus": self.config.lesion_focus * focus}
         losses["total"] = pixel + losses["latent"] + losses["lesion_focus"] + losses["codebook"]
+        if self.config.frequency_weight > 0:
+            losses["frequency"] = self.config.frequency_weight * frequency_loss(recon, images)
+            losses["total"] = losses["total"] + losses["frequency"]
         return TokenizerOutput(recon=recon, f=f, f_hat=q.f_hat, indices=q.indices, losses=losses, stats=q.stats)
 
     @torch.no_grad()

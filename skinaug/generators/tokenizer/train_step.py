@@ -69,6 +69,12 @@ def param_groups(
     return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
 
 
+def psnr_tensor(recon: torch.Tensor, images: torch.Tensor) -> torch.Tensor:
+    """PSNR in dB of recon against images (both in [-1, 1]) as a 0-dim tensor: no wait for the device."""
+    mse = ((recon.detach().clamp(-1, 1) - images) / 2).square().mean().float()
+    return -10.0 * torch.log10(mse)  # inf when identical, as psnr() says
+
+
 def psnr(recon: torch.Tensor, images: torch.Tensor) -> float:
     """PSNR in dB of images in [-1, 1] (the reconstruction clamped), on the [0, 1] intensity scale."""
     mse = ((recon.detach().clamp(-1, 1) - images) / 2).square().mean().item()
@@ -144,11 +150,11 @@ class TokenizerTrainer:
                 group["lr"] = lr
         return lr
 
-    def _clip(self, module: nn.Module) -> float:
+    def _clip(self, module: nn.Module) -> torch.Tensor:
         params = [p for p in module.parameters() if p.grad is not None]
         if self.optim.grad_clip and self.optim.grad_clip > 0:
-            return float(torch.nn.utils.clip_grad_norm_(params, self.optim.grad_clip))
-        return float(torch.nn.utils.clip_grad_norm_(params, float("inf")))
+            return torch.nn.utils.clip_grad_norm_(params, self.optim.grad_clip)
+        return torch.nn.utils.clip_grad_norm_(params, float("inf"))
 
     def _reset_moments(self, codes: torch.Tensor) -> None:
         state = self.opt_g.state.get(self.model.quantizer.codebook.weight)
@@ -157,13 +163,14 @@ class TokenizerTrainer:
                 if key in state:
                     state[key][codes] = 0
 
-    def step(self, images: torch.Tensor, masks: torch.Tensor, step_index: int) -> dict[str, float]:
+    def step(self, images: torch.Tensor, masks: torch.Tensor, step_index: int) -> dict[str, torch.Tensor | float]:
         """One generator step (+ one discriminator step once step_index >= adversarial_start).
 
-        images: B x 3 x H x W in [-1, 1]; masks: B x H x W lesion masks (bool/float). Returns floats for logging:
-        every loss, 'loss' (the generator's full objective), 'lr', 'grad_norm', 'psnr', 'usage/s{k}' and
-        'perplexity/s{k}' per scale side, 'dead_codes', 'restarted', and with the GAN 'g_adv', 'adv_weight',
-        'd_loss', 'logits_real', 'logits_fake', 'd_grad_norm'.
+        images: B x 3 x H x W in [-1, 1]; masks: B x H x W lesion masks (bool/float). Returns 0-dim tensors for
+        logging (still on the device: reading them waits for it, so the training loop reads them on logged steps
+        only, `to_floats`), 'lr' and 'restarted' as floats: every loss, 'loss' (the generator's full objective),
+        'grad_norm', 'psnr', 'usage/s{k}' and 'perplexity/s{k}' per scale side, 'dead_codes', and with the GAN
+        'g_adv', 'adv_weight', 'd_loss', 'logits_real', 'logits_fake', 'd_grad_norm'.
         """
         cfg = self.config
         images = images.to(self.device, torch.float32)
@@ -185,9 +192,9 @@ class TokenizerTrainer:
                 self.discriminator.requires_grad_(False)  # the generator's loss only: D's weights stay out
                 g_adv = hinge_g_loss(self.discriminator(out.recon).float())
                 self.discriminator.requires_grad_(True)
-        logs = {name: float(value.detach()) for name, value in out.losses.items()}
+        logs: dict[str, torch.Tensor | float] = {name: value.detach() for name, value in out.losses.items()}
         if self.perceptual is not None and cfg.perceptual_weight > 0:
-            logs["perceptual"] = float(perceptual.detach())
+            logs["perceptual"] = perceptual.detach()
         if adversarial:
             weight = (
                 adaptive_weight(nll, g_adv, self.model.decoder.last_layer, ranks=self.ranks)
@@ -195,7 +202,7 @@ class TokenizerTrainer:
                 else torch.ones((), device=self.device)
             )
             loss = loss + cfg.adversarial_weight * weight * g_adv
-            logs["g_adv"], logs["adv_weight"] = float(g_adv.detach()), float(weight)
+            logs["g_adv"], logs["adv_weight"] = g_adv.detach(), weight.detach()
 
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -214,20 +221,19 @@ class TokenizerTrainer:
             d_loss.backward()
             logs["d_grad_norm"] = self._clip(self.discriminator)
             self.opt_d.step()
-            logs["d_loss"] = float(d_loss.detach())
-            logs["logits_real"] = float(logits_real.detach().mean())
-            logs["logits_fake"] = float(logits_fake.detach().mean())
+            logs["d_loss"] = d_loss.detach()
+            logs["logits_real"] = logits_real.detach().mean()
+            logs["logits_fake"] = logits_fake.detach().mean()
 
-        logs["loss"] = float(loss.detach())
+        logs["loss"] = loss.detach()
         logs["lr"] = lr
-        logs["psnr"] = psnr(out.recon, images)
-        for s, usage, perplexity in zip(
-            self.model.quantizer.scales, out.stats["usage"].tolist(), out.stats["perplexity"].tolist()
-        ):
-            logs[f"usage/s{s}"] = usage
-            logs[f"perplexity/s{s}"] = perplexity
-        logs["dead_codes"] = float(out.stats["dead_codes"])
-        logs["restarted"] = float(restarted.numel())
+        logs["psnr"] = psnr_tensor(out.recon, images)
+        usage, perplexity = out.stats["usage"].detach(), out.stats["perplexity"].detach()
+        for i, s in enumerate(self.model.quantizer.scales):
+            logs[f"usage/s{s}"] = usage[i]
+            logs[f"perplexity/s{s}"] = perplexity[i]
+        logs["dead_codes"] = torch.as_tensor(out.stats["dead_codes"]).detach()
+        logs["restarted"] = float(restarted.numel())  # a shape, known on the host
         return logs
 
     def state_dict(self) -> dict[str, Any]:

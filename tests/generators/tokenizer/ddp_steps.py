@@ -17,6 +17,7 @@ from safetensors.torch import save_file
 from skinaug.generators.config import OptimConfig, TokenizerConfig
 from skinaug.generators.distributed import Distributed
 from skinaug.generators.tokenizer import LesionTokenizer, TokenizerTrainer
+from skinaug.generators.training import to_floats
 
 STEPS = 5
 # AdamW's default eps (1e-8) turns float32 rounding noise into full learning-rate steps: the first step moves
@@ -68,7 +69,7 @@ def main(out: Path, rank: int, world: int, store: str | None) -> None:
     rows = []
     for step in range(STEPS):
         images, masks = global_batch(step)
-        rows.append(trainer.step(images[share], masks[share], step))
+        rows.append(to_floats(trainer.step(images[share], masks[share], step)))
     state = {f"model.{k}": v for k, v in trainer.model.state_dict().items()}
     state.update({f"discriminator.{k}": v for k, v in trainer.discriminator.state_dict().items()})
     save_file({k: v.detach().contiguous() for k, v in state.items()}, str(out / f"rank{rank}.safetensors"))

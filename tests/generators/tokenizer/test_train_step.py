@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 import io
+import traceback
 
 import pytest
 import torch
 
 from skinaug.generators.config import OptimConfig
 from skinaug.generators.tokenizer import LesionTokenizer, TokenizerTrainer
+from skinaug.generators.training import to_floats
 from skinaug.schedules import warmup_cosine
 
 from .conftest import batch, small_config
@@ -53,14 +55,14 @@ def test_state_dict_round_trip_resumes_identically() -> None:
     buffer = io.BytesIO()
     torch.save(a.state_dict(), buffer)
     saved_codebook = a.model.quantizer.codebook.weight.detach().clone()
-    logs_a = [a.step(images, masks, i) for i in (2, 3)]
+    logs_a = [to_floats(a.step(images, masks, i)) for i in (2, 3)]
     assert sum(log["restarted"] for log in logs_a) > 0  # restarts happen and must resume too
 
     b = _trainer(123)  # different initial weights
     buffer.seek(0)
     b.load_state_dict(torch.load(buffer, weights_only=True))
     assert torch.equal(b.model.quantizer.codebook.weight, saved_codebook)
-    logs_b = [b.step(images, masks, i) for i in (2, 3)]
+    logs_b = [to_floats(b.step(images, masks, i)) for i in (2, 3)]
     assert logs_a == logs_b
     for pa, pb in zip(a.state_dict()["model"].values(), b.state_dict()["model"].values()):
         assert torch.equal(pa, pb)
@@ -74,3 +76,27 @@ def test_state_dict_holds_models_optimizers_and_dead_code_counters() -> None:
     assert set(state) == {"model", "discriminator", "opt_g", "opt_d"}
     assert "quantizer.unused_steps" in state["model"] and "quantizer.restarts" in state["model"]
     copy.deepcopy(state)
+
+
+def test_a_step_reads_nothing_from_the_device_unless_codes_restart(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a GPU every value read on the host (item, float, tolist, bool...) waits for the device: a step leaves its
+    logs on the device (the training loop reads them on logged steps); only a dead-code restart reads one counter.
+    AdamW's step counters are host tensors (torch.optim keeps them on the CPU unless capturable): not counted."""
+    trainer = _trainer(0)
+    trainer.model.quantizer.dead_code_restart = False
+    images, masks = batch(2)
+    reads: list[str] = []
+    for name in ("item", "__bool__", "__int__", "__float__", "tolist", "__index__"):
+        original = getattr(torch.Tensor, name)
+
+        def spy(self, *args, _original=original, _name=name):  # noqa: ANN001, ANN002, ANN202
+            if not any("/torch/optim/" in frame.filename for frame in traceback.extract_stack()):
+                reads.append(_name)
+            return _original(self, *args)
+
+        monkeypatch.setattr(torch.Tensor, name, spy)
+    logs = [trainer.step(images, masks, i) for i in (0, 1)]  # step 1 runs the GAN phase (adversarial_start 1)
+    monkeypatch.undo()
+    assert reads == []
+    assert "d_loss" in logs[1] and isinstance(logs[1]["psnr"], torch.Tensor)
+    assert all(v == v for v in to_floats(logs[1]).values())  # readable afterwards, no NaN

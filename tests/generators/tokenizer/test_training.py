@@ -66,7 +66,7 @@ def test_training_reduces_the_loss_and_reconstructs_phantoms(phantoms) -> None:
         for step in range(STEPS):
             pick = torch.randperm(len(images), generator=g)[:BATCH]
             logs = trainer.step(images[pick], masks[pick], step)
-            totals.append(logs["total"])
+            totals.append(float(logs["total"]))
         model.eval()
         recon = model.reconstruct(images)
     finally:
