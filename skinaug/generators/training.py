@@ -372,17 +372,26 @@ def _transformer_stage(
     optim = config.transformer_optim
     digest = module_digest(tokenizer)
     if options.token_cache:
-        train_tokens, val_tokens = _token_tables(out, trainer.tokenizer, train, val, ctx)
-        val_batch = token_first_batch(val_tokens, val, VAL_IMAGES)
+        tables: dict[str, Any] = {}
+
+        def tokens() -> dict[str, Any]:
+            """The token tables, made at the first step: a finished stage that is resumed encodes nothing."""
+            if not tables:
+                tables["train"], val_tokens = _token_tables(out, trainer.tokenizer, train, val, ctx)
+                tables["val_batch"] = token_first_batch(val_tokens, val, VAL_IMAGES)
+            return tables
+
         batches: Batches = lambda start, end: (  # noqa: E731  # table look-ups: no worker needed
-            (step, token_step_batch(train_tokens, train, optim.batch_size, config.seed, step, ctx.rank, ctx.world))
+            (step, token_step_batch(tokens()["train"], train, optim.batch_size, config.seed, step, ctx.rank, ctx.world))
             for step in range(start, end)
         )
+        validate: Callable[[], dict[str, float]] = lambda: trainer.evaluate(tokens()["val_batch"])  # noqa: E731
     else:
         val_batch = _val_batch(val)
         batches = _loader(
             lambda step: step_batch(train, optim.batch_size, config.seed, step, ctx.rank, ctx.world), options, ctx
         )
+        validate = lambda: trainer.evaluate(val_batch)  # noqa: E731
 
     def train_step(batch: dict[str, Any], step: int) -> dict[str, Any]:
         return trainer.step(batch)
@@ -395,7 +404,7 @@ def _transformer_stage(
         optim.checkpoint_every,
         optim.val_every,
         train_step,
-        lambda: trainer.evaluate(val_batch),
+        validate,
         model.state_dict,
         optim.log_every,
         batches,

@@ -101,3 +101,23 @@ def test_training_on_cached_tokens_gives_the_weights_of_encoding_every_batch(
         weights[cached] = load_file(str(out / "transformer" / tag / "weights.safetensors"))
     assert weights[True].keys() == weights[False].keys()
     assert all(torch.equal(weights[True][k], weights[False][k]) for k in weights[True])
+
+
+def test_resuming_a_finished_transformer_encodes_nothing(
+    measured_phantoms: Path, tokenizer_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from skinaug.generators import training
+
+    out = tmp_path / "finished"
+    shutil.copytree(tokenizer_run, out)
+    train_generator(measured_phantoms, out, micro_config(steps=3), TrainOptions(stage="transformer", progress=False))
+    shutil.rmtree(out / "cache")
+
+    def must_not_encode(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("a finished stage built its token tables")
+
+    monkeypatch.setattr(training, "_token_tables", must_not_encode)
+    options = TrainOptions(stage="transformer", progress=False, resume=True)
+    assert train_generator(measured_phantoms, out, micro_config(steps=3), options).last["transformer"]["step"] == 3
