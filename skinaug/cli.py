@@ -521,10 +521,11 @@ def train_generator_command(
 )
 @click.option(
     "--mode",
-    type=click.Choice(["intra", "inter", "free"]),
+    type=click.Choice(["intra", "inter", "free", "reconstruct"]),
     default="intra",
     show_default=True,
-    help="intra: regenerate a train lesion as its own class; inter: as another class; free: no source.",
+    help="intra: regenerate a train lesion as its own class; inter: as another class; free: no source; "
+    "reconstruct: the control of intra (same sources): the lesion replaced by the tokenizer's reconstruction.",
 )
 @click.option(
     "--measurements-from",

@@ -1,7 +1,9 @@
-"""The one planner of synthetic items, for the generator's sets (intra, inter, free) and the copy set.
+"""The one planner of synthetic items, for the generator's sets (intra, inter, free, reconstruct) and the copy set.
 
-Every item is planned from (seed, class, k) alone: its seed, which train image is its source (intra and copy:
-one of its own class; inter: one of another class; free: none), and its file names. So a re-run plans the same
+Every item is planned from (seed, class, k) alone: its seed, which train image is its source (intra, reconstruct
+and copy: one of its own class; inter: one of another class; free: none), and its file names. Item k of a class
+has the same source in every mode that takes it from its own class, so a `reconstruct` set (the lesion replaced
+by the tokenizer's reconstruction of itself) is the intra set's twin, image for image. So a re-run plans the same
 items, and a set topped up to more per class keeps the items it had. Measurement vectors stay an array beside
 the table until the manifest is written (`ItemPlan.manifest`).
 """
@@ -18,7 +20,7 @@ import pandas as pd
 from .errors import SkinaugError
 from .labels import CLASSES
 
-GENERATOR_MODES: tuple[str, ...] = ("intra", "inter", "free")
+GENERATOR_MODES: tuple[str, ...] = ("intra", "inter", "free", "reconstruct")
 MODES: tuple[str, ...] = (*GENERATOR_MODES, "copy")
 SYNTHETIC_COLUMNS: tuple[str, ...] = (
     "image_id",

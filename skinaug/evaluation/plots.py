@@ -131,7 +131,9 @@ def inpainting_strips(
 ) -> bool:
     """Rows: source image, its mask, the synthetic image (with its mode and classes). False if the set has no
     source-based (intra/inter) images."""
-    rows = syn.manifest[syn.manifest["mode"].isin(["intra", "inter"]) & (syn.manifest["source_image_id"] != "")]
+    rows = syn.manifest[
+        syn.manifest["mode"].isin(["intra", "inter", "reconstruct"]) & (syn.manifest["source_image_id"] != "")
+    ]
     if rows.empty:
         return False
     sources = prepared.manifest.set_index("image_id")

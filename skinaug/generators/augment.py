@@ -108,7 +108,7 @@ def item_vectors(
     vectors: list[np.ndarray] = []
     origins: list[str] = []
     for row in plan.table.itertuples(index=False):
-        if row.mode == "intra":
+        if row.mode in ("intra", "reconstruct"):
             vectors.append(sources.vectors[position[row.source_image_id]].numpy())
             origins.append("own")
         elif measurement_source == "class-mean":
@@ -161,6 +161,12 @@ def _generate(
     if config.mode == "free":
         images = gen.free(labels, chosen, seeds, config.sampling)
         masks: list[np.ndarray | None] = [None] * len(batch)
+    elif config.mode == "reconstruct":
+        items = [sources[position[row["source_image_id"]]] for row in batch]
+        lesions = [it["mask"].numpy() > 0.5 for it in items]
+        masks = list(lesions)
+        src = torch.stack([it["image"] for it in items])
+        images = gen.reconstruct_lesions(src, np.stack(lesions), config.dilation, config.feather)
     else:
         items = [sources[position[row["source_image_id"]]] for row in batch]
         src = torch.stack([it["image"] for it in items])

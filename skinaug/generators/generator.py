@@ -233,6 +233,24 @@ class Generator:
             generated = self.inpaint_decoded(images, lesion, labels, measurements, seed, sampling, teacher, keep_coarse)
         return to_uint8(composite(images, generated.float(), lesion, dilation, feather))
 
+    @torch.no_grad()
+    def reconstruct_lesions(
+        self, sources: np.ndarray | torch.Tensor, masks: np.ndarray | torch.Tensor, dilation: int = 2, feather: int = 3
+    ) -> np.ndarray:
+        """Each source with its lesion replaced by the tokenizer's reconstruction of it, composited exactly as
+        `inpaint` composites a generated lesion: what in-painting would give if the transformer drew the source's
+        own tokens. A control that isolates the tokenizer (its blur) from what the transformer generates.
+        Inputs as `inpaint`'s; returns uint8 B x S x S x 3."""
+        images = (
+            sources.float()
+            if isinstance(sources, torch.Tensor) and sources.is_floating_point()
+            else from_uint8(sources)
+        ).to(self.device)
+        lesion = torch.as_tensor(np.asarray(masks)).bool().to(self.device)
+        with self._autocast():
+            reconstructed = self.tokenizer.reconstruct(images)
+        return to_uint8(composite(images, reconstructed.float(), lesion, dilation, feather))
+
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
         """bf16 autocast on CUDA (tensor cores, half the memory traffic); CPU sampling stays in float32."""
         if self.device.type == "cuda":

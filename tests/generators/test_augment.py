@@ -200,3 +200,39 @@ def test_intra_items_keep_their_sources_own_measurements(measured_phantoms: Path
     assert (plan.table["measurements_from"] == "own").all()
     for vector, source in zip(plan.vectors, plan.table["source_image_id"]):
         np.testing.assert_array_equal(vector, measured[source])
+
+
+def test_a_reconstruct_set_is_the_intra_sets_twin_with_the_tokenizers_own_lesion(
+    measured_phantoms: Path, generator_dir: Path, tmp_path: Path
+) -> None:
+    """The control that isolates the tokenizer: same sources and masks as the intra set; the lesion is the
+    tokenizer's reconstruction of the source's own lesion, the background the source's pixels."""
+    import torch
+
+    from skinaug.generators.composite import blend_weights, dilate
+    from skinaug.generators.generator import Generator, from_uint8, to_uint8
+
+    config = {"per_class": 2, "batch_size": 3}
+    intra, _ = augment(
+        measured_phantoms, generator_dir, tmp_path / "intra", AugmentConfig(mode="intra", **config), False
+    )
+    twin, made = augment(
+        measured_phantoms, generator_dir, tmp_path / "rec", AugmentConfig(mode="reconstruct", **config), False
+    )
+    assert made == 14 and set(twin.manifest["mode"]) == {"reconstruct"}
+    assert list(twin.manifest["source_image_id"]) == list(intra.manifest["source_image_id"])
+    check_sources(twin, load_prepared(measured_phantoms))
+
+    gen = Generator.from_pretrained(generator_dir, "cpu")
+    rng = np.random.default_rng(0)
+    sources = rng.integers(0, 256, (2, gen.image_size, gen.image_size, 3), dtype=np.uint8)
+    masks = np.zeros((2, gen.image_size, gen.image_size), dtype=bool)
+    masks[:, 8:20, 10:22] = True
+    out = gen.reconstruct_lesions(sources, masks, dilation=2, feather=3)
+    weight = blend_weights(torch.from_numpy(masks), 2, 3).numpy()
+    assert np.array_equal(out[weight == 0], sources[weight == 0])  # background: the source, bit for bit
+    with torch.no_grad():
+        own = to_uint8(gen.tokenizer.reconstruct(from_uint8(sources)))
+    core = dilate(torch.from_numpy(masks), 2).numpy()
+    assert np.abs(out[core].astype(int) - own[core].astype(int)).max() <= 1  # the lesion: its reconstruction
+    assert not np.array_equal(out[core], sources[core])
