@@ -196,11 +196,22 @@ def _save(stage: Stage, root: Path, step: int, last: dict[str, Any], rows: list[
 
 
 def _superseded(stage: Stage, root: Path) -> bool:
-    """Move a stage's checkpoints aside when they were made with other stage.meta values (another tokenizer)."""
+    """Move a stage's checkpoints aside when they were made with other stage.meta values (another tokenizer).
+
+    A value the checkpoint does not hold (it was made by an earlier skinaug) does not count as a difference:
+    moving hours of training aside on an upgrade alone would lose them for nothing measurable."""
     if not stage.meta or latest_checkpoint(root) is None:
         return False
     _, manifest = read_checkpoint(root)
-    if all(manifest["meta"].get(k) == v for k, v in stage.meta.items()):
+    recorded = manifest["meta"]
+    unrecorded = sorted(k for k in stage.meta if k not in recorded)
+    if all(recorded[k] == v for k, v in stage.meta.items() if k in recorded):
+        if unrecorded:  # made by a skinaug that did not record them: nothing says it differs, so it is kept
+            print(
+                f"{root}: made before skinaug recorded {', '.join(unrecorded)}; resumed as it is (delete the "
+                "folder to train it anew)",
+                file=sys.stderr,
+            )
         return False
     aside = root.with_name(f"{root.name}.superseded-{int(manifest['meta']['step'])}")
     shutil.rmtree(aside, ignore_errors=True)

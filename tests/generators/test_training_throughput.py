@@ -167,3 +167,24 @@ def test_a_spent_time_budget_stops_cleanly_leaves_a_usable_generator_and_resume_
     assert finished.last["transformer"]["step"] == 8
     assert (out / "transformer.superseded-1").is_dir()  # trained on the step-1 tokenizer: kept aside, redone
     assert list(pd.read_csv(out / "transformer_log.csv")["step"]) == list(range(1, 9))
+
+
+def test_a_transformer_checkpoint_from_before_the_tokenizer_digest_is_resumed_not_moved_aside(
+    measured_phantoms: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Checkpoints made by an earlier skinaug hold no tokenizer digest; upgrading must not discard them."""
+    import json
+
+    out = tmp_path / "g"
+    config = micro_config(steps=3)
+    train_generator(measured_phantoms, out, config, TrainOptions(progress=False))
+    latest = out / "transformer" / (out / "transformer" / "LATEST").read_text().strip()
+    manifest_path = latest / "checkpoint.json"
+    manifest = json.loads(manifest_path.read_text())
+    del manifest["meta"]["tokenizer_sha256"]
+    manifest_path.write_text(json.dumps(manifest))
+    capsys.readouterr()
+    again = train_generator(measured_phantoms, out, config, TrainOptions(progress=False, resume=True))
+    assert again.last["transformer"]["step"] == 3
+    assert not list(out.glob("transformer.superseded-*"))
+    assert "made before skinaug recorded tokenizer_sha256" in capsys.readouterr().err
