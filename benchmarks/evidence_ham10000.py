@@ -36,6 +36,14 @@ ARMS = "a,b,c,d,c-copies,topup,topup-copies,topup-sampler,topup-selected,share0.
 # real-trained classifier's recall on its reconstructions (issue 11 point 5); 4x the tokens, ~2x the step time
 GENERATOR = HERE / "configs" / "tiny_l16.json"
 RETENTION_TARGET = 0.85
+# tables made by other benchmarks from this run's --work folder and written beside the report (linked when present)
+FURTHER = (
+    "reconstruct_control",
+    "tokenizer_schedule",
+    "guidance_diversity",
+    "inpaint_consistency",
+    "lesion_focus_ablation",
+)
 
 
 def _plan(args: argparse.Namespace) -> DemoPlan:
@@ -115,6 +123,7 @@ def verdict(
 
 
 def _markdown(
+    out: Path,
     command: str,
     plan: DemoPlan,
     bench: dict[str, Any],
@@ -216,6 +225,13 @@ def _markdown(
         "",
         "![synthetic images per class](synthetic_grid.png)",
         "",
+        "## Further measurements on the same run",
+        "",
+        "Made by their own scripts from this run's work folder (commands in [COMMANDS.md](COMMANDS.md)), where "
+        "present: "
+        + (", ".join(f"[{name}]({name}.md)" for name in FURTHER if (out / f"{name}.md").is_file()) or "none yet")
+        + ".",
+        "",
         "## Step times",
         "",
         "| step | minutes |",
@@ -285,7 +301,7 @@ def main() -> None:
             "timings_s": result.timings,
         },
     )
-    write_text(out / "report.md", _markdown(command, plan, bench, evaluation, retention, decision, result.timings))
+    write_text(out / "report.md", _markdown(out, command, plan, bench, evaluation, retention, decision, result.timings))
     print(f"evidence: {'; '.join(decision['limiting_factors']) or 'see report'} -> {out / 'report.md'}")
 
 
