@@ -33,7 +33,7 @@ from skinaug.atomic import write_json, write_text
 from skinaug.generators.config import get_config
 from skinaug.generators.tokenizer import LesionTokenizer
 from skinaug.generators.var import SamplingConfig, VARTransformer, sample_tokens
-from skinaug.machine import device_name, select_device
+from skinaug.machine import device_name, matmul_peak, select_device, synchronize
 
 HERE = Path(__file__).resolve().parent
 
@@ -53,11 +53,6 @@ def autocast(device: torch.device) -> Any:
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return torch.autocast("cpu", enabled=False)
-
-
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 @torch.no_grad()
@@ -117,21 +112,6 @@ def count_flops(action: Callable[[], Any]) -> float:
 def flops_per_image(tokenizer: LesionTokenizer, model: VARTransformer, device: torch.device) -> float:
     """FLOPs of one cached sampling pass (CFG doubles the transformer batch) for one image."""
     return count_flops(lambda: generate(tokenizer, model, 1, True, device))
-
-
-def matmul_peak(device: torch.device) -> float:
-    """FLOP/s of one large square matrix product (bf16 8192 on CUDA, float32 1024 on CPU), best of 5 timings
-    after warm-ups: the ceiling the FLOP floor is read against, measured in the same run."""
-    n, dtype, per_timing = (8192, torch.bfloat16, 10) if device.type == "cuda" else (1024, torch.float32, 2)
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-
-    def products() -> None:
-        for _ in range(per_timing):
-            torch.mm(a, b)
-
-    products()
-    best = min(seconds(products, device) for _ in range(5))
-    return 2.0 * n**3 * per_timing / best
 
 
 def against_var(

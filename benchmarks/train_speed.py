@@ -5,7 +5,8 @@
 For the tokenizer and the transformer stage of each config, times training steps as `train-generator` runs
 them (its Stage objects: batches, train_step, reading logged values), once per variant, side by side:
   baseline         images decoded from the files per item, no loader workers, values read every step
-  +cache+workers   decoded-image memmap (OUT/cache/decoded) and DataLoader workers (pinned on CUDA)
+  +cache+workers   decoded-image memmap (OUT/cache/decoded) and DataLoader workers (pinned on CUDA; as many
+                   as train-generator uses on the device: none on a CPU, unless --workers)
   +token cache     (transformer) tokens read from the token-index cache instead of encoded per batch
   +sync every log  logged values read from the device only every log_every steps (all paths on)
 Model FLOPs per step are counted once with torch.utils.flop_counter.FlopCounterMode on a step of the
@@ -34,7 +35,7 @@ from skinaug.generators.config import load_config
 from skinaug.generators.data import MeasurementSpace, conditioned_split, with_decoded_cache
 from skinaug.generators.distributed import setup
 from skinaug.generators.token_cache import CACHE_FOLDER
-from skinaug.machine import device_name
+from skinaug.machine import device_name, matmul_peak, synchronize
 from skinaug.data import DecodedImageCache
 
 HERE = Path(__file__).resolve().parent
@@ -53,26 +54,6 @@ VARIANTS = {  # name -> (decoded cache + workers, token cache, sync only on logg
 }
 
 
-def sync(device: torch.device) -> None:
-    """Wait for the device (timing boundaries only)."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def matmul_peak(device: torch.device) -> float:
-    """Best FLOP/s of a square matmul on this device (fp32 on CPU, bf16 on CUDA): the MFU denominator."""
-    n, dtype = (1024, torch.float32) if device.type == "cpu" else (8192, torch.bfloat16)
-    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
-    best = 0.0
-    for _ in range(5):
-        sync(device)
-        start = time.perf_counter()
-        (a @ b).sum()
-        sync(device)
-        best = max(best, 2 * n**3 / (time.perf_counter() - start))
-    return best
-
-
 def phantom_workdir(root: Path, images: int) -> Path:
     """A prepared, measured phantom work directory with images at HAM10000's 200 x 150."""
     from skinaug.measurements import measure_workdir
@@ -86,18 +67,19 @@ def phantom_workdir(root: Path, images: int) -> Path:
 
 
 def time_stage(stage: training.Stage, steps: int, every_step: bool, device: torch.device) -> float:
-    """Seconds per step over `steps` steps after one warm-up step (values read each step or every log_every)."""
+    """Seconds per step over `steps` steps after one warm-up step (values read each step or every log_every); in
+    the token-cache rows the warm-up step builds the token cache."""
     batches = stage.batches(0, steps + 1)
     try:
         step, batch = next(batches)
         training.to_floats(stage.train_step(batch, step))
-        sync(device)
+        synchronize(device)
         start = time.perf_counter()
         for step, batch in batches:
             raw = stage.train_step(batch, step)
             if every_step or (step + 1) % stage.log_every == 0:
                 training.to_floats(raw)
-        sync(device)
+        synchronize(device)
         return (time.perf_counter() - start) / steps
     finally:
         close = getattr(batches, "close", None)
@@ -127,7 +109,7 @@ def bench_config(
         with_decoded_cache(s, DecodedImageCache(out / CACHE_FOLDER / "decoded", progress=False)) for s in plain
     )
     ctx = setup(args.device)
-    workers = args.workers if args.workers is not None else max(1, default_workers(device))
+    workers = loader_workers(args, device)
     rows: list[dict[str, Any]] = []
     for stage_name, variants in VARIANTS.items():
         flops = 0
@@ -170,6 +152,12 @@ def bench_config(
     return rows
 
 
+def loader_workers(args: argparse.Namespace, device: torch.device) -> int:
+    """Loader processes of the fast rows: --workers, else what train-generator uses here (0 on a CPU: there the
+    cores that would decode are the cores that train)."""
+    return args.workers if args.workers is not None else default_workers(device)
+
+
 def report(rows: list[dict[str, Any]], device: torch.device, peak: float, args: argparse.Namespace) -> str:
     """The Markdown table, speed-ups relative to each stage's baseline."""
     lines = [
@@ -179,7 +167,9 @@ def report(rows: list[dict[str, Any]], device: torch.device, peak: float, args: 
         f"Measured matmul peak: {peak / 1e9:.1f} GFLOP/s ({'fp32' if device.type == 'cpu' else 'bf16'}). "
         f"{args.steps} timed steps per row after a warm-up step, random initial weights, phantom images at "
         "200x150 (`benchmarks/train_speed.py`; variants are cumulative, see its docstring). The tokenizer rows "
-        "include its discriminator only once adversarial training starts (not within these steps).",
+        "include its discriminator only once adversarial training starts (not within these steps). Loader "
+        f"workers of the '+cache+workers' rows: {loader_workers(args, device)} (train-generator's default here"
+        f"{'' if args.workers is None else '; set by --workers'}).",
         "",
         "| config | px | batch | stage | variant | images/s | speed-up | GFLOPs/step | MFU | setup s |",
         "|---|---:|---:|---|---|---:|---:|---:|---:|---:|",
@@ -195,7 +185,8 @@ def report(rows: list[dict[str, Any]], device: torch.device, peak: float, args: 
         )
     lines += [
         "",
-        "Setup s: building the stage, including the token cache (once per tokenizer) in the token-cache rows.",
+        "Setup s: building the stage. The token cache (all train and val images encoded once per tokenizer) is "
+        "built in the first step of the token-cache rows: the untimed warm-up step.",
     ]
     return "\n".join(lines) + "\n"
 

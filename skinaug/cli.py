@@ -185,14 +185,13 @@ def measure(workdir: Path, workers: int | None, cache_dir: Path | None) -> None:
 @click.option(
     "--n",
     "count",
-    default=700,
-    show_default=True,
+    default=None,
     type=click.IntRange(min=70),
-    help="Phantom images to make (without --data).",
+    help="Phantom images to make (without --data) [default: the phantom plan's, skinaug.demo.plans.DemoPlan].",
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
 @_friendly_errors
-def demo(out: Path, data: Path | None, fmt: str, count: int, device: str) -> None:
+def demo(out: Path, data: Path | None, fmt: str, count: int | None, device: str) -> None:
     """The whole pipeline: prepare, measure, train-generator, augment, bench-classifier, evaluate -> report.html.
 
     Without --data it runs on embedded phantoms in about 10 minutes on 2 CPU cores; with --data the sizes are
@@ -201,7 +200,8 @@ def demo(out: Path, data: Path | None, fmt: str, count: int, device: str) -> Non
     from .demo import choose_plan, run_demo
 
     plan = choose_plan(real_data=data is not None, device=device)
-    plan.phantoms = count
+    if count is not None:
+        plan.phantoms = count
     result = run_demo(out, data, fmt, plan, log=lambda line: click.echo(line, err=True))
     _notices(result.notices)
     click.echo(result.summary_line())
@@ -440,12 +440,13 @@ def _floats(text: str, option: str) -> tuple[float, ...]:
 @click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Global batch (all processes).")
 @click.option(
     "--perceptual-weights",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    metavar="FILE|pretrained",
+    metavar="FILE|FOLDER|pretrained",
     help="VGG16 weights for the perceptual loss: a local file (torchvision's vgg16-397923af.pth or a "
     ".safetensors copy) or 'pretrained' (torchvision's VGG16_Weights.IMAGENET1K_V1 via torch hub's "
-    "cache; offline: off, said so); off without.",
+    "cache; offline: off, said so); or the folder of a classifier saved by bench-classifier --save-models, "
+    "trained on the real train split (never the one that judges): its features; off without.",
 )
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:1, ...")
 @click.option(

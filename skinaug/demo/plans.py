@@ -18,7 +18,7 @@ class DemoPlan:
     phantoms: int = 700
     generator: str = "tiny"  # a named config or a GeneratorConfig JSON file
     tokenizer_steps: int | None = 150  # None: the generator config's own number of steps
-    transformer_steps: int | None = 300
+    transformer_steps: int | None = 200
     per_class: int = 30
     mode: str = "intra"
     cfg: float = 3.0

@@ -21,6 +21,8 @@ from ..data import eval_transform, real_dataset
 from ..data.transforms import Normalisation
 from ..labels import CLASSES
 
+RETENTION_TARGET = 0.85  # the share of real-test mean recall reconstructions should keep (skinaug's target)
+
 
 def _probabilities(
     model: torch.nn.Module, images: torch.Tensor, size: int, batch: int, normalisation: Normalisation
@@ -51,34 +53,38 @@ def reconstruction_retention(
     split: str = "test",
     batch: int = 64,
     device: str = "cpu",
+    keep_probabilities: bool = False,
 ) -> dict[str, Any]:
     """{"real": metrics, "reconstructed": metrics, "retention": recon mean recall / real mean recall,
-    "psnr_db": mean PSNR of the reconstructions, "per_class_retention": {...}} on the real `split` images.
+    "psnr_db": mean PSNR of the reconstructions, "per_class_retention": {...}} on the real `split` images;
+    with `keep_probabilities` also "probabilities": {"labels", "real", "reconstructed"} (numpy arrays, not
+    JSON: for paired comparisons between tokenizers on the same images).
 
     Both inputs take the same path: decoded at the generator's resolution, then resized to the classifier's.
     """
-    from ..generators.generator import Generator, from_uint8, to_uint8
+    from ..generators.generator import from_uint8, load_trained_tokenizer, to_uint8
 
-    gen = Generator.load(generator_dir, device)
+    tokenizer = load_trained_tokenizer(generator_dir, device)
+    image_size, on = tokenizer.config.image_size, next(tokenizer.parameters()).device
     model, meta = load_classifier(classifier)
     model.eval()
     size, norm = int(meta["image_size"]), saved_normalisation(meta)
-    data = real_dataset(workdir, split, gen.image_size)
+    data = real_dataset(workdir, split, image_size)
     real = torch.stack([data[i][0] for i in range(len(data))])
     recon_chunks, psnr = [], []
     with torch.no_grad():
         for i in range(0, len(real), batch):
             chunk = real[i : i + batch]
-            recon = torch.from_numpy(to_uint8(gen.tokenizer.reconstruct(from_uint8(chunk).to(gen.device))))
+            recon = torch.from_numpy(to_uint8(tokenizer.reconstruct(from_uint8(chunk).to(on))))
             recon = recon.permute(0, 3, 1, 2).contiguous()
             mse = ((recon.float() - chunk.float()) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
             psnr.append(10 * torch.log10(255.0**2 / mse))
             recon_chunks.append(recon)
     labels = np.asarray(data.labels)
-    on_real = classification_metrics(labels, _probabilities(model, real, size, batch, norm), CLASSES)
-    on_recon = classification_metrics(
-        labels, _probabilities(model, torch.cat(recon_chunks), size, batch, norm), CLASSES
-    )
+    proba_real = _probabilities(model, real, size, batch, norm)
+    proba_recon = _probabilities(model, torch.cat(recon_chunks), size, batch, norm)
+    on_real = classification_metrics(labels, proba_real, CLASSES)
+    on_recon = classification_metrics(labels, proba_recon, CLASSES)
     per_class = {}
     for c in CLASSES:
         base = on_real["per_class"][c]["recall"]
@@ -87,11 +93,11 @@ def reconstruction_retention(
             "reconstructed": on_recon["per_class"][c]["recall"],
             "retention": on_recon["per_class"][c]["recall"] / base if base else float("nan"),
         }
-    return {
+    result: dict[str, Any] = {
         "split": split,
         "images": int(len(labels)),
         "classifier": str(classifier),
-        "path": f"decoded at {gen.image_size} px (the generator's resolution), resized to {size} px",
+        "path": f"decoded at {image_size} px (the generator's resolution), resized to {size} px",
         "real_mean_recall": float(on_real["mean_recall"]),
         "reconstructed_mean_recall": float(on_recon["mean_recall"]),
         "retention": float(on_recon["mean_recall"] / on_real["mean_recall"])
@@ -100,3 +106,6 @@ def reconstruction_retention(
         "psnr_db": float(torch.cat(psnr).mean()),
         "per_class": per_class,
     }
+    if keep_probabilities:
+        result["probabilities"] = {"labels": labels, "real": proba_real, "reconstructed": proba_recon}
+    return result

@@ -29,6 +29,8 @@ class TokenizerConfig:
     l2_lookup: bool = True  # cosine (l2-normalised) nearest-code lookup against collapse
     dead_code_restart: bool = True  # re-seed codes unused for `dead_code_steps` from live residuals
     dead_code_steps: int = 200
+    dead_code_check_every: int = 10  # restarts are decided after every this many steps (each decision reads one
+    # count from the device: a host sync on a GPU); a dead code thus waits at most this many steps more
     commitment: float = 0.25  # beta of the codebook/commitment loss ||f - f_hat||
     lesion_focus: float = 1.0  # weight of eq. 2's per-scale non-lesion term (tokenizer/lesion_focus.py;
     # 0 = off, the ablation: still computed, equal compute)

@@ -78,6 +78,20 @@ def from_uint8(images: np.ndarray | torch.Tensor) -> torch.Tensor:
     return tensor.float() / 127.5 - 1.0
 
 
+def load_trained_tokenizer(folder: str | os.PathLike[str], device: str = "auto") -> LesionTokenizer:
+    """The tokenizer of a train-generator folder (its latest checkpoint), in eval mode, without the transformer:
+    a folder trained with `--stage tokenizer` only will do."""
+    folder = Path(folder)
+    _, config = read_generator_config(folder, RUN_FORMAT)
+    files, _ = read_checkpoint(folder / "tokenizer")
+    tokenizer = LesionTokenizer(config.tokenizer)
+    try:
+        tokenizer.load_state_dict(load_tensors(files["weights.safetensors"]))
+    except Exception as exc:  # safetensors raises its own error types for unreadable bytes
+        raise SkinaugError(f"{folder / 'tokenizer'}: weights do not match config.json ({str(exc)[:200]})") from exc
+    return tokenizer.to(select_device(device)).eval()
+
+
 class Generator:
     """A trained LF-VAR generator: tokenizer + transformer + measurement scaler + class-average codebook."""
 

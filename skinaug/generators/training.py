@@ -312,6 +312,8 @@ def _tokenizer_stage(
         ctx.device,
         distributed=ctx,
     )
+    if ctx.main and options.progress and config.tokenizer.perceptual_weight > 0:
+        print(f"tokenizer: {trainer.perceptual_status}", file=sys.stderr)  # on, and from what; or off
     optim = config.tokenizer_optim
 
     def train_step(batch: dict[str, Any], step: int) -> dict[str, Any]:
@@ -538,6 +540,8 @@ def _perceptual_card_text(weights: str | None) -> str:
         return "off (no local weights file)"
     if wants_pretrained(weights):
         return "torchvision VGG16_Weights.IMAGENET1K_V1 (off if they could not be had: see the training log)"
+    if Path(weights).is_dir():
+        return f"features of the classifier in {weights} (trained on the real train split)"
     return "local weights " + Path(weights).name
 
 

@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 from typing import Any
 
-
-def _evidence() -> Any:
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "evidence_ham10000.py"
-    spec = importlib.util.spec_from_file_location("bench_evidence_ham10000", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from ..conftest import load_benchmark
 
 
 def _gain(low: float, high: float) -> dict[str, Any]:
@@ -34,7 +25,9 @@ GOOD_GENERATOR = {"conditioning": {"mean_recall": 0.8}}
 
 
 def test_an_arm_that_beats_b_and_its_control_is_named_and_nothing_limits() -> None:
-    decision = _evidence().verdict(SUMMARY, {"retention": 0.9}, GOOD_GENERATOR, {"synthetic": {"auroc": 0.6}})
+    decision = load_benchmark("evidence_ham10000").verdict(
+        SUMMARY, {"retention": 0.9}, GOOD_GENERATOR, {"synthetic": {"auroc": 0.6}}
+    )
     assert decision["generated_arms"] == ["c", "topup"]  # copies arms are controls, not generated
     assert decision["beat_b_with_ci_above_0"] == ["topup"]  # c's interval crosses 0
     assert decision["beat_copies_control_with_ci_above_0"] == ["topup"]
@@ -45,7 +38,7 @@ def test_each_measured_limit_is_reported() -> None:
     worse = {
         "arms": {**SUMMARY["arms"], "topup": {"gains": {"b": _gain(-0.01, 0.02), "topup-copies": _gain(-0.03, 0.0)}}}
     }
-    decision = _evidence().verdict(
+    decision = load_benchmark("evidence_ham10000").verdict(
         worse, {"retention": 0.49}, {"conditioning": {"mean_recall": 0.34}}, {"synthetic": {"auroc": 0.995}}
     )
     assert decision["beat_b_with_ci_above_0"] == [] and decision["beat_copies_control_with_ci_above_0"] == []

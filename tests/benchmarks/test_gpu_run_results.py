@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import tarfile
@@ -12,15 +11,9 @@ from typing import Any
 
 import pytest
 
+from ..conftest import load_benchmark
+
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _module() -> Any:
-    spec = importlib.util.spec_from_file_location("bench_gpu_run_results", ROOT / "benchmarks" / "gpu_run_results.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _work(tmp_path: Path, steps: str) -> Path:
@@ -52,7 +45,7 @@ def _run(module: Any, work: Path, out: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_results_fit_the_limits_and_name_what_was_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = _module()
+    module = load_benchmark("gpu_run_results")
     work = _work(tmp_path, "prepare\t0\t3\nbench-classifier\t0\t20\nsample-speed\t1\t2\n")
     out = tmp_path / "out"
     assert _run(module, work, out, monkeypatch) == 0  # only an optional step (a speed row) failed
@@ -68,7 +61,7 @@ def test_results_fit_the_limits_and_name_what_was_left_out(tmp_path: Path, monke
 
 
 def test_a_failed_required_step_exits_1_after_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = _module()
+    module = load_benchmark("gpu_run_results")
     work = _work(tmp_path, "prepare\t0\t3\ntrain-generator\t124\t170\naugment\tskipped\t0\n")
     out = tmp_path / "out"
     assert _run(module, work, out, monkeypatch) == 1

@@ -3,24 +3,14 @@ copied images, read from the runs' saved test predictions."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from skinaug.errors import SkinaugError
 
-
-def _control() -> Any:
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "reconstruct_control.py"
-    spec = importlib.util.spec_from_file_location("bench_reconstruct_control", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from ..conftest import load_benchmark
 
 Y = np.repeat(np.arange(7), 20)  # 20 test images per class
 IDS = np.array([f"ISIC_{i:07d}" for i in range(len(Y))])
@@ -44,7 +34,7 @@ def test_the_table_reads_each_runs_recall_and_the_paired_gains(tmp_path: Path) -
     _run(runs / "topup_seed0", 6)
     _run(runs / "topup-copies_seed0", 10)
     _run(control / "runs" / "topup_seed0", 9)
-    row = _control().compare(evidence, control, "topup", n_boot=200)
+    row = load_benchmark("reconstruct_control").compare(evidence, control, "topup", n_boot=200)
     assert row["mean_recall"] == pytest.approx({"b": 0.6, "generated": 0.3, "reconstructions": 0.45, "copies": 0.5})
     gains = row["reconstructions_vs"]
     assert gains["generated"]["gain"] == pytest.approx(0.15) and gains["generated"]["ci_low"] > 0
@@ -59,6 +49,6 @@ def test_runs_scored_on_other_test_images_are_refused(tmp_path: Path) -> None:
         _run(runs / name, 10)
     _run(control / "runs" / "topup_seed0", 10, ids=IDS[::-1].copy())
     with pytest.raises(SkinaugError, match="other test images"):
-        _control().compare(evidence, control, "topup", n_boot=10)
+        load_benchmark("reconstruct_control").compare(evidence, control, "topup", n_boot=10)
     with pytest.raises(SkinaugError, match="missing"):
-        _control().compare(evidence, control, "c", n_boot=10)
+        load_benchmark("reconstruct_control").compare(evidence, control, "c", n_boot=10)

@@ -49,3 +49,17 @@ def test_a_tokenizer_that_loses_everything_is_measured_as_such(
     assert result["reconstructed_mean_recall"] == pytest.approx(1 / classes, abs=1e-9)
     assert result["psnr_db"] < 20
     assert result["retention"] == pytest.approx(result["reconstructed_mean_recall"] / result["real_mean_recall"])
+
+
+def test_a_tokenizer_trained_alone_is_enough(
+    eval_workdir: Path, generator: Path, random_classifier: Path, tmp_path: Path
+) -> None:
+    """Retention judges the tokenizer only: a `--stage tokenizer` folder (no transformer) is measured like a
+    whole generator's tokenizer (the `generator` fixture has measured the work folder)."""
+    alone = tmp_path / "tokenizer-only"
+    train_generator(eval_workdir, alone, micro_config(steps=2), TrainOptions(stage="tokenizer", progress=False))
+    assert (alone / "tokenizer").is_dir() and not (alone / "transformer").exists()
+    result = reconstruction_retention(alone, eval_workdir, random_classifier, keep_probabilities=True)
+    assert result["retention"] == pytest.approx(result["reconstructed_mean_recall"] / result["real_mean_recall"])
+    probabilities = result["probabilities"]
+    assert len(probabilities["labels"]) == result["images"] == len(probabilities["reconstructed"])

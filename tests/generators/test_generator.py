@@ -15,6 +15,7 @@ from skinaug.generators.generator import Generator
 from skinaug.generators.training import TrainOptions, train_generator
 from skinaug.generators.var import SamplingConfig
 
+from ..conftest import load_benchmark
 from .conftest import micro_config
 
 
@@ -106,16 +107,6 @@ def test_damaged_generators_are_named(trained: Path, tmp_path: Path) -> None:
         Generator.load(tmp_path / "nothing")
 
 
-def _benchmark(name: str):
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_inpaint_consistency_benchmark_runs_on_a_tiny_generator(
     trained: Path, measured_phantoms: Path, tmp_path: Path
 ) -> None:
@@ -126,7 +117,7 @@ def test_inpaint_consistency_benchmark_runs_on_a_tiny_generator(
     torch.manual_seed(0)
     judge, _ = create_classifier("resnet18", len(CLASSES))
     save_classifier(tmp_path / "judge", judge, "resnet18", 32, trained_on="nothing (random weights)")
-    bench = _benchmark("inpaint_consistency")
+    bench = load_benchmark("inpaint_consistency")
     report = bench.run(
         trained,
         measured_phantoms,

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 from pathlib import Path
 
+from ..conftest import load_benchmark
 from .conftest import micro_config
 
 
-def _benchmark():
-    path = Path(__file__).resolve().parents[2] / "benchmarks" / "lesion_focus_ablation.py"
-    spec = importlib.util.spec_from_file_location("bench_lesion_focus_ablation", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_lesion_focus_ablation_runs_both_arms_at_a_tiny_size(measured_phantoms: Path, tmp_path: Path) -> None:
-    report = _benchmark().run(
+    report = load_benchmark("lesion_focus_ablation").run(
         measured_phantoms, tmp_path, micro_config(), steps=4, batch=4, max_train=16, val_images=6, seed=1
     )
     on, off = report["arms"]["lesion focus on"], report["arms"]["--no-lesion-focus"]

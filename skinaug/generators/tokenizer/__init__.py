@@ -7,7 +7,10 @@ quantizer.py      MultiScaleQuantizer: residual quantization over the scales, on
 lesion_focus.py   eq. 2's per-scale non-lesion term on the reconstruction (acts on the decoder)
 token_masks.py    token_masks: the lesion mask at every scale (any-overlap rule)
 discriminator.py  PatchGAN, hinge losses, VQGAN's adaptive weight
+feature_distance.py  FeatureDistance: the LPIPS-style distance in a frozen network's feature layers
 perceptual.py     LPIPS-style VGG16 loss (a local file or torchvision's weights)
+classifier_perceptual.py  the same distance on a saved lesion classifier's features (no download)
+frequency_loss.py the L1 distance of the images' spectra (optional fine-detail term)
 model.py          LesionTokenizer (forward -> TokenizerOutput)
 train_step.py     TokenizerTrainer: one generator + discriminator step, resumable state
 """

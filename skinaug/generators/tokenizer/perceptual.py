@@ -7,10 +7,11 @@ vgg16(weights=None)); its convolutional weights come from a local file: torchvis
 means torchvision's `VGG16_Weights.IMAGENET1K_V1`, read from torch hub's cache (downloaded into it once when
 online); offline and not cached, one notice line says so and the loss is off.
 
-The distance is LPIPS without its learned per-channel linear heads (those need the BAPPS-trained weights,
-which cannot be downloaded here): at relu1_2, relu2_2, relu3_3, relu4_3 and relu5_3, features are
-normalised to unit length along the channel axis, the squared differences are summed over channels,
-averaged over positions, and the five layers are summed (Zhang et al. 2018, "lin" = uniform weights).
+The distance (feature_distance.py) is LPIPS without its learned heads at relu1_2, relu2_2, relu3_3, relu4_3 and
+relu5_3.
+
+A folder holding a classifier saved by skinaug (model.json) instead gives the same distance on that classifier's
+feature stages: classifier_perceptual.py (a network trained on the real train split; nothing to download).
 
 Without weights the loss is disabled: `load_perceptual(None)` returns None, and callers should log
 `PERCEPTUAL_OFF` ("perceptual loss: off (no local weights file)"); `describe_perceptual` gives that line.
@@ -22,11 +23,11 @@ from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from ...errors import SkinaugError
 from ...pretrained import hub_weights_file, wants_pretrained
 from ...weights import read_state_dict
+from .feature_distance import FeatureDistance
 
 PERCEPTUAL_OFF = "perceptual loss: off (no local weights file)"
 TORCHVISION_VGG16_FILE = "vgg16-397923af.pth"
@@ -47,14 +48,11 @@ def _vgg16_features() -> nn.Sequential:
         return vgg16(weights=None).features
 
 
-class PerceptualLoss(nn.Module):
-    """LPIPS-style distance between two image batches in [-1, 1]; frozen, always in eval mode."""
-
-    mean: torch.Tensor  # buffers (see __init__)
-    std: torch.Tensor
+class PerceptualLoss(FeatureDistance):
+    """LPIPS-style distance between two image batches in [-1, 1] on VGG16's features; frozen."""
 
     def __init__(self, weights_path: str | Path) -> None:
-        super().__init__()
+        super().__init__(_IMAGENET_MEAN, _IMAGENET_STD)
         self.weights_path = Path(weights_path)
         features = _vgg16_features()[: LPIPS_LAYERS[-1] + 1]
         state = read_state_dict(self.weights_path)
@@ -69,29 +67,18 @@ class PerceptualLoss(nn.Module):
             features.load_state_dict({k: wanted[k] for k in own})
         except RuntimeError as exc:
             raise SkinaugError(f"{self.weights_path}: VGG16 weights of the wrong shape ({exc})") from exc
-        self.features = features.eval().requires_grad_(False)
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
-
-    def train(self, mode: bool = True) -> "PerceptualLoss":
-        return super().train(False)  # no dropout/batch norm in features, but stay frozen regardless
+        self.vgg = features.eval().requires_grad_(False)
 
     def _layers(self, x: torch.Tensor) -> list[torch.Tensor]:
-        h = ((x + 1) / 2 - self.mean) / self.std
         out = []
-        for i, layer in enumerate(self.features):
-            h = layer(h)
+        for i, layer in enumerate(self.vgg):
+            x = layer(x)
             if i in LPIPS_LAYERS:
-                out.append(h)
+                out.append(x)
         return out
 
-    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        """Scalar: mean over the batch of the LPIPS-style distance between a and b."""
-        total = a.new_zeros(())
-        for fa, fb in zip(self._layers(a), self._layers(b)):
-            diff = F.normalize(fa, dim=1, eps=1e-10) - F.normalize(fb, dim=1, eps=1e-10)
-            total = total + diff.square().sum(dim=1).mean()
-        return total
+    def describe(self) -> str:
+        return f"VGG16 weights {self.weights_path}"
 
 
 def torchvision_vgg16_file() -> Path | None:
@@ -108,9 +95,10 @@ def torchvision_vgg16_file() -> Path | None:
     )
 
 
-def load_perceptual(weights_path: str | Path | None) -> PerceptualLoss | None:
-    """The perceptual loss from a local VGG16 weights file or `pretrained` (torchvision's, see
-    `torchvision_vgg16_file`), or None (disabled) when nothing is given or `pretrained` cannot be had offline.
+def load_perceptual(weights_path: str | Path | None) -> FeatureDistance | None:
+    """The perceptual loss from a local VGG16 weights file, `pretrained` (torchvision's, see
+    `torchvision_vgg16_file`) or a saved skinaug classifier's folder (ClassifierPerceptualLoss), or None
+    (disabled) when nothing is given or `pretrained` cannot be had offline.
 
     A path that is given but does not exist, or holds something else, is an error (SkinaugError), never a
     silent fallback.
@@ -121,6 +109,10 @@ def load_perceptual(weights_path: str | Path | None) -> PerceptualLoss | None:
         found = torchvision_vgg16_file()
         return PerceptualLoss(found) if found is not None else None
     path = Path(weights_path)
+    if path.is_dir():  # imported here: it reaches into skinaug.classifiers, not needed with VGG16
+        from .classifier_perceptual import ClassifierPerceptualLoss
+
+        return ClassifierPerceptualLoss(path)
     if not path.is_file():
         raise SkinaugError(
             f"{path}: VGG16 weights file not found (expected torchvision's "
@@ -129,8 +121,8 @@ def load_perceptual(weights_path: str | Path | None) -> PerceptualLoss | None:
     return PerceptualLoss(path)
 
 
-def describe_perceptual(perceptual: PerceptualLoss | None) -> str:
+def describe_perceptual(perceptual: FeatureDistance | None) -> str:
     """One log line: whether the perceptual loss is on, and from which file."""
     if perceptual is None:
         return PERCEPTUAL_OFF
-    return f"perceptual loss: on (VGG16 weights {perceptual.weights_path})"
+    return f"perceptual loss: on ({perceptual.describe()})"

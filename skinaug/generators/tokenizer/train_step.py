@@ -11,8 +11,9 @@ Both optimizers are AdamW(betas, weight_decay) from the OptimConfig; weight deca
 weights only (not to biases, normalisation parameters or the codebook). With `schedule=True` (default) the
 learning rate of both follows `schedules.warmup_cosine`: linear warm-up over `warmup_steps`, then cosine decay to
 0 at `steps` (it stays 0 after), so a resumed run only needs the step index. Gradients are clipped to
-`grad_clip` (0 = no clipping). After each generator step, dead codes are restarted (MultiScaleQuantizer.
-restart_dead_codes) and their AdamW moments reset.
+`grad_clip` (0 = no clipping). After every `dead_code_check_every`-th generator step, dead codes are restarted
+(MultiScaleQuantizer.restart_dead_codes) and their AdamW moments reset: that decision reads one count from the
+device, the only host sync of a step, so it is not taken at every step.
 
 Precision: on CUDA the encoder, decoder, discriminator (and perceptual network) run under bf16 autocast
 (machine.autocast); the quantizer runs in float32 inside (quantizer.py), the losses are taken in float32.
@@ -51,8 +52,9 @@ from ...schedules import warmup_cosine
 from ..config import OptimConfig, TokenizerConfig
 from ..distributed import Distributed, data_parallel
 from .discriminator import PatchDiscriminator, adaptive_weight, hinge_d_loss, hinge_g_loss
+from .feature_distance import FeatureDistance
 from .model import LesionTokenizer
-from .perceptual import PerceptualLoss, describe_perceptual
+from .perceptual import describe_perceptual
 
 
 def param_groups(
@@ -100,7 +102,7 @@ class TokenizerTrainer:
         model: LesionTokenizer,
         config: TokenizerConfig,
         optim_config: OptimConfig,
-        perceptual: PerceptualLoss | None = None,
+        perceptual: FeatureDistance | None = None,
         device: str | torch.device = "cpu",
         *,
         discriminator: nn.Module | None = None,
@@ -208,9 +210,12 @@ class TokenizerTrainer:
         loss.backward()
         logs["grad_norm"] = self._clip(self.model)
         self.opt_g.step()
-        restarted = self.model.quantizer.restart_dead_codes()
-        if restarted.numel():
-            self._reset_moments(restarted)
+        restarted = 0
+        if (step_index + 1) % max(1, cfg.dead_code_check_every) == 0:  # the only host read of a step
+            codes = self.model.quantizer.restart_dead_codes()
+            restarted = codes.numel()
+            if restarted:
+                self._reset_moments(codes)
 
         if adversarial:
             with autocast(self.device):
@@ -233,7 +238,7 @@ class TokenizerTrainer:
             logs[f"usage/s{s}"] = usage[i]
             logs[f"perplexity/s{s}"] = perplexity[i]
         logs["dead_codes"] = torch.as_tensor(out.stats["dead_codes"]).detach()
-        logs["restarted"] = float(restarted.numel())  # a shape, known on the host
+        logs["restarted"] = float(restarted)  # known on the host
         return logs
 
     def state_dict(self) -> dict[str, Any]:

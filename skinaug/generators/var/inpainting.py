@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ...errors import SkinaugError
-from ..tokenizer import token_masks
+from ..tokenizer.token_masks import token_masks
 
 TEACHER_RULES = ("residual", "precomputed")
 

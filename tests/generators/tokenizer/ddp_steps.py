@@ -35,6 +35,7 @@ CONFIG = TokenizerConfig(
     vocab_size=64,
     scales=(1, 2, 4, 8),
     dead_code_steps=1,  # codes unused in a step are restarted after it: restarts at every step
+    dead_code_check_every=1,
     adversarial_start=2,
     disc_channels=8,
     disc_layers=2,

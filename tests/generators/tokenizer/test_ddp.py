@@ -125,7 +125,7 @@ def test_a_bf16_step_runs_the_networks_in_bf16_and_the_quantizer_in_float32(monk
 
     # CPU autocast stands in for what machine.autocast gives a CUDA device
     monkeypatch.setattr(train_step, "autocast", lambda device: torch.autocast("cpu", dtype=torch.bfloat16))
-    cfg = small_config(disc_channels=8, adversarial_start=0, dead_code_steps=1)
+    cfg = small_config(disc_channels=8, adversarial_start=0, dead_code_steps=1, dead_code_check_every=1)
     torch.manual_seed(0)
     trainer = TokenizerTrainer(LesionTokenizer(cfg), cfg, OptimConfig(lr=1e-3, warmup_steps=1, steps=4))
     seen: dict[str, torch.dtype] = {}

@@ -31,7 +31,8 @@ def test_lr_schedule_warms_up_then_decays_to_zero() -> None:
 
 
 def _trainer(seed: int, **changes) -> TokenizerTrainer:
-    cfg = small_config(disc_channels=8, adversarial_start=1, dead_code_steps=1, **changes)
+    settings = {"disc_channels": 8, "adversarial_start": 1, "dead_code_steps": 1, "dead_code_check_every": 1}
+    cfg = small_config(**{**settings, **changes})
     torch.manual_seed(seed)
     return TokenizerTrainer(LesionTokenizer(cfg), cfg, OptimConfig(lr=1e-3, warmup_steps=2, steps=10))
 
@@ -100,3 +101,26 @@ def test_a_step_reads_nothing_from_the_device_unless_codes_restart(monkeypatch: 
     assert reads == []
     assert "d_loss" in logs[1] and isinstance(logs[1]["psnr"], torch.Tensor)
     assert all(v == v for v in to_floats(logs[1]).values())  # readable afterwards, no NaN
+
+
+def test_dead_codes_are_looked_for_only_every_dead_code_check_every_steps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Finding the dead codes reads a count from the device (torch.nonzero: a host sync on a GPU): a trainer
+    looks for them after every third step only, and still restarts them then."""
+    trainer = _trainer(0, dead_code_check_every=3)
+    images, masks = batch(2)
+    calls: list[int] = []
+    original = torch.nonzero
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(len(calls))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(torch, "nonzero", spy)
+    restarted = []
+    for step in range(6):
+        before = len(calls)
+        logs = trainer.step(images, masks, step)
+        restarted.append((len(calls) - before, logs["restarted"]))
+    monkeypatch.undo()
+    assert [n for n, _ in restarted] == [0, 0, 1, 0, 0, 1]  # after steps 2 and 5 (the 3rd and 6th)
+    assert [r for _, r in restarted][0:2] == [0.0, 0.0] and restarted[2][1] > 0  # dead_code_steps=1: all unused
