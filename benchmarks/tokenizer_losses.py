@@ -14,7 +14,8 @@ tokenizer steps with `skinaug train-generator --stage tokenizer` in its own proc
 resumable: rerun the same command), --parallel processes at a time sharing the cores equally. Then, for each, the
 judge's mean recall on the reconstructions of the real test images, its retention (that over the judge's mean
 recall on the real images), per-class retention, PSNR, and the paired bootstrap 95 % CI of its mean recall on
-reconstructions against the first variant's (same test images). Writes OUT/tokenizer_losses.md and .json.
+reconstructions against the first variant's (same test images). Writes OUT/tokenizer_losses.md and .json, and
+tokenizer_losses_reconstructions.png (two real test images per class beside each variant's reconstruction).
 """
 
 from __future__ import annotations
@@ -117,6 +118,46 @@ def judge(args: argparse.Namespace, names: list[str]) -> dict[str, dict[str, Any
     return results
 
 
+def reconstruction_grid(args: argparse.Namespace, names: list[str], path: Path, per_class: int = 2) -> None:
+    """A picture: `per_class` real test images of every class (drawn with seed 0) and each variant's reconstruction."""
+    import numpy as np
+    import torch
+    from PIL import Image, ImageDraw
+
+    from skinaug.data import real_dataset
+    from skinaug.generators.generator import from_uint8, load_trained_tokenizer, to_uint8
+    from skinaug.labels import CLASSES
+
+    tokenizers = {name: load_trained_tokenizer(args.out / "runs" / name, "cpu") for name in names}
+    size = next(iter(tokenizers.values())).config.image_size
+    data = real_dataset(args.work, "test", size)
+    labels = np.asarray(data.labels)
+    rng = np.random.default_rng(0)
+    pick = [
+        int(i)
+        for c in range(len(CLASSES))
+        if (labels == c).any()
+        for i in rng.choice(np.flatnonzero(labels == c), min(per_class, int((labels == c).sum())), replace=False)
+    ]
+    real = torch.stack([data[i][0] for i in pick])
+    with torch.no_grad():
+        columns = [real.permute(0, 2, 3, 1).numpy()] + [
+            to_uint8(t.reconstruct(from_uint8(real))) for t in tokenizers.values()
+        ]
+    pad, top, left = 2, 16, 44
+    canvas = Image.new("RGB", (left + len(columns) * (size + pad), top + len(pick) * (size + pad)), "white")
+    draw = ImageDraw.Draw(canvas)
+    for j, title in enumerate(["real"] + names):
+        draw.text((left + j * (size + pad) + 2, 2), title, fill="black")
+    for i, index in enumerate(pick):
+        draw.text((2, top + i * (size + pad) + size // 2 - 6), CLASSES[labels[index]], fill="black")
+        for j, column in enumerate(columns):
+            tile = Image.fromarray(np.asarray(column[i], dtype=np.uint8))
+            canvas.paste(tile, (left + j * (size + pad), top + i * (size + pad)))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    canvas.save(path)
+
+
 def report(args: argparse.Namespace, names: list[str], results: dict[str, dict[str, Any]], seconds: dict) -> str:
     """The Markdown table: one row per variant, then per-class retention."""
     from skinaug.evaluation.retention import RETENTION_TARGET
@@ -163,6 +204,9 @@ def report(args: argparse.Namespace, names: list[str], results: dict[str, dict[s
         "not include the seed-to-seed variation of tokenizer training. s/step: wall seconds of the last "
         "invocation's process per step it trained, start-up included (— when it had nothing left to train).",
         "",
+        "![Two real test images per class (seed 0) and their reconstructions by each variant]"
+        "(tokenizer_losses_reconstructions.png)",
+        "",
         "Command: `python benchmarks/tokenizer_losses.py " + " ".join(sys.argv[1:]) + "`",
     ]
     return "\n".join(lines) + "\n"
@@ -200,6 +244,7 @@ def main() -> None:
     for folder in [args.out] + ([args.results] if args.results else []):
         write_text(folder / "tokenizer_losses.md", text)
         write_json(folder / "tokenizer_losses.json", payload)
+        reconstruction_grid(args, names, folder / "tokenizer_losses_reconstructions.png")
     print(text)
 
 
