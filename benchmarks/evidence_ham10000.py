@@ -69,6 +69,7 @@ def _plan(args: argparse.Namespace) -> DemoPlan:
         judge_epochs=args.epochs,
         bootstrap=args.bootstrap,
         bench_time_budget=args.bench_time_budget,
+        perceptual_weights=args.perceptual_weights,
     )
 
 
@@ -264,6 +265,13 @@ def main() -> None:
         default=None,
         metavar="MIN",
         help="start no new classifier run after MIN minutes (seed 0 of every arm runs first); rerun to add the rest",
+    )
+    parser.add_argument(
+        "--perceptual-weights",
+        default=None,
+        metavar="FILE|FOLDER|pretrained",
+        help="the tokenizer's perceptual network (train-generator --perceptual-weights), e.g. the folder of a "
+        "classifier trained on the real train split that is not the retention judge (tokenizer_losses.md)",
     )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script end to end in minutes")
     args = parser.parse_args()

@@ -108,7 +108,14 @@ def run_demo(
         f"train-generator ({plan.generator}, {config.tokenizer_optim.steps} tokenizer + "
         f"{config.transformer_optim.steps} transformer steps)",
         lambda: train_generator(
-            work, gen_dir, config, TrainOptions(resume=(gen_dir / "config.json").exists(), device=plan.device)
+            work,
+            gen_dir,
+            config,
+            TrainOptions(
+                resume=(gen_dir / "config.json").exists(),
+                device=plan.device,
+                perceptual_weights=plan.perceptual_weights,
+            ),
         ),
     )
     step(

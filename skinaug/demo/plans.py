@@ -35,6 +35,8 @@ class DemoPlan:
     bootstrap: int = 200
     device: str = "auto"
     bench_time_budget: float | None = None  # minutes; bench-classifier starts no new run after it (see BenchConfig)
+    perceptual_weights: str | None = None  # train-generator --perceptual-weights: VGG16 file, pretrained or a
+    # saved classifier's folder (generators/tokenizer/perceptual.py); None: off
 
 
 def choose_plan(real_data: bool, device: str = "auto") -> DemoPlan:

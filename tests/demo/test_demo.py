@@ -12,6 +12,7 @@ from click.testing import CliRunner
 import skinaug.demo
 from skinaug.cli import main
 from skinaug.demo import DemoPlan, choose_plan, run_demo
+from skinaug.errors import SkinaugError
 from skinaug.phantoms import PhantomConfig, make_phantoms
 
 from ..generators.conftest import micro_config
@@ -116,3 +117,12 @@ def test_cli_demo_on_a_given_data_set_asks_for_the_real_data_plan(
     assert f"ham10000: {tmp_path / 'data'}" in result.stderr  # prepared from the given folder, no phantoms made
     assert not (tmp_path / "d" / "phantoms").exists()
     assert str(tmp_path / "data") in (tmp_path / "d" / "report.md").read_text()
+
+
+def test_the_plans_perceptual_network_reaches_train_generator(tmp_path: Path) -> None:
+    """A plan's perceptual_weights is train-generator's --perceptual-weights: a missing file stops the generator
+    step with the file named (nothing is trained without it silently)."""
+    plan = _micro_plan(tmp_path)
+    plan.perceptual_weights = str(tmp_path / "no-such-vgg16.pth")
+    with pytest.raises(SkinaugError, match="no-such-vgg16.pth"):
+        run_demo(tmp_path / "demo", plan=plan)
