@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -122,14 +123,15 @@ def reconstruction_grid(args: argparse.Namespace, names: list[str], path: Path, 
     """A picture: `per_class` real test images of every class (drawn with seed 0) and each variant's reconstruction."""
     import numpy as np
     import torch
-    from PIL import Image, ImageDraw
 
+    from skinaug.atomic import write_png
     from skinaug.data import real_dataset
     from skinaug.generators.generator import from_uint8, load_trained_tokenizer, to_uint8
     from skinaug.labels import CLASSES
+    from skinaug.pictures import labelled_grid
 
-    tokenizers = {name: load_trained_tokenizer(args.out / "runs" / name, "cpu") for name in names}
-    size = next(iter(tokenizers.values())).config.image_size
+    tokenizers = [load_trained_tokenizer(args.out / "runs" / name, "cpu") for name in names]
+    size = tokenizers[0].config.image_size
     data = real_dataset(args.work, "test", size)
     labels = np.asarray(data.labels)
     rng = np.random.default_rng(0)
@@ -141,21 +143,9 @@ def reconstruction_grid(args: argparse.Namespace, names: list[str], path: Path, 
     ]
     real = torch.stack([data[i][0] for i in pick])
     with torch.no_grad():
-        columns = [real.permute(0, 2, 3, 1).numpy()] + [
-            to_uint8(t.reconstruct(from_uint8(real))) for t in tokenizers.values()
-        ]
-    pad, top, left = 2, 16, 44
-    canvas = Image.new("RGB", (left + len(columns) * (size + pad), top + len(pick) * (size + pad)), "white")
-    draw = ImageDraw.Draw(canvas)
-    for j, title in enumerate(["real"] + names):
-        draw.text((left + j * (size + pad) + 2, 2), title, fill="black")
-    for i, index in enumerate(pick):
-        draw.text((2, top + i * (size + pad) + size // 2 - 6), CLASSES[labels[index]], fill="black")
-        for j, column in enumerate(columns):
-            tile = Image.fromarray(np.asarray(column[i], dtype=np.uint8))
-            canvas.paste(tile, (left + j * (size + pad), top + i * (size + pad)))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    canvas.save(path)
+        columns = [real.permute(0, 2, 3, 1).numpy()] + [to_uint8(t.reconstruct(from_uint8(real))) for t in tokenizers]
+    rows = [(CLASSES[labels[index]], [column[i] for column in columns]) for i, index in enumerate(pick)]
+    write_png(path, labelled_grid(rows, tile=size, label_width=44, header=["real", *names]))
 
 
 def report(args: argparse.Namespace, names: list[str], results: dict[str, dict[str, Any]], seconds: dict) -> str:
@@ -224,7 +214,7 @@ def main() -> None:
     parser.add_argument("--time-budget", type=float, default=None, metavar="MIN", help="per process; rerun resumes")
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--out", type=Path, default=Path("/tmp/tokenizer-losses"))
-    parser.add_argument("--results", type=Path, default=None, help="also copy the .md and .json here")
+    parser.add_argument("--results", type=Path, default=None, help="also copy the .md, .json and .png here")
     args = parser.parse_args()
     names = [n.strip() for n in args.variants.split(",") if n.strip()]
     unknown = [n for n in names if n not in VARIANTS]
@@ -241,10 +231,14 @@ def main() -> None:
 
     text = report(args, names, results, seconds)
     payload = {"command": sys.argv, "steps": args.steps, "variants": names, "seconds": seconds, "results": results}
+    picture = args.out / "tokenizer_losses_reconstructions.png"
+    reconstruction_grid(args, names, picture)
     for folder in [args.out] + ([args.results] if args.results else []):
         write_text(folder / "tokenizer_losses.md", text)
         write_json(folder / "tokenizer_losses.json", payload)
-        reconstruction_grid(args, names, folder / "tokenizer_losses_reconstructions.png")
+        if folder != args.out:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(picture, folder / picture.name)
     print(text)
 
 

@@ -85,11 +85,16 @@ def load_trained_tokenizer(folder: str | os.PathLike[str], device: str = "auto")
     _, config = read_generator_config(folder, RUN_FORMAT)
     files, _ = read_checkpoint(folder / "tokenizer")
     tokenizer = LesionTokenizer(config.tokenizer)
-    try:
-        tokenizer.load_state_dict(load_tensors(files["weights.safetensors"]))
-    except Exception as exc:  # safetensors raises its own error types for unreadable bytes
-        raise SkinaugError(f"{folder / 'tokenizer'}: weights do not match config.json ({str(exc)[:200]})") from exc
+    _load_stage_weights(tokenizer, files["weights.safetensors"], folder / "tokenizer")
     return tokenizer.to(select_device(device)).eval()
+
+
+def _load_stage_weights(model: torch.nn.Module, blob: bytes, where: Path) -> None:
+    """Load a stage checkpoint's safetensors bytes into `model`; one-line error naming the stage folder."""
+    try:
+        model.load_state_dict(load_tensors(blob))
+    except Exception as exc:  # safetensors raises its own error types for unreadable bytes
+        raise SkinaugError(f"{where}: weights do not match config.json ({str(exc)[:200]})") from exc
 
 
 class Generator:
@@ -136,10 +141,7 @@ class Generator:
         tokenizer, transformer = LesionTokenizer(config.tokenizer), VARTransformer(config.transformer, config.tokenizer)
         for stage, model in zip(STAGES, (tokenizer, transformer)):
             digest.update(blobs[stage])
-            try:
-                model.load_state_dict(load_tensors(blobs[stage]))
-            except Exception as exc:  # safetensors raises its own error types for unreadable bytes
-                raise SkinaugError(f"{folder / stage}: weights do not match config.json ({str(exc)[:200]})") from exc
+            _load_stage_weights(model, blobs[stage], folder / stage)
         scaler, class_means = read_scaler(folder), read_class_means(folder)
         gen = cls(config, tokenizer, transformer, scaler, class_means, digest.hexdigest()[:16], select_device(device))
         gen.trained_on = Path(info["workdir"]).resolve() if info.get("workdir") else None
