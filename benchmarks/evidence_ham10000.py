@@ -8,7 +8,8 @@ prepare -> measure -> train-generator -> augment -> bench-classifier -> evaluate
 copies controls, the top-up arms (the paper's setting), the share-capped arms and the classifier-selected
 arm, every seed; paired bootstrap CIs of every arm against b and of every generated arm against its copies
 control. Every step resumes (finished runs, checkpoints and images are kept in --work). Writes report.md,
-results.json and the pictures to benchmarks/results/evidence_ham10000/, with the exact command.
+results.json and the pictures to benchmarks/results/evidence_ham10000/, with the exact command;
+`--previous RESULTS_JSON` shows an earlier run's numbers beside this run's (e.g. another tokenizer).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from skinaug.atomic import write_json, write_text
+from skinaug.atomic import read_json, write_json, write_text
 from skinaug.classifiers.arms import control_of, uses_extra
 from skinaug.demo.pipeline import run_demo
 from skinaug.demo.plans import DemoPlan
@@ -123,6 +124,52 @@ def verdict(
     }
 
 
+def _headline(results: dict[str, Any]) -> dict[str, float | None]:
+    """The generator's numbers of one run's results.json that a comparison shows."""
+    shortcut = results["bench"]["meta"].get("shortcut") or {}
+    return {
+        "tokenizer retention": results["retention"]["retention"],
+        "reconstruction PSNR (dB)": results["retention"]["psnr_db"],
+        "conditioning recall": results["evaluation"]["conditioning"]["mean_recall"],
+        "real-vs-synthetic AUROC": shortcut.get("synthetic", {}).get("auroc"),
+        "FID (all classes)": results["evaluation"]["overall"]["fid"],
+    }
+
+
+def compare_runs(previous: dict[str, Any], current: dict[str, Any], label: str) -> list[str]:
+    """Markdown: the generator's numbers and every arm's mean recall and gain vs b, previous run beside this one.
+
+    The runs have their own arm-b classifiers: each gain is against its own run's b (paired within the run);
+    differences between the runs' recalls are not paired and carry seed-to-seed variation."""
+    before, now = _headline(previous), _headline(current)
+    lines = [
+        "## Against the previous run",
+        "",
+        f"Previous: {label} ({previous['plan']['name']}). Each run's gains are against its own arm b.",
+        "",
+        "| | previous | this run |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| {k} | {_num(before[k])} | {_num(now[k])} |" for k in now]
+    lines += [
+        "",
+        "| Arm | previous: seeds | mean recall | vs b [95 % CI] | this run: seeds | mean recall | vs b [95 % CI] |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    old_arms, new_arms = previous["bench"]["summary"]["arms"], current["bench"]["summary"]["arms"]
+    for arm in current["bench"]["summary"]["arm_order"]:
+        cells = []
+        for arms in (old_arms, new_arms):
+            info = arms.get(arm)
+            cells += (
+                ["—", "—", "—"]
+                if info is None
+                else [str(len(info["seeds"])), f"{info['metrics']['mean_recall']['mean']:.3f}", _cell(_gain(info, "b"))]
+            )
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return lines + [""]
+
+
 def _markdown(
     out: Path,
     command: str,
@@ -132,6 +179,7 @@ def _markdown(
     retention: dict[str, Any],
     decision: dict[str, Any],
     timings: dict[str, float],
+    comparison: list[str] | None = None,
 ) -> str:
     summary, meta = bench["summary"], bench["meta"]
     arms = summary["arms"]
@@ -226,10 +274,13 @@ def _markdown(
         "",
         "![synthetic images per class](synthetic_grid.png)",
         "",
-        "## Further measurements on the same run",
+    ]
+    lines += comparison or []
+    lines += [
+        "## Further measurements on HAM10000",
         "",
-        "Made by their own scripts from this run's work folder (commands in [COMMANDS.md](COMMANDS.md)), where "
-        "present: "
+        "Made by their own scripts (commands in [COMMANDS.md](COMMANDS.md); each names the generator or work "
+        "folder it was measured on, which may be an earlier run's), where present: "
         + (", ".join(f"[{name}]({name}.md)" for name in FURTHER if (out / f"{name}.md").is_file()) or "none yet")
         + ".",
         "",
@@ -273,8 +324,17 @@ def main() -> None:
         help="the tokenizer's perceptual network (train-generator --perceptual-weights), e.g. the folder of a "
         "classifier trained on the real train split that is not the retention judge (tokenizer_losses.md)",
     )
+    parser.add_argument(
+        "--previous",
+        type=Path,
+        default=None,
+        metavar="RESULTS_JSON",
+        help="an earlier run's results.json: the report shows its numbers beside this run's",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the script end to end in minutes")
     args = parser.parse_args()
+    if args.previous is not None and not args.previous.is_file():
+        parser.error(f"{args.previous}: no such file (--previous takes an earlier run's results.json)")
     if args.smoke:
         args.tokenizer_steps, args.transformer_steps, args.per_class = 4, 4, 6
         args.epochs, args.seeds, args.shortcut_steps, args.bootstrap, args.image_size = 1, 1, 3, 10, 32
@@ -297,19 +357,23 @@ def main() -> None:
     ):
         if source.is_file():
             shutil.copy2(source, out / name)
-    write_json(
-        out / "results.json",
-        {
-            "command": command,
-            "plan": vars(plan),
-            "verdict": decision,
-            "retention": retention,
-            "bench": {"meta": bench["meta"], "summary": bench["summary"]},
-            "evaluation": {k: evaluation[k] for k in ("extractor", "overall", "per_class", "conditioning", "cas")},
-            "timings_s": result.timings,
-        },
+    results = {
+        "command": command,
+        "plan": vars(plan),
+        "verdict": decision,
+        "retention": retention,
+        "bench": {"meta": bench["meta"], "summary": bench["summary"]},
+        "evaluation": {k: evaluation[k] for k in ("extractor", "overall", "per_class", "conditioning", "cas")},
+        "timings_s": result.timings,
+    }
+    comparison = None
+    if args.previous is not None:
+        comparison = compare_runs(read_json(args.previous), results, f"`{args.previous}`")
+    write_json(out / "results.json", results)
+    write_text(
+        out / "report.md",
+        _markdown(out, command, plan, bench, evaluation, retention, decision, result.timings, comparison),
     )
-    write_text(out / "report.md", _markdown(out, command, plan, bench, evaluation, retention, decision, result.timings))
     print(f"evidence: {'; '.join(decision['limiting_factors']) or 'see report'} -> {out / 'report.md'}")
 
 

@@ -1,14 +1,17 @@
 """Does `--no-lesion-focus` change the tokenizer? Two tokenizers, same data, seed and steps, with and without
-eq. 2's lesion-focused term; background and lesion fidelity on val images side by side.
+eq. 2's lesion-focused term; background and lesion fidelity on val images side by side, for several seeds.
 
     python benchmarks/lesion_focus_ablation.py WORKDIR [--config tiny] [--steps 300] [--batch 16]
-        [--max-train 2000] [--val-images 256] [--seed 0] [--threads 1] [--out DIR]
+        [--max-train 2000] [--val-images 256] [--seeds 3] [--threads 1] [--out DIR]
 
 WORKDIR is a prepared work directory (`skinaug prepare`; masks needed, measurements not). Both arms draw the
 same batches in the same order from the same initial weights; the only difference is the weight of the
 lesion-focused term (the config's, default 1, against 0 as `--no-lesion-focus` sets it). The term is computed
 in both arms (times 0 in the off arm), so they run the same computation: the table shows seconds per step.
-The adversarial loss starts at half the steps, as the named configs do; no perceptual network.
+The adversarial loss starts at half the steps, as the named configs do; no perceptual network. Each seed draws
+its own train images, initial weights and batch order (the two arms of a seed share them); the val images are
+the same for every seed, so the on - off difference of each seed is paired, and its spread over seeds is set
+against the seed-to-seed spread of each arm.
 
 Measured on val images (reconstruction = encode -> tokens -> decode, clamped): PSNR and L1 (on [0, 1]) over the
 background (outside the mask), the ring of background within 8 px of the lesion, and the lesion (inside the
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +41,9 @@ from skinaug.machine import describe_hardware
 
 HERE = Path(__file__).resolve().parent
 RING = 8
+ARMS = ("lesion focus on", "--no-lesion-focus")
+METRICS = ("background_psnr_db", "background_l1", "ring_psnr_db", "lesion_psnr_db", "lesion_l1", "lesion_focus_term")
+VAL_SEED = 0  # the val images measured: the same for every seed
 
 
 def masked_images(workdir: Path, split: str, size: int, limit: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -91,6 +98,29 @@ def fidelity(model: LesionTokenizer, images: torch.Tensor, masks: torch.Tensor) 
     return out
 
 
+def _spread(values: list[float]) -> dict[str, float]:
+    """Mean and sample standard deviation (0 for one value)."""
+    arr = np.asarray(values, dtype=float)
+    return {"mean": float(arr.mean()), "sd": float(arr.std(ddof=1)) if arr.size > 1 else 0.0}
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per arm: each metric's mean and sd over seeds; per metric: the paired on - off difference over seeds."""
+    arms = {
+        name: {
+            "weight": runs[0]["arms"][name]["weight"],
+            "seconds_per_step": _spread([r["arms"][name]["seconds_per_step"] for r in runs])["mean"],
+            **{m: _spread([r["arms"][name][m] for r in runs]) for m in METRICS},
+        }
+        for name in ARMS
+    }
+    difference = {}
+    for m in METRICS:
+        per_seed = [r["arms"][ARMS[0]][m] - r["arms"][ARMS[1]][m] for r in runs]
+        difference[m] = {**_spread(per_seed), "per_seed": per_seed, "same_sign": len({d > 0 for d in per_seed}) == 1}
+    return {"arms": arms, "difference_on_minus_off": difference}
+
+
 def run(
     workdir: Path,
     out: Path,
@@ -99,30 +129,36 @@ def run(
     batch: int = 16,
     max_train: int = 2000,
     val_images: int = 256,
-    seed: int = 0,
+    seeds: Sequence[int] = (0, 1, 2),
 ) -> dict[str, Any]:
-    """Train both arms, measure, write the Markdown table and the JSON; return the JSON's content."""
+    """Train both arms for every seed, measure, write the Markdown table and the JSON; return the JSON's content."""
     size = config.tokenizer.image_size
-    train = masked_images(workdir, "train", size, max_train, seed)
-    val = masked_images(workdir, "val", size, val_images, seed)
+    val = masked_images(workdir, "val", size, val_images, VAL_SEED)
     weight_on = config.tokenizer.lesion_focus if config.tokenizer.lesion_focus > 0 else 1.0
-    arms: dict[str, Any] = {}
-    for name, weight in (("lesion focus on", weight_on), ("--no-lesion-focus", 0.0)):
-        arm_config = GeneratorConfig.from_dict(config.to_dict())
-        model, per_step = train_arm(arm_config, weight, *train, steps, batch, seed)
-        arms[name] = {"weight": weight, "seconds_per_step": per_step, **fidelity(model, *val)}
+    runs: list[dict[str, Any]] = []
+    train_count = 0
+    for seed in seeds:
+        train = masked_images(workdir, "train", size, max_train, seed)
+        train_count = len(train[0])
+        arms: dict[str, Any] = {}
+        for name, weight in zip(ARMS, (weight_on, 0.0)):
+            arm_config = GeneratorConfig.from_dict(config.to_dict())
+            model, per_step = train_arm(arm_config, weight, *train, steps, batch, seed)
+            arms[name] = {"weight": weight, "seconds_per_step": per_step, **fidelity(model, *val)}
+        runs.append({"seed": seed, "arms": arms})
     report = {
         "workdir": str(workdir),
         "config": config.name,
         "image_size": size,
         "steps": steps,
         "batch": batch,
-        "seed": seed,
-        "train_images": len(train[0]),
+        "seeds": list(seeds),
+        "train_images": train_count,
         "val_images": len(val[0]),
         "threads": torch.get_num_threads(),
         "machine": describe_hardware(),
-        "arms": arms,
+        "runs": runs,
+        **summarise(runs),
     }
     write_json(out / "lesion_focus_ablation.json", report)
     write_text(out / "lesion_focus_ablation.md", markdown(report))
@@ -130,30 +166,51 @@ def run(
 
 
 def markdown(report: dict[str, Any]) -> str:
-    """The side-by-side table."""
+    """The side-by-side table (mean +- sd over seeds) and the paired difference of every seed."""
+    n = len(report["seeds"])
     lines = [
         "# Lesion-focus ablation: tokenizer fidelity with and without eq. 2's non-lesion term",
         "",
         f"`{report['config']}` tokenizer ({report['image_size']} px), {report['steps']} steps of batch "
-        f"{report['batch']}, seed {report['seed']}, {report['train_images']} train images with a mask from "
-        f"`{report['workdir']}`; measured on {report['val_images']} val images. {report['machine']}, "
-        f"{report['threads']} torch thread(s).",
+        f"{report['batch']}, {n} seed(s) ({', '.join(map(str, report['seeds']))}), {report['train_images']} train "
+        f"images with a mask from `{report['workdir']}` (drawn per seed); measured on the same "
+        f"{report['val_images']} val images. {report['machine']}, {report['threads']} torch thread(s).",
+        "",
+        f"Mean +- sd over the {n} seed(s):",
         "",
         "| arm | weight | background PSNR (dB) | background L1 | ring PSNR (dB) | lesion PSNR (dB) | lesion L1 "
         "| lesion-focus term | s/step |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def cell(v: dict[str, float], spec: str) -> str:
+        return f"{v['mean']:{spec}} +- {v['sd']:{spec}}"
+
     for name, a in report["arms"].items():
         lines.append(
-            f"| {name} | {a['weight']:g} | {a['background_psnr_db']:.2f} | {a['background_l1']:.4f} | "
-            f"{a['ring_psnr_db']:.2f} | {a['lesion_psnr_db']:.2f} | {a['lesion_l1']:.4f} | "
-            f"{a['lesion_focus_term']:.5f} | {a['seconds_per_step']:.3f} |"
+            f"| {name} | {a['weight']:g} | {cell(a['background_psnr_db'], '.2f')} | "
+            f"{cell(a['background_l1'], '.4f')} | {cell(a['ring_psnr_db'], '.2f')} | "
+            f"{cell(a['lesion_psnr_db'], '.2f')} | {cell(a['lesion_l1'], '.4f')} | "
+            f"{cell(a['lesion_focus_term'], '.5f')} | {a['seconds_per_step']:.3f} |"
         )
+    diff = report["difference_on_minus_off"]
+    shown = ("background_psnr_db", "ring_psnr_db", "lesion_psnr_db", "background_l1")
+    lines += [
+        "",
+        "Paired difference, lesion focus on - off, per seed (same train images, initial weights and batches):",
+        "",
+        "| seed | " + " | ".join(shown) + " |",
+        "|---|" + "---|" * len(shown),
+    ]
+    for i, seed in enumerate(report["seeds"]):
+        lines.append(f"| {seed} | " + " | ".join(f"{diff[m]['per_seed'][i]:+.4f}" for m in shown) + " |")
+    lines.append("| mean +- sd | " + " | ".join(f"{diff[m]['mean']:+.4f} +- {diff[m]['sd']:.4f}" for m in shown) + " |")
     lines += [
         "",
         f"Background: every pixel outside the lesion mask; ring: background within {RING} px of the lesion; "
         "lesion-focus term: eq. 2's non-lesion term on the val reconstructions (weight 1). Both arms compute "
-        "the term (times 0 when off), with the same data order and initial weights.",
+        "the term (times 0 when off), with the same data order and initial weights. The effect is measurable "
+        "where the paired difference has one sign on every seed and its mean is large against its sd.",
         "",
     ]
     return "\n".join(lines)
@@ -168,7 +225,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--max-train", type=int, default=2000)
     parser.add_argument("--val-images", type=int, default=256)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -180,7 +237,7 @@ def main() -> None:
         args.batch,
         args.max_train,
         args.val_images,
-        args.seed,
+        tuple(range(args.seeds)),
     )
     print(markdown(report))
 

@@ -45,3 +45,38 @@ def test_each_measured_limit_is_reported() -> None:
     text = " ".join(decision["limiting_factors"])
     for words in ("tokenizer blur", "49%", "conditioning", "0.34", "copies control", "shortcut", "0.995"):
         assert words in text, words
+
+
+def _results(arms: dict[str, tuple[int, float, tuple[float, float] | None]], retention: float) -> dict[str, Any]:
+    """A results.json with the fields a comparison reads: arm -> (seeds, mean recall, CI vs b or None)."""
+    return {
+        "plan": {"name": "plan"},
+        "retention": {"retention": retention, "psnr_db": 31.0},
+        "evaluation": {"conditioning": {"mean_recall": 0.4}, "overall": {"fid": 18.0}},
+        "bench": {
+            "meta": {"shortcut": {"synthetic": {"auroc": 0.98}}},
+            "summary": {
+                "arm_order": list(arms),
+                "arms": {
+                    name: {
+                        "seeds": list(range(seeds)),
+                        "metrics": {"mean_recall": {"mean": recall}},
+                        "gains": {"b": _gain(*ci)} if ci else {},
+                    }
+                    for name, (seeds, recall, ci) in arms.items()
+                },
+            },
+        },
+    }
+
+
+def test_the_comparison_puts_each_arm_of_the_previous_run_beside_this_one() -> None:
+    previous = _results({"b": (2, 0.555, None), "c": (1, 0.498, (-0.11, -0.02))}, retention=0.72)
+    current = _results({"b": (3, 0.570, None), "c": (3, 0.560, (-0.03, 0.01)), "topup": (1, 0.5, (-0.1, -0.05))}, 0.91)
+    lines = load_benchmark("evidence_ham10000").compare_runs(previous, current, "run 1")
+    text = "\n".join(lines)
+    assert "| tokenizer retention | 0.720 | 0.910 |" in text
+    assert "| c | 1 | 0.498 | -0.065 [-0.110, -0.020] | 3 | 0.560 | -0.010 [-0.030, +0.010] |" in text
+    # an arm the previous run did not have is shown with dashes, not dropped
+    assert "| topup | — | — | — | 1 | 0.500 | -0.075 [-0.100, -0.050] |" in text
+    assert "| b | 2 | 0.555 | — | 3 | 0.570 | — |" in text
