@@ -44,6 +44,7 @@ FURTHER = (
     "guidance_diversity",
     "inpaint_consistency",
     "lesion_focus_ablation",
+    "colour_outliers",
 )
 
 
