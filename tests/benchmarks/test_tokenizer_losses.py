@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from skinaug.labels import CLASSES
+
 from ..conftest import BENCHMARKS, load_benchmark
 
 
@@ -33,3 +35,32 @@ def test_the_judge_is_refused_as_the_perceptual_network(tmp_path: Path) -> None:
     )
     assert run.returncode != 0 and "is the judge" in run.stderr
     assert not (tmp_path / "out").exists()  # refused before anything was trained
+
+
+def test_the_table_shows_retention_plain_and_after_the_median_filter(tmp_path: Path) -> None:
+    import argparse
+
+    bench = load_benchmark("tokenizer_losses")
+    per_class = {c: {"real": 0.5, "reconstructed": 0.4, "retention": 0.8} for c in CLASSES}
+
+    def result(retention: float, median: float) -> dict:
+        return {
+            "images": 10,
+            "path": "p",
+            "steps": 5,
+            "psnr_db": 30.0,
+            "real_mean_recall": 0.5,
+            "reconstructed_mean_recall": 0.5 * retention,
+            "retention": retention,
+            "per_class": per_class,
+            "median_filtered": {"retention": median},
+        }
+
+    results = {"base": result(0.77, 0.76), "classifier": result(0.91, 0.92)}
+    results["classifier"]["vs_first"] = {"gain": 0.07, "ci_low": 0.03, "ci_high": 0.11}
+    args = argparse.Namespace(
+        config=Path("tiny_l16.json"), steps=5, judge=tmp_path / "j", perceptual_classifier=tmp_path / "p"
+    )
+    text = bench.report(args, ["base", "classifier"], results, {"base": 2.0})
+    assert "| **77%** | — | 76% | 2.0 |" in text
+    assert "| **91%** | +0.070 [+0.030, +0.110] | 92% | — |" in text

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from skinaug.evaluation.retention import reconstruction_retention
+from skinaug.evaluation import retention as retention_module
+from skinaug.evaluation.retention import median3, reconstruction_retention
 from skinaug.generators.tokenizer import LesionTokenizer
 from skinaug.generators.training import TrainOptions, train_generator
 from skinaug.measurements import measure_workdir
@@ -63,3 +64,27 @@ def test_a_tokenizer_trained_alone_is_enough(
     assert result["retention"] == pytest.approx(result["reconstructed_mean_recall"] / result["real_mean_recall"])
     probabilities = result["probabilities"]
     assert len(probabilities["labels"]) == result["images"] == len(probabilities["reconstructed"])
+
+
+def test_the_median_filter_removes_a_speck_and_keeps_an_edge() -> None:
+    images = torch.full((1, 3, 8, 8), 120, dtype=torch.uint8)
+    images[..., :, 4:] = 200  # a vertical edge
+    images[0, 1, 2, 1] = 255  # a one-pixel green speck on the flat side
+    filtered = median3(images)
+    assert filtered.dtype == torch.uint8 and filtered.shape == images.shape
+    assert filtered[0, 1, 2, 1] == 120  # the speck is gone
+    assert torch.equal(filtered[..., :, :4], torch.full((1, 3, 8, 4), 120, dtype=torch.uint8))
+    assert torch.equal(filtered[..., :, 4:], torch.full((1, 3, 8, 4), 200, dtype=torch.uint8))  # edge kept
+
+
+def test_with_the_median_filter_both_inputs_are_filtered(
+    eval_workdir: Path, generator: Path, random_classifier: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # an identity round trip: filtering both inputs the same way keeps retention exactly 1, and the path says so
+    monkeypatch.setattr(LesionTokenizer, "reconstruct", lambda self, images: images.clamp(-1, 1))
+    calls: list[int] = []
+    real_median = retention_module.median3
+    monkeypatch.setattr(retention_module, "median3", lambda images: calls.append(len(images)) or real_median(images))
+    result = reconstruction_retention(generator, eval_workdir, random_classifier, median_filter=True)
+    assert calls == [result["images"], result["images"]]  # real and reconstructed images, once each
+    assert result["retention"] == pytest.approx(1.0) and "median" in result["path"]
