@@ -5,8 +5,9 @@
 
 prepare -> measure -> train-generator -> augment -> bench-classifier -> evaluate on ../shared/data/HAM10000
 (lesion-grouped 70/10/20 split), then the tokenizer's class-information retention. Arms: a, b, c, d, the
-copies controls, the top-up arms (the paper's setting), the share-capped arms and the classifier-selected
-arm, every seed; paired bootstrap CIs of every arm against b and of every generated arm against its copies
+copies controls, the top-up arms (the paper's setting), the share-capped arms, the classifier-selected arm and
+a finish arm (share0.5-finish2: synthetic images mixed in first, real images only for the last 2 epochs), every
+seed; paired bootstrap CIs of every arm against b and of every generated arm against its copies
 control. Every step resumes (finished runs, checkpoints and images are kept in --work). Writes report.md,
 results.json and the pictures to benchmarks/results/evidence_ham10000/, with the exact command;
 `--previous RESULTS_JSON` shows an earlier run's numbers beside this run's (e.g. another tokenizer).
@@ -24,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from skinaug.atomic import read_json, write_json, write_text
-from skinaug.classifiers.arms import control_of, uses_extra
+from skinaug.classifiers.arms import control_of, unfinished_of, uses_extra
 from skinaug.demo.pipeline import run_demo
 from skinaug.demo.plans import DemoPlan
 from skinaug.evaluation.retention import RETENTION_TARGET, reconstruction_retention
@@ -32,7 +33,10 @@ from skinaug.labels import CLASSES
 from skinaug.machine import describe_hardware
 
 HERE = Path(__file__).resolve().parent
-ARMS = "a,b,c,d,c-copies,topup,topup-copies,topup-sampler,topup-selected,share0.25,share0.25-copies"
+ARMS = (
+    "a,b,c,d,c-copies,topup,topup-copies,topup-sampler,topup-selected,share0.25,share0.25-copies,share0.5,share0.5-copies,"
+    "share0.5-finish2,share0.5-copies-finish2"
+)
 # `tiny` with a 16 x 16 latent (two downsamplings, scales up to 16): the 8 x 8 latent of `tiny` keeps ~49 % of a
 # real-trained classifier's recall on its reconstructions (issue 11 point 5); 4x the tokens, ~2x the step time
 GENERATOR = HERE / "configs" / "tiny_l16.json"
@@ -221,6 +225,10 @@ def _markdown(
             f"| {arm} | {info['arm_name']} | {len(info['seeds'])} | {recall['mean']:.3f}{std} | "
             f"{_cell(_gain(info, 'b'))} | {_cell(_gain(info, control_of(arm)))} |"
         )
+    finished = [(a, str(unfinished_of(a))) for a in summary["arm_order"] if _gain(arms[a], unfinished_of(a))]
+    if finished:
+        lines += ["", "Ending on real images (the -finish arms against the same arm without the finish):", ""]
+        lines += [f"- {a} vs {base}: {_cell(_gain(arms[a], base))}" for a, base in finished]
     if meta.get("not_run"):
         lines += ["", f"Not run (time budget spent; a rerun adds them): {', '.join(meta['not_run'])}."]
     lines += [
@@ -338,7 +346,8 @@ def main() -> None:
         parser.error(f"{args.previous}: no such file (--previous takes an earlier run's results.json)")
     if args.smoke:
         args.tokenizer_steps, args.transformer_steps, args.per_class = 4, 4, 6
-        args.epochs, args.seeds, args.shortcut_steps, args.bootstrap, args.image_size = 1, 1, 3, 10, 32
+        # 3 epochs: the -finish2 arms need more epochs than they finish with
+        args.epochs, args.seeds, args.shortcut_steps, args.bootstrap, args.image_size = 3, 1, 3, 10, 32
     command = "python benchmarks/evidence_ham10000.py " + shlex.join(sys.argv[1:])
     plan = _plan(args)
     result = run_demo(args.work, data=args.data, fmt=args.format, plan=plan)

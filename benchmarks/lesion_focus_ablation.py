@@ -1,17 +1,22 @@
-"""Does `--no-lesion-focus` change the tokenizer? Two tokenizers, same data, seed and steps, with and without
-eq. 2's lesion-focused term; background and lesion fidelity on val images side by side, for several seeds.
+"""Does `--no-lesion-focus` change the tokenizer? Tokenizers trained on the same data, seed and steps with
+eq. 2's lesion-focused term at several weights and without it; background and lesion fidelity on val images side
+by side, for several seeds.
 
     python benchmarks/lesion_focus_ablation.py WORKDIR [--config tiny] [--steps 300] [--batch 16]
-        [--max-train 2000] [--val-images 256] [--seeds 3] [--threads 1] [--out DIR]
+        [--max-train 2000] [--val-images 256] [--seeds 3] [--weights 1,5,20] [--threads 1] [--out DIR]
 
-WORKDIR is a prepared work directory (`skinaug prepare`; masks needed, measurements not). Both arms draw the
+WORKDIR is a prepared work directory (`skinaug prepare`; masks needed, measurements not). Every arm draws the
 same batches in the same order from the same initial weights; the only difference is the weight of the
-lesion-focused term (the config's, default 1, against 0 as `--no-lesion-focus` sets it). The term is computed
-in both arms (times 0 in the off arm), so they run the same computation: the table shows seconds per step.
-The adversarial loss starts at half the steps, as the named configs do; no perceptual network. Each seed draws
-its own train images, initial weights and batch order (the two arms of a seed share them); the val images are
-the same for every seed, so the on - off difference of each seed is paired, and its spread over seeds is set
-against the seed-to-seed spread of each arm.
+lesion-focused term (each of `--weights`, default the config's, against 0 as `--no-lesion-focus` sets it). The
+term is computed in every arm (times 0 in the off arm), so they run the same computation: the table shows
+seconds per step. The adversarial loss starts at half the steps, as the named configs do; no perceptual
+network. Each seed draws its own train images, initial weights and batch order (the arms of a seed share them);
+the val images are the same for every seed, so the difference of each weight against off is paired per seed,
+and its spread over seeds is set against the seed-to-seed spread of each arm.
+
+Resumable: an existing OUT/lesion_focus_ablation.json made with the same settings (config, size, steps, batch,
+train and val images) keeps its (seed, weight) results, and only the missing ones are trained; the JSON is
+rewritten after every arm. So a weight can be added to a finished table without retraining the others.
 
 Measured on val images (reconstruction = encode -> tokens -> decode, clamped): PSNR and L1 (on [0, 1]) over the
 background (outside the mask), the ring of background within 8 px of the lesion, and the lesion (inside the
@@ -22,7 +27,9 @@ benchmarks/results).
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,10 +45,12 @@ from skinaug.generators.composite import dilate
 from skinaug.generators.config import GeneratorConfig, OptimConfig, load_config
 from skinaug.generators.tokenizer import LesionTokenizer, TokenizerTrainer, lesion_focus_loss, token_masks
 from skinaug.machine import describe_hardware
+from skinaug.pictures import save_figure
 
 HERE = Path(__file__).resolve().parent
 RING = 8
-ARMS = ("lesion focus on", "--no-lesion-focus")
+OFF = "--no-lesion-focus"
+SETTINGS = ("config", "image_size", "steps", "batch", "train_images", "val_images")  # what must match to resume
 METRICS = ("background_psnr_db", "background_l1", "ring_psnr_db", "lesion_psnr_db", "lesion_l1", "lesion_focus_term")
 VAL_SEED = 0  # the val images measured: the same for every seed
 
@@ -104,21 +113,54 @@ def _spread(values: list[float]) -> dict[str, float]:
     return {"mean": float(arr.mean()), "sd": float(arr.std(ddof=1)) if arr.size > 1 else 0.0}
 
 
+def arm_name(weight: float) -> str:
+    """The table's name of the arm trained with lesion-focus weight `weight` (0 = `--no-lesion-focus`)."""
+    return OFF if weight == 0 else f"lesion focus {weight:g}"
+
+
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Per arm: each metric's mean and sd over seeds; per metric: the paired on - off difference over seeds."""
-    arms = {
-        name: {
-            "weight": runs[0]["arms"][name]["weight"],
-            "seconds_per_step": _spread([r["arms"][name]["seconds_per_step"] for r in runs])["mean"],
-            **{m: _spread([r["arms"][name][m] for r in runs]) for m in METRICS},
+    """Per arm (by weight, off first): each metric's mean and sd over seeds; per weighted arm and metric: the
+    paired arm - off difference over the seeds that have both."""
+    weights = sorted({a["weight"] for r in runs for a in r["arms"].values()})
+    arms: dict[str, Any] = {}
+    for weight in weights:
+        name = arm_name(weight)
+        have = [r["arms"][name] for r in runs if name in r["arms"]]
+        arms[name] = {
+            "weight": weight,
+            "seeds": len(have),
+            "seconds_per_step": _spread([a["seconds_per_step"] for a in have])["mean"],
+            **{m: _spread([a[m] for a in have]) for m in METRICS},
         }
-        for name in ARMS
-    }
-    difference = {}
-    for m in METRICS:
-        per_seed = [r["arms"][ARMS[0]][m] - r["arms"][ARMS[1]][m] for r in runs]
-        difference[m] = {**_spread(per_seed), "per_seed": per_seed, "same_sign": len({d > 0 for d in per_seed}) == 1}
-    return {"arms": arms, "difference_on_minus_off": difference}
+    difference: dict[str, Any] = {}
+    for name in arms:
+        paired = [r for r in runs if name in r["arms"] and OFF in r["arms"]]
+        if name == OFF or not paired:
+            continue
+        difference[name] = {}
+        for m in METRICS:
+            per_seed = [r["arms"][name][m] - r["arms"][OFF][m] for r in paired]
+            difference[name][m] = {
+                **_spread(per_seed),
+                "seeds": [r["seed"] for r in paired],
+                "per_seed": per_seed,
+                "same_sign": len({d > 0 for d in per_seed}) == 1,
+            }
+    return {"arms": arms, "difference_vs_off": difference}
+
+
+def _previous_runs(path: Path, settings: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    """Per seed, the arms of an earlier JSON at `path` made with the same settings (empty if none or others)."""
+    if not path.exists():
+        return {}
+    try:
+        earlier = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise SkinaugError(f"{path}: not valid JSON ({err.msg}); move it away to start afresh") from None
+    if any(earlier.get(k) != v for k, v in settings.items()):
+        return {}
+    # arms are re-keyed by weight, so JSON written before --weights (arm "lesion focus on") is reused too
+    return {int(r["seed"]): {arm_name(a["weight"]): a for a in r["arms"].values()} for r in earlier.get("runs", [])}
 
 
 def run(
@@ -130,31 +172,53 @@ def run(
     max_train: int = 2000,
     val_images: int = 256,
     seeds: Sequence[int] = (0, 1, 2),
+    weights: Sequence[float] | None = None,
 ) -> dict[str, Any]:
-    """Train both arms for every seed, measure, write the Markdown table and the JSON; return the JSON's content."""
+    """Train the off arm and one arm per weight (default: the config's, or 1) for every seed, reusing the
+    (seed, weight) results of an earlier JSON in `out` with the same settings; measure, write the Markdown table
+    and the JSON (after every arm); return the JSON's content."""
+    if weights is None:
+        weights = (config.tokenizer.lesion_focus if config.tokenizer.lesion_focus > 0 else 1.0,)
+    if any(w <= 0 for w in weights):
+        raise SkinaugError(
+            f"--weights {','.join(f'{w:g}' for w in weights)}: every weight must be > 0 (0 is the off arm)"
+        )
     size = config.tokenizer.image_size
     val = masked_images(workdir, "val", size, val_images, VAL_SEED)
-    weight_on = config.tokenizer.lesion_focus if config.tokenizer.lesion_focus > 0 else 1.0
-    runs: list[dict[str, Any]] = []
-    train_count = 0
-    for seed in seeds:
-        train = masked_images(workdir, "train", size, max_train, seed)
-        train_count = len(train[0])
-        arms: dict[str, Any] = {}
-        for name, weight in zip(ARMS, (weight_on, 0.0)):
-            arm_config = GeneratorConfig.from_dict(config.to_dict())
-            model, per_step = train_arm(arm_config, weight, *train, steps, batch, seed)
-            arms[name] = {"weight": weight, "seconds_per_step": per_step, **fidelity(model, *val)}
-        runs.append({"seed": seed, "arms": arms})
-    report = {
-        "workdir": str(workdir),
+    trains = {seed: masked_images(workdir, "train", size, max_train, seed) for seed in seeds}
+    settings = {
         "config": config.name,
         "image_size": size,
         "steps": steps,
         "batch": batch,
-        "seeds": list(seeds),
-        "train_images": train_count,
+        "train_images": len(next(iter(trains.values()))[0]),
         "val_images": len(val[0]),
+    }
+    json_path = out / "lesion_focus_ablation.json"
+    done = _previous_runs(json_path, settings)
+    runs: list[dict[str, Any]] = [{"seed": seed, "arms": dict(done.get(seed, {}))} for seed in seeds]
+    report: dict[str, Any] = {}
+    for weight in (0.0, *weights):  # off first: every weight is paired against it
+        for run_ in runs:
+            name = arm_name(weight)
+            if name in run_["arms"]:
+                continue
+            print(f"seed {run_['seed']}: training {name}", file=sys.stderr, flush=True)
+            arm_config = GeneratorConfig.from_dict(config.to_dict())
+            model, per_step = train_arm(arm_config, weight, *trains[run_["seed"]], steps, batch, run_["seed"])
+            run_["arms"][name] = {"weight": weight, "seconds_per_step": per_step, **fidelity(model, *val)}
+            report = _write(out, workdir, settings, seeds, runs)
+    return report or _write(out, workdir, settings, seeds, runs)
+
+
+def _write(
+    out: Path, workdir: Path, settings: dict[str, Any], seeds: Sequence[int], runs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Summarise the runs so far and write the JSON and the Markdown table atomically; return the JSON's content."""
+    report = {
+        "workdir": str(workdir),
+        **settings,
+        "seeds": list(seeds),
         "threads": torch.get_num_threads(),
         "machine": describe_hardware(),
         "runs": runs,
@@ -162,25 +226,43 @@ def run(
     }
     write_json(out / "lesion_focus_ablation.json", report)
     write_text(out / "lesion_focus_ablation.md", markdown(report))
+    if report["difference_vs_off"]:
+        plot(report, out / "lesion_focus_ablation.png")
     return report
 
 
+def measurable(difference: dict[str, Any]) -> bool:
+    """A paired difference is measurable when it has one sign on every seed (at least 3) and its mean is at least
+    twice its sd over seeds."""
+    return (
+        len(difference["per_seed"]) >= 3 and difference["same_sign"] and abs(difference["mean"]) >= 2 * difference["sd"]
+    )
+
+
+SHOWN = ("background_psnr_db", "ring_psnr_db", "lesion_psnr_db", "background_l1", "lesion_focus_term")
+
+
+def _digits(metric: str) -> str:
+    """Format of a metric's differences: the lesion-focus term is an order of magnitude smaller."""
+    return ".5f" if metric == "lesion_focus_term" else ".4f"
+
+
 def markdown(report: dict[str, Any]) -> str:
-    """The side-by-side table (mean +- sd over seeds) and the paired difference of every seed."""
+    """The side-by-side table (mean +- sd over seeds) and the paired difference of every weight and seed."""
     n = len(report["seeds"])
     lines = [
-        "# Lesion-focus ablation: tokenizer fidelity with and without eq. 2's non-lesion term",
+        "# Lesion-focus ablation: tokenizer fidelity with eq. 2's non-lesion term at several weights and without it",
         "",
         f"`{report['config']}` tokenizer ({report['image_size']} px), {report['steps']} steps of batch "
         f"{report['batch']}, {n} seed(s) ({', '.join(map(str, report['seeds']))}), {report['train_images']} train "
         f"images with a mask from `{report['workdir']}` (drawn per seed); measured on the same "
         f"{report['val_images']} val images. {report['machine']}, {report['threads']} torch thread(s).",
         "",
-        f"Mean +- sd over the {n} seed(s):",
+        "Mean +- sd over seeds:",
         "",
-        "| arm | weight | background PSNR (dB) | background L1 | ring PSNR (dB) | lesion PSNR (dB) | lesion L1 "
+        "| arm | weight | seeds | background PSNR (dB) | background L1 | ring PSNR (dB) | lesion PSNR (dB) | lesion L1 "
         "| lesion-focus term | s/step |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
 
     def cell(v: dict[str, float], spec: str) -> str:
@@ -188,32 +270,64 @@ def markdown(report: dict[str, Any]) -> str:
 
     for name, a in report["arms"].items():
         lines.append(
-            f"| {name} | {a['weight']:g} | {cell(a['background_psnr_db'], '.2f')} | "
+            f"| {name} | {a['weight']:g} | {a['seeds']} | {cell(a['background_psnr_db'], '.2f')} | "
             f"{cell(a['background_l1'], '.4f')} | {cell(a['ring_psnr_db'], '.2f')} | "
             f"{cell(a['lesion_psnr_db'], '.2f')} | {cell(a['lesion_l1'], '.4f')} | "
             f"{cell(a['lesion_focus_term'], '.5f')} | {a['seconds_per_step']:.3f} |"
         )
-    diff = report["difference_on_minus_off"]
-    shown = ("background_psnr_db", "ring_psnr_db", "lesion_psnr_db", "background_l1")
     lines += [
         "",
-        "Paired difference, lesion focus on - off, per seed (same train images, initial weights and batches):",
+        "Paired difference, arm - off, per seed (same train images, initial weights and batches); **measurable**: "
+        "one sign on every seed (>= 3) and |mean| >= 2 sd:",
         "",
-        "| seed | " + " | ".join(shown) + " |",
-        "|---|" + "---|" * len(shown),
+        "| arm | seed | " + " | ".join(SHOWN) + " |",
+        "|---|---|" + "---|" * len(SHOWN),
     ]
-    for i, seed in enumerate(report["seeds"]):
-        lines.append(f"| {seed} | " + " | ".join(f"{diff[m]['per_seed'][i]:+.4f}" for m in shown) + " |")
-    lines.append("| mean +- sd | " + " | ".join(f"{diff[m]['mean']:+.4f} +- {diff[m]['sd']:.4f}" for m in shown) + " |")
+    for name, diff in report["difference_vs_off"].items():
+        for i, seed in enumerate(diff[SHOWN[0]]["seeds"]):
+            lines.append(
+                f"| {name} | {seed} | " + " | ".join(f"{diff[m]['per_seed'][i]:+{_digits(m)}}" for m in SHOWN) + " |"
+            )
+
+        def summary(m: str) -> str:
+            mark = " **measurable**" if measurable(diff[m]) else ""
+            return f"{diff[m]['mean']:+{_digits(m)}} +- {diff[m]['sd']:{_digits(m)}}{mark}"
+
+        lines.append(f"| {name} | mean +- sd | " + " | ".join(summary(m) for m in SHOWN) + " |")
     lines += [
         "",
         f"Background: every pixel outside the lesion mask; ring: background within {RING} px of the lesion; "
-        "lesion-focus term: eq. 2's non-lesion term on the val reconstructions (weight 1). Both arms compute "
-        "the term (times 0 when off), with the same data order and initial weights. The effect is measurable "
-        "where the paired difference has one sign on every seed and its mean is large against its sd.",
+        "lesion-focus term: eq. 2's non-lesion term on the val reconstructions (weight 1). Every arm computes "
+        "the term (times 0 when off), with the same data order and initial weights, so s/step differs only by "
+        "what else ran on the machine at the time (arms resumed from an earlier table ran beside other jobs). Plot: "
+        "[lesion_focus_ablation.png](lesion_focus_ablation.png) (paired differences against the weight).",
         "",
     ]
     return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], path: Path) -> None:
+    """Paired arm - off differences of background, ring and lesion PSNR against the weight: one dot per seed,
+    the mean as a line."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 3.6))
+    ax = fig.add_subplot()
+    diffs = report["difference_vs_off"]
+    weights = [report["arms"][name]["weight"] for name in diffs]
+    for metric, colour in zip(("background_psnr_db", "ring_psnr_db", "lesion_psnr_db"), ("C0", "C1", "C2")):
+        for w, name in zip(weights, diffs):
+            values = diffs[name][metric]["per_seed"]
+            ax.scatter([w] * len(values), values, color=colour, s=14, alpha=0.6)
+        means = [diffs[name][metric]["mean"] for name in diffs]
+        ax.plot(weights, means, color=colour, marker="o", label=metric.replace("_psnr_db", " PSNR"))
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_xlabel("lesion-focus weight (log scale)")
+    ax.set_ylabel("arm - off (dB), per seed")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    save_figure(fig, path)
 
 
 def main() -> None:
@@ -226,19 +340,32 @@ def main() -> None:
     parser.add_argument("--max-train", type=int, default=2000)
     parser.add_argument("--val-images", type=int, default=256)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="lesion-focus weights to train beside off, comma-separated (default: the config's)",
+    )
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    try:
+        weights = tuple(float(w) for w in args.weights.split(",")) if args.weights else None
+    except ValueError:
+        parser.error(f"--weights {args.weights}: expected numbers separated by commas, e.g. 1,5,20")
     torch.set_num_threads(args.threads)
-    report = run(
-        args.workdir,
-        args.out,
-        load_config(args.config),
-        args.steps,
-        args.batch,
-        args.max_train,
-        args.val_images,
-        tuple(range(args.seeds)),
-    )
+    try:
+        report = run(
+            args.workdir,
+            args.out,
+            load_config(args.config),
+            args.steps,
+            args.batch,
+            args.max_train,
+            args.val_images,
+            tuple(range(args.seeds)),
+            weights,
+        )
+    except SkinaugError as err:
+        parser.exit(2, f"error: {err}\n")
     print(markdown(report))
 
 

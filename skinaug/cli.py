@@ -230,7 +230,8 @@ def demo(out: Path, data: Path | None, fmt: str, count: int | None, device: str)
     help="Letters (a real only, b real + weighted sampler, c real + synthetic pooled + sampler, d real + "
     "random oversampling) or comma-separated names: also topup, topup-sampler, share<P>, each "
     "optionally with -copies (control: flipped/rotated train copies mixed the same way) or -selected "
-    "(synthetic images a real-trained classifier assigns to their class), e.g. a,b,c,c-copies,topup.",
+    "(synthetic images a real-trained classifier assigns to their class), then optionally -finish<K> (the "
+    "last K epochs real images only, as b), e.g. a,b,c,c-copies,topup,share0.5-finish2.",
 )
 @click.option(
     "--synthetic-share",

@@ -15,8 +15,14 @@ An arm is named `<mixing>[-<source>]`:
   beat) and **selected** (the synthetic images that a classifier trained on real train images assigns to
   the requested class).
 
+* a finish (any arm with extra images): **-finish<K>** (e.g. share0.5-finish2) draws the last K epochs from
+  real images only, as arm b does (class-weighted sampler): the extra images teach first, and the model the
+  run ends with was last fitted on real images, so a mark that tells generated from real is no longer rewarded
+  at the end.
+
 So `c` is real + synthetic pooled, `topup-copies` the copy control of `topup`, `share0.25-selected` the
-selected synthetic images capped at a quarter of every class's draws. Every arm draws as many images per
+selected synthetic images capped at a quarter of every class's draws, `share0.5-copies-finish2` the copy
+control of `share0.5-finish2`. Every arm draws as many images per
 epoch as the real training set holds, so all arms get the same number of gradient steps, and every arm is
 tested on the same real test images, so differences between arms are paired.
 """
@@ -32,6 +38,7 @@ import torch
 from torch.utils.data import Dataset, RandomSampler, Sampler
 
 from ..data import (
+    PhasedSampler,
     LabelledSubset,
     ManifestDataset,
     combine,
@@ -62,6 +69,7 @@ ARMS: dict[str, str] = {  # the classic letters, kept for reports and the comman
     "d": MIXINGS["d"],
 }
 _SHARE = re.compile(r"share(\d*\.?\d+)")
+_FINISH = re.compile(r"(.+)-finish(\d+)")
 
 
 @dataclass(frozen=True)
@@ -72,18 +80,30 @@ class ArmSpec:
     mixing: str
     source: str | None = None
     share: float | None = None
+    finish: int = 0  # the last `finish` epochs draw real images only (as arm b)
 
     def describe(self, top_up_to: int = 500) -> str:
         """The arm in words, e.g. 'real topped up to 500 per class with copies (control), shuffled'."""
         if self.name == "c":
             return ARMS["c"]
-        return MIXINGS[self.mixing].format(
+        words = MIXINGS[self.mixing].format(
             source=SOURCES.get(self.source or "", ""), n=top_up_to, share=self.share or 0.0
         )
+        if self.finish:
+            words += f"; the last {self.finish} epoch(s) real only + sampler (as b)"
+        return words
 
 
 def parse_arm(name: str) -> ArmSpec:
     """`ArmSpec` of an arm name (see the module docstring); a clear error for anything else."""
+    finished = _FINISH.fullmatch(name.strip())
+    if finished:
+        base = parse_arm(finished.group(1))
+        if base.source is None or base.finish or int(finished.group(2)) < 1:
+            raise SkinaugError(
+                f"arm {name!r}: -finish<K> (K >= 1) follows an arm that mixes extra images, e.g. share0.5-finish2"
+            )
+        return ArmSpec(name.strip(), base.mixing, base.source, base.share, int(finished.group(2)))
     text = name.strip()
     source = "synthetic"
     for candidate in ("copies", "selected", "synthetic"):
@@ -101,7 +121,7 @@ def parse_arm(name: str) -> ArmSpec:
         return ArmSpec(name.strip(), "share", source, float(match.group(1)))
     raise SkinaugError(
         f"arm {name!r}: unknown; arms are a, b, d, or c / topup / topup-sampler / share<P> "
-        "(P in 0..1, e.g. share0.25), optionally followed by -synthetic, -copies or -selected"
+        "(P in 0..1, e.g. share0.25), optionally followed by -synthetic, -copies or -selected, then -finish<K>"
     )
 
 
@@ -140,12 +160,24 @@ def build_arm(
     extra: ManifestDataset | LabelledSubset | None,
     seed: int,
     top_up_to: int = 500,
+    epochs: int | None = None,
 ) -> BuiltArm:
     """The training set and sampler of an arm, drawing len(real_train) images per epoch.
 
-    `extra` is the arm's extra image set (synthetic, copies or selected); arms a, b and d ignore it.
+    `extra` is the arm's extra image set (synthetic, copies or selected); arms a, b and d ignore it. A -finish<K>
+    arm needs `epochs` (the run's): its sampler switches to arm b's draws for the last K of them.
     """
     spec = parse_arm(arm) if isinstance(arm, str) else arm
+    if spec.finish:
+        if epochs is None or spec.finish >= epochs:
+            raise SkinaugError(
+                f"arm {spec.name}: -finish{spec.finish} needs more than {spec.finish} epochs (the run has {epochs})"
+            )
+        built = build_arm(ArmSpec(spec.name, spec.mixing, spec.source, spec.share), real_train, extra, seed, top_up_to)
+        real_draws = weighted_sampler(real_train.labels, num_samples=len(real_train), seed=seed)  # real come first
+        assert built.sampler is not None  # every arm with extra images has one
+        sampler = PhasedSampler(built.sampler, real_draws, epochs - spec.finish)
+        return BuiltArm(built.dataset, sampler, built.labels, built.is_extra)
     n = len(real_train)
     real_flags = np.zeros(n, dtype=bool)
     if spec.mixing == "a":
@@ -184,7 +216,19 @@ def control_of(name: str) -> str | None:
         return None
     if spec.source not in ("synthetic", "selected"):
         return None
-    return f"{spec.name.removesuffix(f'-{spec.source}')}-copies"
+    base = spec.name.removesuffix(f"-finish{spec.finish}") if spec.finish else spec.name
+    finish = f"-finish{spec.finish}" if spec.finish else ""
+    return f"{base.removesuffix(f'-{spec.source}')}-copies{finish}"
+
+
+def unfinished_of(name: str) -> str | None:
+    """The arm a -finish<K> arm finishes (share0.5-finish2 -> share0.5): the comparison that shows what ending on
+    real images changes; None for other arms."""
+    try:
+        spec = parse_arm(name)
+    except SkinaugError:
+        return None
+    return spec.name.removesuffix(f"-finish{spec.finish}") if spec.finish else None
 
 
 def uses_extra(name: str) -> bool:

@@ -314,7 +314,7 @@ def bench_classifier(
             if deadline is not None and monotonic() >= deadline:
                 not_run.append(folder.name)
                 continue
-            built = build_arm(arm, real_train, extras.get(arm.source or ""), seed, config.top_up_to)
+            built = build_arm(arm, real_train, extras.get(arm.source or ""), seed, config.top_up_to, tc.epochs)
             draws = _draws(built)
             loader = make_loader(
                 built.dataset,

@@ -17,7 +17,7 @@ import numpy as np
 from ..atomic import write_json, write_text
 from ..labels import CLASSES
 from ..pictures import save_figure
-from .arms import ARMS, control_of
+from .arms import ARMS, control_of, unfinished_of
 from .mixing_report import mixing_markdown
 from .summary import REFERENCE_ARMS, summarise
 
@@ -289,6 +289,11 @@ def _results_tables(summary: dict[str, Any], lines: list[str], title: str) -> No
         for arm in order
         if str(control_of(arm)) in arms[arm].get("gains", {})
     ]  # generated vs the copies control
+    gain_rows += [
+        (arm, str(unfinished_of(arm)), arms[arm]["gains"][str(unfinished_of(arm))])
+        for arm in order
+        if str(unfinished_of(arm)) in arms[arm].get("gains", {})
+    ]  # ending on real images vs not
     boot = summary["bootstrap"]
     lines += [f"### Gains in mean recall (paired bootstrap, {boot['n_boot']} replicates)", ""]
     if gain_rows:

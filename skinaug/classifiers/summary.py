@@ -9,7 +9,7 @@ import numpy as np
 
 from ..errors import SkinaugError
 from ..labels import CLASSES
-from .arms import ARMS, control_of, uses_extra
+from .arms import ARMS, control_of, unfinished_of, uses_extra
 from .metrics import SCALAR_METRICS, classification_metrics, paired_bootstrap
 
 GAIN_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy")
@@ -106,7 +106,7 @@ def _summarise_set(
             "gains": {},
         }
     for arm in arm_order:
-        for ref in (*REFERENCE_ARMS, control_of(arm)):
+        for ref in (*REFERENCE_ARMS, control_of(arm), unfinished_of(arm)):
             if ref not in by_arm or arm == ref or (ref == "b" and arm == "a") or y_common is None:
                 continue
             seeds = sorted({r["seed"] for r in by_arm[arm]} & {r["seed"] for r in by_arm[ref]})

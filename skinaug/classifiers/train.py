@@ -153,6 +153,8 @@ def train_classifier(
     best_score, best_epoch, best_state, history = -1.0, 0, None, []
     start = time.perf_counter()
     for epoch in range(1, config.epochs + 1):
+        if hasattr(train_loader.sampler, "set_epoch"):  # a PhasedSampler (or DistributedSampler) follows the epoch
+            train_loader.sampler.set_epoch(epoch - 1)
         model.train()
         total, count = 0.0, 0
         bar = tqdm(

@@ -13,6 +13,7 @@ from .datasets import (
 )
 from .decode import decode_image, decode_mask
 from .sampling import (
+    PhasedSampler,
     class_weights,
     mixed_sampler,
     oversampled_indices,
@@ -23,6 +24,7 @@ from .sampling import (
 from .transforms import IMAGENET_MEAN, IMAGENET_STD, eval_transform, train_transform
 
 __all__ = [
+    "PhasedSampler",
     "CombinedDataset",
     "DecodedImageCache",
     "LabelledSubset",

@@ -1,12 +1,14 @@
-"""Class balancing for training: inverse-frequency weights, a weighted sampler, and classical oversampling."""
+"""Class balancing for training: inverse-frequency weights, a weighted sampler, classical oversampling, and a
+sampler that switches to another after some epochs."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import WeightedRandomSampler
+from torch.utils.data import Sampler, WeightedRandomSampler
 
 from ..errors import SkinaugError
 from ..labels import CLASSES
@@ -137,3 +139,26 @@ def synthetic_share_of_draws(
         "synthetic_share": n_syn_total / idx.size if idx.size else 0.0,
     }
     return out
+
+
+class PhasedSampler(Sampler[int]):
+    """Draws from `first` in epochs 0 .. switch_epoch - 1 and from `then` afterwards (e.g. real + synthetic
+    first, real images only to finish). The training loop calls `set_epoch(epoch)` (0-based) before every epoch,
+    as with torch's DistributedSampler; both samplers must draw the same number of indices per epoch."""
+
+    def __init__(self, first: Sampler[int], then: Sampler[int], switch_epoch: int) -> None:
+        if len(first) != len(then):  # type: ignore[arg-type]
+            raise SkinaugError(f"PhasedSampler: both phases must draw as many indices ({len(first)} vs {len(then)})")  # type: ignore[arg-type]
+        if switch_epoch < 1:
+            raise SkinaugError(f"PhasedSampler: switch_epoch must be >= 1, got {switch_epoch}")
+        self.first, self.then, self.switch_epoch, self.epoch = first, then, switch_epoch, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """The (0-based) epoch about to be drawn."""
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.then if self.epoch >= self.switch_epoch else self.first)
+
+    def __len__(self) -> int:
+        return len(self.first)  # type: ignore[arg-type]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skinaug.classifiers.arms import build_arm, control_of, parse_arm, parse_arms
+from skinaug.classifiers.arms import BuiltArm, build_arm, control_of, parse_arm, parse_arms, unfinished_of
 from skinaug.data import ManifestDataset, synthetic_share_of_draws
 from skinaug.errors import SkinaugError
 from skinaug.labels import CLASSES
@@ -105,6 +105,11 @@ def test_topup_sampler_balances_the_topped_up_set(sets: tuple[ManifestDataset, M
         assert result[label]["synthetic_share"] == pytest.approx(max(0, 500 - n_real) / max(n_real, 500), abs=0.012)
 
 
+def _draw(built: BuiltArm) -> np.ndarray:
+    """One epoch of an arm's draws (every index once for plain shuffling without a sampler)."""
+    return np.arange(len(built.dataset)) if built.sampler is None else np.fromiter(iter(built.sampler), int)
+
+
 def test_copies_control_is_mixed_exactly_as_the_generated_set(sets: tuple[ManifestDataset, ManifestDataset]) -> None:
     real, extra = sets
     copies = _dataset({label: EXTRA_PER_CLASS for label in REAL_COUNTS}, "synthetic", "c")
@@ -112,8 +117,7 @@ def test_copies_control_is_mixed_exactly_as_the_generated_set(sets: tuple[Manife
         generated = build_arm(arm, real, extra, seed=3)
         control = build_arm(parse_arm(f"{arm}-copies"), real, copies, seed=3)
         assert np.array_equal(generated.labels, control.labels) and np.array_equal(generated.is_extra, control.is_extra)
-        draw = lambda b: np.arange(len(b.dataset)) if b.sampler is None else np.fromiter(iter(b.sampler), int)
-        assert np.array_equal(draw(generated), draw(control)), arm  # the very same draws, image for image
+        assert np.array_equal(_draw(generated), _draw(control)), arm  # the very same draws, image for image
 
 
 def test_arm_names_and_controls() -> None:
@@ -122,6 +126,41 @@ def test_arm_names_and_controls() -> None:
     assert names == ["a", "b", "c", "c-copies", "topup-selected", "share0.25", "share0.25-copies", "share0.25-selected"]
     assert control_of("c") == "c-copies" and control_of("topup-selected") == "topup-copies"
     assert control_of("share0.5") == "share0.5-copies" and control_of("b") is None and control_of("c-copies") is None
-    for bad in ("x", "a-copies", "share2", "topup-magic"):
+    finish = parse_arm("share0.5-copies-finish2")
+    assert (finish.mixing, finish.source, finish.share, finish.finish) == ("share", "copies", 0.5, 2)
+    assert control_of("share0.5-finish2") == "share0.5-copies-finish2"
+    assert control_of("topup-selected-finish1") == "topup-copies-finish1"
+    assert unfinished_of("share0.5-copies-finish2") == "share0.5-copies" and unfinished_of("share0.5") is None
+    assert "last 2 epoch(s) real only" in parse_arm("share0.5-finish2").describe()
+    for bad in ("x", "a-copies", "share2", "topup-magic", "b-finish2", "c-finish0", "c-finish1-finish1"):
         with pytest.raises(SkinaugError, match="--arms"):
             parse_arms(bad)
+
+
+@pytest.mark.parametrize("arm", ["share0.5-finish2", "topup-finish2", "c-copies-finish2"])
+def test_finish_arm_draws_like_its_base_then_like_b(sets: tuple[ManifestDataset, ManifestDataset], arm: str) -> None:
+    real, extra = sets
+    built = build_arm(arm, real, extra, seed=0, top_up_to=500, epochs=5)
+    base = build_arm(arm.removesuffix("-finish2"), real, extra, seed=0, top_up_to=500)
+    b = build_arm("b", real, extra, seed=0)
+    assert built.sampler is not None and base.sampler is not None and b.sampler is not None
+    for epoch in range(5):
+        built.sampler.set_epoch(epoch)  # type: ignore[attr-defined]
+        drawn = np.fromiter(iter(built.sampler), int)
+        assert drawn.size == len(real)
+        if epoch < 3:  # epochs 0-2: the base arm's draws, image for image
+            assert np.array_equal(drawn, np.fromiter(iter(base.sampler), int)), epoch
+        else:  # the last 2: real images only, class-balanced as arm b
+            assert not built.is_extra[drawn].any(), epoch
+            assert np.array_equal(drawn, np.fromiter(iter(b.sampler), int)), epoch
+    shares = synthetic_share_of_draws(built.labels, built.is_extra, drawn)
+    for label in REAL_COUNTS:
+        assert _class_share(shares, label) == pytest.approx(1 / 3, abs=0.05)
+
+
+def test_finish_needs_more_epochs_than_it_finishes_with(sets: tuple[ManifestDataset, ManifestDataset]) -> None:
+    real, extra = sets
+    with pytest.raises(SkinaugError, match="finish2 needs more than 2 epochs"):
+        build_arm("share0.5-finish2", real, extra, seed=0, epochs=2)
+    with pytest.raises(SkinaugError, match="finish2 needs more than 2 epochs"):
+        build_arm("share0.5-finish2", real, extra, seed=0)

@@ -202,7 +202,7 @@ def test_new_arms_record_their_draws_shortcut_risk_selection_and_control(
     config = BenchConfig(
         train=TINY,
         seeds=1,
-        arms="a,c,c-copies,topup,share0.5-selected",
+        arms="a,c,c-copies,topup,share0.5-selected,share0.5,share0.5-finish1",
         synthetic=str(phantom_work["syn"]),
         top_up_to=10,
         shortcut=ShortcutConfig(arch="test_resnet", steps=3, batch_size=8),
@@ -216,6 +216,7 @@ def test_new_arms_record_their_draws_shortcut_risk_selection_and_control(
     selected = json.loads((out / "selection.json").read_text())
     assert 0 <= selected["kept"] <= selected["requested"] == 21
     assert draws["share0.5-selected"]["all"]["synthetic_share"] <= 0.5 + 1e-9
+    assert draws["share0.5-finish1"]["all"]["synthetic_draws"] > 0  # the first epoch mixes; the last is real only
     assert (out / "copy-set" / "manifest.csv").is_file()  # made for the control, same count per class
     assert "c-copies" in arms["c"]["gains"]  # generated vs its copies control, paired
     shortcut = results.meta["shortcut"]
@@ -224,3 +225,6 @@ def test_new_arms_record_their_draws_shortcut_risk_selection_and_control(
     report = (out / "report.md").read_text()
     assert "What each batch holds" in report and "Shortcut risk" in report and "| c vs c-copies" in report
     assert "Image path" in report
+    assert "the last 1 epoch(s) real only" in report
+    assert "share0.5" in arms["share0.5-finish1"]["gains"]  # what ending on real images changes, paired
+    assert "| share0.5-finish1 vs share0.5 (" in report

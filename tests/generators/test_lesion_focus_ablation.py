@@ -1,4 +1,5 @@
-"""benchmarks/lesion_focus_ablation.py at a tiny size: both arms train for each seed, are measured and reported."""
+"""benchmarks/lesion_focus_ablation.py at a tiny size: every arm trains for each seed, is measured and reported;
+an earlier table with the same settings is resumed, not retrained."""
 
 from __future__ import annotations
 
@@ -12,45 +13,117 @@ from ..conftest import load_benchmark
 from .conftest import micro_config
 
 
-def test_lesion_focus_ablation_runs_both_arms_at_a_tiny_size(measured_phantoms: Path, tmp_path: Path) -> None:
+def test_lesion_focus_ablation_runs_every_arm_at_a_tiny_size(measured_phantoms: Path, tmp_path: Path) -> None:
     bench = load_benchmark("lesion_focus_ablation")
     report = bench.run(
         measured_phantoms, tmp_path, micro_config(), steps=4, batch=4, max_train=16, val_images=6, seeds=(1, 2)
     )
-    on, off = report["arms"]["lesion focus on"], report["arms"]["--no-lesion-focus"]
+    on, off = report["arms"]["lesion focus 1"], report["arms"]["--no-lesion-focus"]
     assert (on["weight"], off["weight"]) == (1.0, 0.0)
     for run in report["runs"]:
         for arm in run["arms"].values():
             for key in ("background_psnr_db", "ring_psnr_db", "lesion_psnr_db", "background_l1", "lesion_focus_term"):
                 assert math.isfinite(arm[key]), key
         # same data, seed and steps: only the term's weight differs, and it changes the trained tokenizer
-        assert run["arms"]["lesion focus on"]["background_l1"] != run["arms"]["--no-lesion-focus"]["background_l1"]
+        assert run["arms"]["lesion focus 1"]["background_l1"] != run["arms"]["--no-lesion-focus"]["background_l1"]
     # each seed trains its own tokenizers: the seeds differ
     assert [r["seed"] for r in report["runs"]] == [1, 2]
-    first, second = (r["arms"]["lesion focus on"]["background_l1"] for r in report["runs"])
+    first, second = (r["arms"]["lesion focus 1"]["background_l1"] for r in report["runs"])
     assert first != second
     table = (tmp_path / "lesion_focus_ablation.md").read_text()
-    assert "| lesion focus on | 1 |" in table and "| --no-lesion-focus | 0 |" in table
-    assert "| 1 | " in table and "| 2 | " in table and "| mean +- sd |" in table
+    assert "| lesion focus 1 | 1 | 2 |" in table and "| --no-lesion-focus | 0 | 2 |" in table
+    assert "| lesion focus 1 | 1 | " in table and "| lesion focus 1 | mean +- sd |" in table
     assert json.loads((tmp_path / "lesion_focus_ablation.json").read_text())["steps"] == 4
+    assert (tmp_path / "lesion_focus_ablation.png").stat().st_size > 0
 
 
-def test_summary_pairs_the_arms_of_each_seed() -> None:
+def test_an_added_weight_trains_only_the_new_arms(
+    measured_phantoms: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     bench = load_benchmark("lesion_focus_ablation")
+    small = dict(steps=2, batch=4, max_train=8, val_images=4, seeds=(0,))
+    first = bench.run(measured_phantoms, tmp_path, micro_config(), weights=(1.0,), **small)
+    trained: list[float] = []
+    real_train = bench.train_arm
 
-    def arm(weight: float, psnr: float) -> dict[str, float]:
-        return {"weight": weight, "seconds_per_step": 1.0, **{m: psnr for m in bench.METRICS}}
+    def counting(config, weight, *args, **kwargs):  # type: ignore[no-untyped-def]
+        trained.append(weight)
+        return real_train(config, weight, *args, **kwargs)
 
+    monkeypatch.setattr(bench, "train_arm", counting)
+    second = bench.run(measured_phantoms, tmp_path, micro_config(), weights=(1.0, 4.0), **small)
+    assert trained == [4.0]  # off and weight 1 come from the first run's JSON
+    for name in ("--no-lesion-focus", "lesion focus 1"):
+        assert second["runs"][0]["arms"][name] == first["runs"][0]["arms"][name]
+    assert set(second["difference_vs_off"]) == {"lesion focus 1", "lesion focus 4"}
+    # other settings (more steps) are another experiment: nothing is reused
+    trained.clear()
+    bench.run(measured_phantoms, tmp_path, micro_config(), weights=(1.0,), **{**small, "steps": 3})
+    assert trained == [0.0, 1.0]
+
+
+def test_json_from_before_the_weight_sweep_is_reused(tmp_path: Path) -> None:
+    bench = load_benchmark("lesion_focus_ablation")
+    settings = {"config": "c", "image_size": 64, "steps": 200, "batch": 16, "train_images": 20, "val_images": 8}
+    old = {
+        **settings,
+        "runs": [{"seed": 0, "arms": {"lesion focus on": {"weight": 1.0}, "--no-lesion-focus": {"weight": 0.0}}}],
+    }
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    assert set(bench._previous_runs(tmp_path / "old.json", settings)[0]) == {"lesion focus 1", "--no-lesion-focus"}
+    assert bench._previous_runs(tmp_path / "old.json", {**settings, "val_images": 9}) == {}
+
+
+def _arm(bench, weight: float, psnr: float) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    return {"weight": weight, "seconds_per_step": 1.0, **{m: psnr for m in bench.METRICS}}
+
+
+def test_summary_pairs_every_weight_with_the_off_arm_of_its_seed() -> None:
+    bench = load_benchmark("lesion_focus_ablation")
     runs = [
-        {"seed": 0, "arms": {"lesion focus on": arm(1, 21.0), "--no-lesion-focus": arm(0, 20.0)}},
-        {"seed": 1, "arms": {"lesion focus on": arm(1, 23.0), "--no-lesion-focus": arm(0, 22.5)}},
-        {"seed": 2, "arms": {"lesion focus on": arm(1, 19.0), "--no-lesion-focus": arm(0, 19.3)}},
+        {
+            "seed": 0,
+            "arms": {
+                "lesion focus 1": _arm(bench, 1, 21.0),
+                "--no-lesion-focus": _arm(bench, 0, 20.0),
+                "lesion focus 5": _arm(bench, 5, 22.0),
+            },
+        },
+        {
+            "seed": 1,
+            "arms": {
+                "lesion focus 1": _arm(bench, 1, 23.0),
+                "--no-lesion-focus": _arm(bench, 0, 22.5),
+                "lesion focus 5": _arm(bench, 5, 24.0),
+            },
+        },
+        {"seed": 2, "arms": {"lesion focus 1": _arm(bench, 1, 19.0), "--no-lesion-focus": _arm(bench, 0, 19.3)}},
     ]
     summary = bench.summarise(runs)
-    diff = summary["difference_on_minus_off"]["background_psnr_db"]
+    assert list(summary["arms"]) == ["--no-lesion-focus", "lesion focus 1", "lesion focus 5"]
+    diff = summary["difference_vs_off"]["lesion focus 1"]["background_psnr_db"]
     assert diff["per_seed"] == pytest.approx([1.0, 0.5, -0.3])
     assert diff["mean"] == pytest.approx(0.4)
     assert diff["sd"] == pytest.approx(0.6557, abs=1e-4)  # sample sd of 1.0, 0.5, -0.3
-    assert diff["same_sign"] is False
-    on = summary["arms"]["lesion focus on"]["background_psnr_db"]
+    assert diff["same_sign"] is False and not bench.measurable(diff)
+    five = summary["difference_vs_off"]["lesion focus 5"]["background_psnr_db"]
+    assert five["seeds"] == [0, 1] and five["per_seed"] == pytest.approx([2.0, 1.5])  # seed 2 has no weight-5 arm
+    assert summary["arms"]["lesion focus 5"]["seeds"] == 2
+    on = summary["arms"]["lesion focus 1"]["background_psnr_db"]
     assert on["mean"] == pytest.approx(21.0) and on["sd"] == pytest.approx(2.0)
+
+
+def test_measurable_needs_one_sign_on_three_seeds_and_a_mean_twice_the_sd() -> None:
+    bench = load_benchmark("lesion_focus_ablation")
+
+    def diff(values: list[float]) -> dict[str, object]:
+        arr = [float(v) for v in values]
+        mean = sum(arr) / len(arr)
+        sd = (sum((v - mean) ** 2 for v in arr) / (len(arr) - 1)) ** 0.5
+        return {"per_seed": arr, "mean": mean, "sd": sd, "same_sign": len({v > 0 for v in arr}) == 1}
+
+    assert bench.measurable(diff([1.0, 1.1, 0.9]))
+    assert bench.measurable(diff([-1.0, -1.1, -0.9]))
+    assert not bench.measurable(diff([1.0, 1.1]))  # two seeds are not enough
+    assert not bench.measurable(diff([0.1, 2.0, 0.05]))  # one sign but mean < 2 sd
+    assert not bench.measurable(diff([1.0, 1.1, -0.1]))  # sign flips
