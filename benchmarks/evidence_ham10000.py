@@ -49,6 +49,7 @@ FURTHER = (
     "inpaint_consistency",
     "lesion_focus_ablation",
     "colour_outliers",
+    "shortcut_probe",
 )
 
 

@@ -257,11 +257,11 @@ def demo(out: Path, data: Path | None, fmt: str, count: int | None, device: str)
 )
 @click.option(
     "--resolution-chain",
-    type=click.Choice(["match", "direct"]),
     default="match",
     show_default=True,
     help="match: when synthetic images are smaller than --image-size, every image (real too) goes through "
-    "their resolution first, so real and synthetic images reach the classifier the same way.",
+    "their resolution first, so real and synthetic images reach the classifier the same way; direct: resized "
+    "once; via<N> (e.g. via32): every image through N px first, a low-pass for real and extra images alike.",
 )
 @click.option(
     "--shortcut-steps",

@@ -10,6 +10,7 @@ import copy
 import hashlib
 import io
 import os
+import re
 from time import monotonic
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -157,14 +158,31 @@ def _native_size(syn_dir: str) -> int | None:
     return width if width == height else None
 
 
-def _resolution_path(tc: TrainConfig, via: int | None, native: int | None) -> str:
+def via_size(chain: str, native: int | None, image_size: int) -> int | None:
+    """The size every image passes through before `image_size` (None: resized once). "match": the synthetic
+    images' own size when smaller than image_size; "direct": none; "via<N>" (e.g. via32): N px for every image,
+    a low-pass that removes detail finer than image_size / N px from real and extra images alike."""
+    if chain == "direct":
+        return None
+    if chain == "match":
+        return native if native is not None and native < image_size else None
+    forced = re.fullmatch(r"via(\d+)", chain)
+    if forced and 0 < int(forced.group(1)) < image_size:
+        return int(forced.group(1))
+    raise SkinaugError(
+        f"resolution chain {chain!r}: choose match, direct or via<N> with N below the image size {image_size} "
+        "(e.g. via32)"
+    )
+
+
+def _resolution_path(tc: TrainConfig, via: int | None, native: int | None, rule: str = "match") -> str:
     """The image path in words, for the report."""
     augment = "random flips, any-angle rotation, resized crop (scale 0.75–1), colour jitter, ImageNet normalisation"
     if via is not None:
+        why = "the synthetic images' own resolution" if rule == "match" else f"--resolution-chain {rule}: a low-pass"
         chain = (
             f"every image (real train/val/test, synthetic, copies) is decoded from its file, resized to "
-            f"{via}×{via} px (the synthetic images' own resolution; bilinear, antialiased), then to "
-            f"{tc.image_size}×{tc.image_size} px"
+            f"{via}×{via} px ({why}; bilinear, antialiased), then to {tc.image_size}×{tc.image_size} px"
         )
     else:
         chain = (
@@ -264,12 +282,10 @@ def bench_classifier(
     weights_note, run_weights = weights_report.describe(), weights_report.file
     normalisation = model_normalisation(first_model)  # the model's own mean/std (timm's data config)
     del first_model
-    if config.resolution_chain not in ("match", "direct"):
-        raise SkinaugError(f"resolution chain {config.resolution_chain!r}: choose match or direct")
     workers = default_workers() if tc.workers is None else tc.workers
     sources = {a.source for a in arms if a.source}
     native = _native_size(config.synthetic) if config.synthetic and sources - {"copies"} else None
-    via = native if config.resolution_chain == "match" and native is not None and native < tc.image_size else None
+    via = via_size(config.resolution_chain, native, tc.image_size)
     cache = DecodedImageCache(out / "decoded")
 
     def real(split: str, transform: Any) -> ManifestDataset:
@@ -402,7 +418,7 @@ def bench_classifier(
         "synthetic_shares": list(config.synthetic_shares),
         "resolution_chain": config.resolution_chain,
         "via_size": via,
-        "resolution_path": _resolution_path(tc, via, native),
+        "resolution_path": _resolution_path(tc, via, native, config.resolution_chain),
         "shortcut": shortcut,
         "selection": selection,
         "shared_classes": [CLASSES[i] for i in shared] if shared is not None else None,
