@@ -50,6 +50,7 @@ FURTHER = (
     "lesion_focus_ablation",
     "colour_outliers",
     "shortcut_probe",
+    "lowpass_via32/report",
 )
 
 
