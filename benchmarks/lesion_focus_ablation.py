@@ -185,13 +185,20 @@ def run(
         )
     size = config.tokenizer.image_size
     val = masked_images(workdir, "val", size, val_images, VAL_SEED)
-    trains = {seed: masked_images(workdir, "train", size, max_train, seed) for seed in seeds}
+    trains: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def train_set(seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """The seed's train images, decoded only when one of its arms trains (or for the count, seed 0)."""
+        if seed not in trains:
+            trains[seed] = masked_images(workdir, "train", size, max_train, seed)
+        return trains[seed]
+
     settings = {
         "config": config.name,
         "image_size": size,
         "steps": steps,
         "batch": batch,
-        "train_images": len(next(iter(trains.values()))[0]),
+        "train_images": len(train_set(seeds[0])[0]),
         "val_images": len(val[0]),
     }
     json_path = out / "lesion_focus_ablation.json"
@@ -205,7 +212,7 @@ def run(
                 continue
             print(f"seed {run_['seed']}: training {name}", file=sys.stderr, flush=True)
             arm_config = GeneratorConfig.from_dict(config.to_dict())
-            model, per_step = train_arm(arm_config, weight, *trains[run_["seed"]], steps, batch, run_["seed"])
+            model, per_step = train_arm(arm_config, weight, *train_set(run_["seed"]), steps, batch, run_["seed"])
             run_["arms"][name] = {"weight": weight, "seconds_per_step": per_step, **fidelity(model, *val)}
             report = _write(out, workdir, settings, seeds, runs)
     return report or _write(out, workdir, settings, seeds, runs)

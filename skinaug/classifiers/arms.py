@@ -30,7 +30,7 @@ tested on the same real test images, so differences between arms are paired.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -173,7 +173,7 @@ def build_arm(
             raise SkinaugError(
                 f"arm {spec.name}: -finish{spec.finish} needs more than {spec.finish} epochs (the run has {epochs})"
             )
-        built = build_arm(ArmSpec(spec.name, spec.mixing, spec.source, spec.share), real_train, extra, seed, top_up_to)
+        built = build_arm(replace(spec, finish=0), real_train, extra, seed, top_up_to)
         real_draws = weighted_sampler(real_train.labels, num_samples=len(real_train), seed=seed)  # real come first
         assert built.sampler is not None  # every arm with extra images has one
         sampler = PhasedSampler(built.sampler, real_draws, epochs - spec.finish)
