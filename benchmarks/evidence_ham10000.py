@@ -51,6 +51,7 @@ FURTHER = (
     "colour_outliers",
     "shortcut_probe",
     "lowpass_via32/report",
+    "transformer3000/report",
 )
 
 
@@ -94,10 +95,26 @@ def _cell(gain: dict[str, Any] | None) -> str:
     return "—" if not gain else f"{gain['gain']:+.3f} [{gain['ci_low']:+.3f}, {gain['ci_high']:+.3f}]"
 
 
+def training_length(runs: Path, arm: str = "b") -> list[dict[str, int]]:
+    """Per seed of ARM: the epoch chosen on real val and the epochs trained (from each run's run.json)."""
+    rows = []
+    for path in sorted(runs.glob(f"{arm}_seed*/run.json")):
+        run = read_json(path)
+        rows.append({"seed": int(run["seed"]), "best_epoch": int(run["best_epoch"]), "epochs": int(run["epochs_run"])})
+    return rows
+
+
 def verdict(
-    summary: dict[str, Any], retention: dict[str, Any], evaluation: dict[str, Any], shortcut: dict[str, Any]
+    summary: dict[str, Any],
+    retention: dict[str, Any],
+    evaluation: dict[str, Any],
+    shortcut: dict[str, Any],
+    b_training: list[dict[str, int]] | None = None,
 ) -> dict[str, Any]:
-    """Whether a generated arm beats b with a CI above 0 and beats its copies control, and what limits it."""
+    """Whether a generated arm beats b with a CI above 0 and beats its copies control, and what limits it.
+
+    `b_training` (see `training_length`): when arm b's best epoch is its last on every seed, the classifier is
+    still learning the real images when training stops, and that is reported as a limit too."""
     arms = summary["arms"]
     generated = [a for a in arms if uses_extra(a) and not a.endswith("-copies")]
     beats_b = [a for a in generated if (g := _gain(arms[a], "b")) and g["ci_low"] > 0]
@@ -119,6 +136,12 @@ def verdict(
         limits.append(
             "no generated arm beats its copies control: at this scale the generator adds nothing "
             "that flipped/rotated copies of the train images do not"
+        )
+    if b_training and all(run["best_epoch"] == run["epochs"] for run in b_training):
+        limits.append(
+            f"training length: arm b's best epoch on real val is its last on every seed ({len(b_training)} of "
+            f"{len(b_training)}, {b_training[0]['epochs']} epochs): the classifier is still learning the real "
+            "images when it stops, so extra images compete with them for its steps"
         )
     auroc = shortcut.get("synthetic", {}).get("auroc")
     if isinstance(auroc, float) and auroc > 0.9:
@@ -261,7 +284,8 @@ def _markdown(
         f"on their tokenizer reconstructions ({retention['psnr_db']:.1f} dB PSNR): retention "
         f"**{retention['retention']:.0%}** (target ≥ {RETENTION_TARGET:.0%}). Path: {retention['path']}.",
         f"- Conditioning recall (real-trained classifier on generated images): "
-        f"{evaluation['conditioning']['mean_recall']:.3f} (chance {1 / len(CLASSES):.3f}).",
+        f"{evaluation['conditioning']['mean_recall']:.3f} (chance {1 / len(CLASSES):.3f}; the same classifier's "
+        f"recall on real test images: {retention['real_mean_recall']:.3f}).",
         f"- {evaluation['extractor']['label']}: FID over all classes {_num(evaluation['overall']['fid'], '.1f')}; per "
         "class " + ", ".join(f"{c} {_num(evaluation['per_class'][c]['fid'], '.1f')}" for c in CLASSES) + ".",
         "- Real-vs-synthetic AUROC (shortcut risk): "
@@ -357,7 +381,8 @@ def main() -> None:
     retention = reconstruction_retention(
         args.work / "generator", args.work / "work", args.work / "bench-classifier" / "runs" / "b_seed0"
     )
-    decision = verdict(bench["summary"], retention, evaluation, bench["meta"].get("shortcut") or {})
+    b_training = training_length(args.work / "bench-classifier" / "runs")
+    decision = verdict(bench["summary"], retention, evaluation, bench["meta"].get("shortcut") or {}, b_training)
     out = args.results
     out.mkdir(parents=True, exist_ok=True)
     for source, name in (
@@ -377,6 +402,7 @@ def main() -> None:
         "bench": {"meta": bench["meta"], "summary": bench["summary"]},
         "evaluation": {k: evaluation[k] for k in ("extractor", "overall", "per_class", "conditioning", "cas")},
         "timings_s": result.timings,
+        "b_training_length": b_training,
     }
     comparison = None
     if args.previous is not None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
+
+from skinaug.atomic import write_json
 
 from ..conftest import load_benchmark
 
@@ -80,3 +83,22 @@ def test_the_comparison_puts_each_arm_of_the_previous_run_beside_this_one() -> N
     # an arm the previous run did not have is shown with dashes, not dropped
     assert "| topup | — | — | — | 1 | 0.500 | -0.075 [-0.100, -0.050] |" in text
     assert "| b | 2 | 0.555 | — | 3 | 0.570 | — |" in text
+
+
+def test_a_classifier_still_learning_when_it_stops_is_reported_as_a_limit(tmp_path: Path) -> None:
+    evidence = load_benchmark("evidence_ham10000")
+    for seed, best in ((0, 5), (1, 5), (2, 3)):
+        write_json(tmp_path / f"b_seed{seed}" / "run.json", {"seed": seed, "best_epoch": best, "epochs_run": 5})
+    write_json(tmp_path / "c_seed0" / "run.json", {"seed": 0, "best_epoch": 5, "epochs_run": 5})  # another arm
+    rows = evidence.training_length(tmp_path)
+    assert rows == [
+        {"seed": 0, "best_epoch": 5, "epochs": 5},
+        {"seed": 1, "best_epoch": 5, "epochs": 5},
+        {"seed": 2, "best_epoch": 3, "epochs": 5},
+    ]
+    args = (SUMMARY, {"retention": 0.9}, GOOD_GENERATOR, {"synthetic": {"auroc": 0.6}})
+    # seed 2 peaked before its last epoch: the classifier has fit the real images there, no limit
+    assert evidence.verdict(*args, rows)["limiting_factors"] == []
+    still_learning = [dict(row, best_epoch=5) for row in rows]
+    limits = evidence.verdict(*args, still_learning)["limiting_factors"]
+    assert len(limits) == 1 and "training length" in limits[0] and "3 of 3" in limits[0]
