@@ -212,6 +212,17 @@ def _range(values: list[Any]) -> str:
     return f"{low}" if low == high else f"{low}–{high}"
 
 
+def _still_learning(runs: list[dict[str, Any]]) -> str:
+    """A warning for the Epochs row when runs selected their last epoch: val recall was still rising at the end."""
+    last = [r["name"] for r in runs if r.get("best_epoch") is not None and r.get("best_epoch") == r.get("epochs_run")]
+    if not last:
+        return ""
+    return (
+        f"; **{len(last)} of {len(runs)} runs selected their last epoch**: still learning when training stopped "
+        "(more epochs may change the arms' order)"
+    )
+
+
 def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     test = summary["test_set"]
     seeds = ", ".join(str(s) for s in summary["seeds"])
@@ -225,10 +236,14 @@ def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[st
     if not isinstance(train_config, dict):
         train_config = {}
     epochs = meta.get("epochs", train_config.get("epochs"))
-    epochs_text = (f"up to {epochs}; " if epochs is not None else "") + (
-        f"ran {_range([r.get('epochs_run') for r in runs])}, "
-        f"selected epoch {_range([r.get('best_epoch') for r in runs])} "
-        "(best mean recall on the real validation images)"
+    epochs_text = (
+        (f"up to {epochs}; " if epochs is not None else "")
+        + (
+            f"ran {_range([r.get('epochs_run') for r in runs])}, "
+            f"selected epoch {_range([r.get('best_epoch') for r in runs])} "
+            "(best mean recall on the real validation images)"
+        )
+        + _still_learning(runs)
     )
     support = ", ".join(f"{c} {n}" for c, n in test["support"].items())
     rows = [

@@ -232,6 +232,20 @@ def test_weights_from_scratch_and_single_seed(tmp_path: Path):
     )
 
 
+def test_runs_that_selected_their_last_epoch_are_flagged(bench_out: Path, written: dict, tmp_path: Path):
+    # the fixture's runs selected epoch 4 of 5: nothing to flag
+    assert "selected their last epoch" not in (bench_out / "report.md").read_text()
+    rng = np.random.default_rng(5)
+    y = rng.choice(K, size=120, p=PRIOR)
+    ids = np.array([f"img{i}" for i in range(120)])
+    for arm in "ab":
+        _save_run(tmp_path, arm, 0, y, ids, rng, epochs=3)
+    run_json = tmp_path / "runs" / "b_seed0" / "run.json"
+    write_json(run_json, {**json.loads(run_json.read_text()), "best_epoch": 3})  # val recall rose to the end
+    write_report(tmp_path, load_runs(tmp_path), {"seeds": 1}, n_boot=20)
+    assert "**1 of 2 runs selected their last epoch**" in (tmp_path / "report.md").read_text()
+
+
 def test_arms_of_one_seed_on_different_images_are_refused(tmp_path: Path):
     rng = np.random.default_rng(2)
     y = rng.choice(K, size=100, p=PRIOR)
