@@ -52,6 +52,7 @@ FURTHER = (
     "shortcut_probe",
     "lowpass_via32/report",
     "transformer3000/report",
+    "epochs10/report",
 )
 
 
