@@ -1,4 +1,5 @@
-"""Classification metrics of a benchmark run and the paired bootstrap that compares two arms.
+"""Classification metrics of a benchmark run, the paired bootstrap that compares two arms over test images and
+the paired interval over seeds.
 
 Predictions are the argmax of the class probabilities. Every macro average runs over the classes
 *present in y_true*: a class with no test image has no recall, so it is reported with support 0 and
@@ -14,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 from scipy.stats import rankdata
+from scipy.stats import t as student_t
 
 from ..errors import SkinaugError
 from ..labels import CLASSES
@@ -236,4 +238,36 @@ def paired_bootstrap(
         "n_seeds_a": len(runs_a),
         "n_seeds_b": len(runs_b),
         "n_images": int(y.size),
+    }
+
+
+def seed_paired_interval(scores_a: Sequence[float], scores_b: Sequence[float]) -> dict[str, Any]:
+    """The 95 % Student-t interval of the mean per-seed difference scores_a[s] - scores_b[s].
+
+    The two lists hold one score per seed, in the same seed order (seed s of both arms shares its initial
+    weights and data order). Where paired_bootstrap covers the sampling of test images, this covers the
+    training variance between seeds, on this test set: a gain is robust when both intervals exclude 0.
+    With fewer than 2 seeds the interval is undefined (None bounds).
+
+    Returns {"gain" (mean difference), "ci_low", "ci_high", "sd" (sample sd of the differences), "n_seeds",
+    "differences"}.
+    """
+    a = np.asarray(scores_a, dtype=np.float64)
+    b = np.asarray(scores_b, dtype=np.float64)
+    if a.ndim != 1 or a.shape != b.shape or a.size == 0:
+        raise SkinaugError(f"seed_paired_interval: need one score per seed on both sides; got {a.shape} and {b.shape}")
+    diff = a - b
+    n = int(diff.size)
+    gain = float(diff.mean())
+    if n < 2:
+        return {"gain": gain, "ci_low": None, "ci_high": None, "sd": None, "n_seeds": n, "differences": diff.tolist()}
+    sd = float(diff.std(ddof=1))
+    half = float(student_t.ppf(0.975, n - 1)) * sd / np.sqrt(n)
+    return {
+        "gain": gain,
+        "ci_low": gain - half,
+        "ci_high": gain + half,
+        "sd": sd,
+        "n_seeds": n,
+        "differences": diff.tolist(),
     }

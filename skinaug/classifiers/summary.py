@@ -10,7 +10,7 @@ import numpy as np
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from .arms import ARMS, control_of, unfinished_of, uses_extra
-from .metrics import SCALAR_METRICS, classification_metrics, paired_bootstrap
+from .metrics import SCALAR_METRICS, classification_metrics, paired_bootstrap, seed_paired_interval
 
 GAIN_METRICS: tuple[str, ...] = ("mean_recall", "balanced_accuracy")
 REFERENCE_ARMS: tuple[str, ...] = ("a", "b")
@@ -114,10 +114,17 @@ def _summarise_set(
                 continue
             proba_arm = [aligned[r["name"]] for r in by_arm[arm] if r["seed"] in seeds]
             proba_ref = [aligned[r["name"]] for r in by_arm[ref] if r["seed"] in seeds]
+            per_seed = {
+                m: [[r["metrics"][m] for r in by_arm[side] if r["seed"] in seeds] for side in (arm, ref)]
+                for m in GAIN_METRICS
+            }
             arms[arm]["gains"][ref] = {
                 "seeds": seeds,
                 **{
-                    m: paired_bootstrap(y_common, proba_arm, proba_ref, metric=m, n_boot=n_boot, seed=boot_seed)
+                    m: {
+                        **paired_bootstrap(y_common, proba_arm, proba_ref, metric=m, n_boot=n_boot, seed=boot_seed),
+                        "over_seeds": seed_paired_interval(*per_seed[m]),
+                    }
                     for m in GAIN_METRICS
                 },
             }
@@ -159,8 +166,9 @@ def summarise(
     runs: list[dict[str, Any]], classes: Sequence[str] = CLASSES, *, n_boot: int = 2000, boot_seed: int = 0
 ) -> dict[str, Any]:
     """Summary of the runs of load_runs(): per arm, mean ± std over seeds of every scalar metric and of
-    each class's recall; paired bootstrap gains (mean recall, balanced accuracy) of each arm over arm a
-    and over arm b where present ("gains": {reference: {...}}); each class's recall minus arm a's
+    each class's recall; paired bootstrap gains (mean recall, balanced accuracy; each with "over_seeds", the
+    seed-paired t interval) of each arm over arm a and over arm b where present ("gains": {reference:
+    {...}}); each class's recall minus arm a's
     ("per_class_recall_delta_vs_a"). Std is the sample std over seeds (NaN for a single seed).
 
     Returns {"classes", "arm_order", "seeds", "arms", "test_set", "bootstrap", "external" (the same for

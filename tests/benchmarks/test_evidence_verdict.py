@@ -37,6 +37,20 @@ def test_an_arm_that_beats_b_and_its_control_is_named_and_nothing_limits() -> No
     assert decision["limiting_factors"] == []
 
 
+def test_a_gain_that_the_seeds_do_not_confirm_is_not_a_win() -> None:
+    """The bootstrap over test images lies above 0 but the seed-paired interval crosses it: not beating b."""
+    topup = _gain(0.01, 0.06)
+    topup["mean_recall"]["over_seeds"] = {"gain": 0.035, "ci_low": -0.02, "ci_high": 0.09, "n_seeds": 3}
+    confirmed = _gain(0.005, 0.04)
+    confirmed["mean_recall"]["over_seeds"] = {"gain": 0.02, "ci_low": 0.001, "ci_high": 0.04, "n_seeds": 3}
+    summary = {"arms": {**SUMMARY["arms"], "topup": {"gains": {"b": topup, "topup-copies": confirmed}}}}
+    decision = load_benchmark("evidence_ham10000").verdict(
+        summary, {"retention": 0.9}, GOOD_GENERATOR, {"synthetic": {"auroc": 0.6}}
+    )
+    assert decision["beat_b_with_ci_above_0"] == []
+    assert decision["beat_copies_control_with_ci_above_0"] == ["topup"]
+
+
 def test_each_measured_limit_is_reported() -> None:
     worse = {
         "arms": {**SUMMARY["arms"], "topup": {"gains": {"b": _gain(-0.01, 0.02), "topup-copies": _gain(-0.03, 0.0)}}}

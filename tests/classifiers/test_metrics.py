@@ -18,7 +18,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
-from skinaug.classifiers.metrics import SCALAR_METRICS, classification_metrics, paired_bootstrap
+from skinaug.classifiers.metrics import SCALAR_METRICS, classification_metrics, paired_bootstrap, seed_paired_interval
 from skinaug.errors import SkinaugError
 from skinaug.labels import CLASSES
 
@@ -236,3 +236,22 @@ def test_bootstrap_is_fast_enough():
     result = paired_bootstrap(y, a, b, n_boot=2000)
     assert time.perf_counter() - start < 10.0
     assert result["n_boot"] == 2000
+
+
+def test_seed_interval_is_the_student_t_interval_of_the_per_seed_differences():
+    # differences 0.01, 0.02, 0.03: mean 0.02, sd 0.01; t(0.975, 2 df) = 4.303 (any t table)
+    result = seed_paired_interval([0.51, 0.52, 0.53], [0.50, 0.50, 0.50])
+    assert result["gain"] == pytest.approx(0.02)
+    assert result["sd"] == pytest.approx(0.01)
+    assert result["ci_low"] == pytest.approx(0.02 - 4.303 * 0.01 / math.sqrt(3), abs=1e-5)
+    assert result["ci_high"] == pytest.approx(0.02 + 4.303 * 0.01 / math.sqrt(3), abs=1e-5)
+    assert result["n_seeds"] == 3 and result["differences"] == pytest.approx([0.01, 0.02, 0.03])
+
+
+def test_seed_interval_crosses_0_when_the_seeds_disagree_and_is_undefined_for_one_seed():
+    spread = seed_paired_interval([0.60, 0.54, 0.57], [0.55, 0.55, 0.55])  # +0.05, -0.01, +0.02
+    assert spread["gain"] > 0 and spread["ci_low"] < 0 < spread["ci_high"]
+    single = seed_paired_interval([0.6], [0.5])
+    assert single["gain"] == pytest.approx(0.1) and single["ci_low"] is None and single["ci_high"] is None
+    with pytest.raises(SkinaugError, match="one score per seed"):
+        seed_paired_interval([0.5, 0.6], [0.5])

@@ -159,6 +159,10 @@ def test_summary_numbers_are_consistent(bench_out: Path, written: dict):
     assert gain["gain"] == pytest.approx(stats["mean"] - summary["arms"]["a"]["metrics"]["mean_recall"]["mean"])
     assert gain["ci_low"] > 0  # the built-in advantage of arm c is detected
     assert gain["p_le_0"] == 0.0
+    recall_a = [classification_metrics(r["y_true"], r["proba"])["mean_recall"] for r in runs if r["arm"] == "a"]
+    over_seeds = gain["over_seeds"]  # seed s of c against seed s of a
+    assert over_seeds["differences"] == pytest.approx([c - a for c, a in zip(values, recall_a)])
+    assert over_seeds["n_seeds"] == 2 and over_seeds["ci_low"] < over_seeds["gain"] < over_seeds["ci_high"]
     delta = summary["arms"]["c"]["per_class_recall_delta_vs_a"]["nv"]
     assert delta == pytest.approx(
         summary["arms"]["c"]["per_class_recall"]["nv"]["mean"] - summary["arms"]["a"]["per_class_recall"]["nv"]["mean"]
@@ -195,6 +199,8 @@ def test_report_md_tables_and_numbers(bench_out: Path, written: dict):
         gain = summary["arms"][arm]["gains"][ref]["mean_recall"]
         assert f"| {arm} vs {ref} " in text
         assert f"{gain['gain']:+.3f} | [{gain['ci_low']:+.3f}, {gain['ci_high']:+.3f}]" in text
+        seeds = gain["over_seeds"]
+        assert f" | [{seeds['ci_low']:+.3f}, {seeds['ci_high']:+.3f}] | 0, 1 |" in text  # the seeds' interval
     delta = summary["arms"]["c"]["per_class_recall_delta_vs_a"]["mel"]
     assert f"({delta:+.3f})" in text
     for png in ("confusion_a.png", "per_class_recall.png", "training_curves.png"):
