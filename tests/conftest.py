@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 import torch
 
@@ -36,10 +37,8 @@ def ham10000_root() -> Path:
 
 def draw_lesion(
     width: int, height: int, radius: float, colour: tuple[int, int, int], seed: int = 0
-) -> tuple["np.ndarray", "np.ndarray"]:
+) -> tuple[np.ndarray, np.ndarray]:
     """A noisy skin-coloured image with one elliptical lesion of `colour`; returns (rgb uint8, mask bool)."""
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:height, 0:width]
     cx, cy = width / 2 + rng.uniform(-3, 3), height / 2 + rng.uniform(-3, 3)
