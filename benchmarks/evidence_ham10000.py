@@ -53,6 +53,8 @@ FURTHER = (
     "lowpass_via32/report",
     "transformer3000/report",
     "epochs10/report",
+    "epochs15/report",
+    "training_length",
 )
 
 

@@ -8,8 +8,9 @@ from the others' only in the number of epochs. For each folder, from its runs: e
 real test images (mean ± std over seeds), each gain that the bench report shows between the given arms (against
 b and against the copies control) with its two 95 % intervals (paired bootstrap over the test images; Student-t
 over the per-seed differences), and per arm the epoch selected on real val against the epochs trained (a run
-that selects its last epoch was still learning). Writes OUT.md, OUT.json and OUT.png (mean recall against
-epochs, one line per arm, seed std as error bars).
+that selects its last epoch was still learning) with the real-val mean recall there (mean over seeds: the
+number a user would choose the training length by; the test images play no part in it). Writes OUT.md,
+OUT.json and OUT.png (mean recall against epochs, one line per arm, seed std as error bars).
 """
 
 from __future__ import annotations
@@ -57,7 +58,13 @@ def measure(bench: Path, arms: list[str], n_boot: int) -> dict[str, Any]:
         "seeds": {a: info[a]["seeds"] for a in arms},
         "gains": gains,
         "selected_epoch": {a: [r["best_epoch"] for r in runs if r["arm"] == a] for a in arms},
+        "val_recall": {a: float(np.mean([_selected_val(r) for r in runs if r["arm"] == a])) for a in arms},
     }
+
+
+def _selected_val(run: dict[str, Any]) -> float:
+    """The real-val mean recall of a run at the epoch it selected (what a user would pick the length by)."""
+    return next(float(h["val_mean_recall"]) for h in run["history"] if h["epoch"] == run["best_epoch"])
 
 
 def _ci(low: float | None, high: float | None) -> str:
@@ -81,6 +88,9 @@ def table(columns: list[dict[str, Any]], arms: list[str]) -> list[str]:
                 f"seeds {_ci(g['over_seeds']['ci_low'], g['over_seeds']['ci_high'])}"
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for arm in arms:
+        cells = [f"{c['val_recall'][arm]:.3f}" for c in columns]
+        lines.append(f"| {arm}: real-val mean recall at the selected epoch | " + " | ".join(cells) + " |")
     for arm in arms:
         cells = [
             ", ".join(str(e) for e in c["selected_epoch"][arm])
@@ -129,7 +139,7 @@ def main() -> None:
         "",
         "Mean recall on the real test images (mean ± std over seeds); gains: mean over seeds [95 % paired bootstrap"
         " over the test images]; seeds [95 % Student-t interval of the per-seed differences]; the epoch each run "
-        'selected on real val ("last": still learning when it stopped). Folders: '
+        'selected on real val ("last": still learning when it stopped) and the real-val recall there. Folders: '
         + ", ".join(f"`{c['folder']}` ({c['epochs']} epochs)" for c in columns)
         + ".",
         "",

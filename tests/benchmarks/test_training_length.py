@@ -33,7 +33,11 @@ def _bench(folder: Path, epochs: int, skill: dict[str, float], best: dict[str, i
             buffer = io.BytesIO()
             np.savez(buffer, y_true=y, proba=(proba / proba.sum(1, keepdims=True)).astype(np.float32), image_ids=ids)
             (run / "predictions.npz").write_bytes(buffer.getvalue())
-            write_json(run / "run.json", {"arm": arm, "seed": seed, "best_epoch": best[arm], "epochs_run": epochs})
+            history = [{"epoch": e, "val_mean_recall": e / 100} for e in range(1, epochs + 1)]
+            write_json(
+                run / "run.json",
+                {"arm": arm, "seed": seed, "best_epoch": best[arm], "epochs_run": epochs, "history": history},
+            )
     return folder
 
 
@@ -55,5 +59,8 @@ def test_columns_gains_and_selected_epochs(tmp_path: Path) -> None:
     assert "| 5 epochs | 15 epochs |" in text
     assert "| b: epoch selected on val, per seed | 5, 5, 5 (3 last) | 15, 15, 15 (3 last) |" in text
     assert "| share0.25: epoch selected on val, per seed | 5, 5, 5 (3 last) | 9, 9, 9 (0 last) |" in text
+    # val recall of each run at the epoch it selected (epoch / 100 in these runs)
+    assert "| b: real-val mean recall at the selected epoch | 0.050 | 0.150 |" in text
+    assert "| share0.25: real-val mean recall at the selected epoch | 0.050 | 0.090 |" in text
     with pytest.raises(SkinaugError, match="arm.*share0.5"):
         script.measure(short, ["b", "share0.5"], n_boot=10)
