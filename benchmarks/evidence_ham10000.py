@@ -26,6 +26,7 @@ from typing import Any
 
 from skinaug.atomic import read_json, write_json, write_text
 from skinaug.classifiers.arms import control_of, unfinished_of, uses_extra
+from skinaug.classifiers.report import kept_last_epoch
 from skinaug.demo.pipeline import run_demo
 from skinaug.demo.plans import DemoPlan
 from skinaug.evaluation.retention import RETENTION_TARGET, reconstruction_retention
@@ -114,10 +115,13 @@ def _above_0(gain: dict[str, Any] | None) -> bool:
 
 
 def training_length(runs: Path, arm: str = "b") -> list[dict[str, int]]:
-    """Per seed of ARM: the epoch chosen on real val and the epochs trained (from each run's run.json)."""
+    """Per seed of ARM: the epoch chosen on real val and the epochs trained (from each run's run.json; runs that
+    kept their last epoch by rule are left out)."""
     rows = []
     for path in sorted(runs.glob(f"{arm}_seed*/run.json")):
         run = read_json(path)
+        if kept_last_epoch(run):  # the last epoch by rule says nothing about whether it was still learning
+            continue
         rows.append({"seed": int(run["seed"]), "best_epoch": int(run["best_epoch"]), "epochs": int(run["epochs_run"])})
     return rows
 

@@ -1,16 +1,17 @@
-"""The same arms trained for different numbers of epochs, side by side: does the order of the arms hold?
+"""The same arms trained for different numbers of epochs (and epoch rules), side by side: does the order hold?
 
     python benchmarks/training_length.py /tmp/ev3/bench-classifier /tmp/ev3/bench-e10 /tmp/ev3/bench-e15 \
         --arms b,share0.25,share0.25-copies --out benchmarks/results/evidence_ham10000/training_length
 
 Each BENCH folder is a `bench-classifier` output folder (its runs/ and bench_config.json) whose runs differ
-from the others' only in the number of epochs. For each folder, from its runs: every arm's mean recall on the
+from the others' only in the number of epochs or the epoch kept (`--select-epoch val` or `last`; a run that
+keeps its last epoch by rule follows the same steps as the val-chosen run of its seed up to its end). For each folder, from its runs: every arm's mean recall on the
 real test images (mean ± std over seeds), each gain that the bench report shows between the given arms (against
 b and against the copies control) with its two 95 % intervals (paired bootstrap over the test images; Student-t
 over the per-seed differences), and per arm the epoch selected on real val against the epochs trained (a run
 that selects its last epoch was still learning) with the real-val mean recall there (mean over seeds: the
 number a user would choose the training length by; the test images play no part in it). Writes OUT.md,
-OUT.json and OUT.png (mean recall against epochs, one line per arm, seed std as error bars).
+OUT.json and OUT.png (mean recall against epochs, one line per arm and rule, seed std as error bars).
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def measure(bench: Path, arms: list[str], n_boot: int) -> dict[str, Any]:
     missing = sorted(set(arms) - {r["arm"] for r in runs})
     if missing:
         raise SkinaugError(f"{bench}: no finished run of arm(s) {', '.join(missing)}")
-    epochs = read_json(bench / "bench_config.json")["train"]["epochs"]
+    train = read_json(bench / "bench_config.json")["train"]
+    epochs, select = train["epochs"], train.get("select", "val")  # folders made before the setting chose on val
     summary = summarise(runs, n_boot=n_boot)
     info = summary["arms"]
     gains = {}
@@ -54,6 +56,7 @@ def measure(bench: Path, arms: list[str], n_boot: int) -> dict[str, Any]:
     return {
         "folder": str(bench),
         "epochs": int(epochs),
+        "select": select,
         "recall": {a: {k: info[a]["metrics"]["mean_recall"][k] for k in ("mean", "std", "values")} for a in arms},
         "seeds": {a: info[a]["seeds"] for a in arms},
         "gains": gains,
@@ -71,9 +74,14 @@ def _ci(low: float | None, high: float | None) -> str:
     return "—" if low is None else f"[{low:+.3f}, {high:+.3f}]"
 
 
+def label(column: dict[str, Any]) -> str:
+    """A column's heading: its epochs, and the epoch-selection rule where it is not the val choice."""
+    return f"{column['epochs']} epochs" + (", last epoch kept" if column.get("select") == "last" else "")
+
+
 def table(columns: list[dict[str, Any]], arms: list[str]) -> list[str]:
-    """Markdown: one column per folder (epochs), rows for recall, gains and selected epochs."""
-    lines = ["| | " + " | ".join(f"{c['epochs']} epochs" for c in columns) + " |", "|---|" + "---:|" * len(columns)]
+    """Markdown: one column per folder (epochs, rule), rows for recall, gains and selected epochs."""
+    lines = ["| | " + " | ".join(label(c) for c in columns) + " |", "|---|" + "---:|" * len(columns)]
     for arm in arms:
         cells = [f"{c['recall'][arm]['mean']:.3f} ± {c['recall'][arm]['std']:.3f}" for c in columns]
         lines.append(f"| {arm}: mean recall | " + " | ".join(cells) + " |")
@@ -90,10 +98,12 @@ def table(columns: list[dict[str, Any]], arms: list[str]) -> list[str]:
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     for arm in arms:
         cells = [f"{c['val_recall'][arm]:.3f}" for c in columns]
-        lines.append(f"| {arm}: real-val mean recall at the selected epoch | " + " | ".join(cells) + " |")
+        lines.append(f"| {arm}: real-val mean recall at the kept epoch | " + " | ".join(cells) + " |")
     for arm in arms:
         cells = [
-            ", ".join(str(e) for e in c["selected_epoch"][arm])
+            "the last, by rule"
+            if c.get("select") == "last"
+            else ", ".join(str(e) for e in c["selected_epoch"][arm])
             + f" ({sum(e == c['epochs'] for e in c['selected_epoch'][arm])} last)"
             for c in columns
         ]
@@ -109,14 +119,20 @@ def plot(columns: list[dict[str, Any]], arms: list[str], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
-    x = np.array([c["epochs"] for c in columns])
-    for i, arm in enumerate(arms):
-        mean = np.array([c["recall"][arm]["mean"] for c in columns])
-        std = np.array([c["recall"][arm]["std"] for c in columns])
-        ax.errorbar(x + (i - 1) * 0.15, mean, yerr=std, marker="o", capsize=3, label=arm)
+    for rule, style in (("val", ("o", "-")), ("last", ("s", "--"))):
+        chosen = [c for c in columns if c.get("select", "val") == rule]
+        if not chosen:
+            continue
+        x = np.array([c["epochs"] for c in chosen])
+        for i, arm in enumerate(arms):
+            mean = np.array([c["recall"][arm]["mean"] for c in chosen])
+            std = np.array([c["recall"][arm]["std"] for c in chosen])
+            name = arm if rule == "val" else f"{arm} (last epoch kept)"
+            offset = (i - 1) * 0.15 + (0.3 if rule == "last" else 0.0)
+            ax.errorbar(x + offset, mean, yerr=std, marker=style[0], ls=style[1], capsize=3, color=f"C{i}", label=name)
     ax.set_xlabel("epochs trained (cosine schedule over them)")
     ax.set_ylabel("mean recall, real test images")
-    ax.set_xticks(x)
+    ax.set_xticks(sorted({c["epochs"] for c in columns}))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     save_figure(fig, path)
@@ -131,16 +147,19 @@ def main() -> None:
     args = parser.parse_args()
     arms = args.arms.split(",")
     try:
-        columns = sorted((measure(b, arms, args.bootstrap) for b in args.benches), key=lambda c: c["epochs"])
+        columns = sorted(
+            (measure(b, arms, args.bootstrap) for b in args.benches), key=lambda c: (c["epochs"], c["select"] == "last")
+        )
     except SkinaugError as exc:
         raise SystemExit(f"error: {exc}") from None
     text = [
-        "# The same arms trained for different numbers of epochs",
+        "# The same arms trained for different numbers of epochs, and with the last epoch kept",
         "",
         "Mean recall on the real test images (mean ± std over seeds); gains: mean over seeds [95 % paired bootstrap"
         " over the test images]; seeds [95 % Student-t interval of the per-seed differences]; the epoch each run "
-        'selected on real val ("last": still learning when it stopped) and the real-val recall there. Folders: '
-        + ", ".join(f"`{c['folder']}` ({c['epochs']} epochs)" for c in columns)
+        'selected on real val ("last": still learning when it stopped), or the last epoch kept by rule (a fixed '
+        "schedule: val chooses nothing), and the real-val recall there. Folders: "
+        + ", ".join(f"`{c['folder']}` ({label(c)})" for c in columns)
         + ".",
         "",
         *table(columns, arms),

@@ -291,7 +291,16 @@ def demo(out: Path, data: Path | None, fmt: str, count: int | None, device: str)
     default=6,
     show_default=True,
     type=click.IntRange(min=1),
-    help="Early stopping: epochs without a better validation mean recall.",
+    help="Early stopping: epochs without a better validation mean recall (with --select-epoch val).",
+)
+@click.option(
+    "--select-epoch",
+    "select_epoch",
+    default="val",
+    show_default=True,
+    type=click.Choice(["val", "last"]),
+    help="The epoch each run keeps: the best real-val mean recall (early stopping), or the last one "
+    "(a fixed schedule; no choice made on a small val split).",
 )
 @click.option(
     "--weights",
@@ -341,6 +350,7 @@ def bench_classifier(
     batch_size: int,
     lr: float,
     patience: int,
+    select_epoch: str,
     weights: Path | None,
     test_manifest: Path | None,
     device: str,
@@ -361,6 +371,7 @@ def bench_classifier(
         batch_size=batch_size,
         lr=lr,
         patience=patience,
+        select=select_epoch,
         workers=workers,
         device=device,
     )

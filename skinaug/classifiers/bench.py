@@ -115,6 +115,8 @@ def _check_same_config(out: Path, workdir: str | os.PathLike[str], config: Bench
     path = out / "bench_config.json"
     if path.exists():
         previous = read_json(path)
+        if isinstance(previous.get("train"), dict):  # a setting added since the folder was made ran at its default
+            previous["train"] = {**{k: v for k, v in asdict(TrainConfig()).items() if k in train}, **previous["train"]}
         changed = sorted(k for k in set(previous) | set(recorded) if previous.get(k) != recorded.get(k))
         if changed:
             raise SkinaugError(
@@ -377,6 +379,7 @@ def bench_classifier(
                     "seed": seed,
                     "best_epoch": result.best_epoch,
                     "epochs_run": result.epochs_run,
+                    "epoch_selection": tc.select,
                     "seconds": result.seconds,
                     "history": result.history,
                     "train_images": {
@@ -447,7 +450,8 @@ def _select(
     model, _ = load_classifier(judge_dir)
     model = model.to(select_device(tc.device))
     kept, summary = select_by_classifier(model, synthetic_eval, tc.batch_size, workers)
-    summary["judge"] = "arm b's seed-0 model (real train images, weighted sampler, epoch chosen on real val)"
+    kept_epoch = "its last epoch" if tc.select == "last" else "epoch chosen on real val"
+    summary["judge"] = f"arm b's seed-0 model (real train images, weighted sampler, {kept_epoch})"
     write_json(
         out / "selection.json", {**summary, "kept_image_ids": synthetic_eval.frame["image_id"].iloc[kept].tolist()}
     )

@@ -219,9 +219,27 @@ def _range(values: list[Any]) -> str:
     return f"{low}" if low == high else f"{low}–{high}"
 
 
+def kept_last_epoch(run: dict[str, Any]) -> bool:
+    """True for a run trained with `select="last"`: it kept its last epoch by rule, not by its val recall."""
+    return run.get("epoch_selection") == "last"
+
+
+def selection_rule(runs: list[dict[str, Any]]) -> str:
+    """How the runs chose the epoch they kept, in words (runs made before the rule was recorded chose on val)."""
+    if runs and all(kept_last_epoch(r) for r in runs):
+        return "each run keeps its last epoch (a fixed schedule: the validation images choose nothing)"
+    if any(kept_last_epoch(r) for r in runs):
+        return "the epoch is the last one for some runs and selected on the real validation images for others"
+    return "the epoch is selected on the real validation images"
+
+
 def _still_learning(runs: list[dict[str, Any]]) -> str:
     """A warning for the Epochs row when runs selected their last epoch: val recall was still rising at the end."""
-    last = [r["name"] for r in runs if r.get("best_epoch") is not None and r.get("best_epoch") == r.get("epochs_run")]
+    last = [
+        r["name"]
+        for r in runs
+        if r.get("best_epoch") is not None and r.get("best_epoch") == r.get("epochs_run") and not kept_last_epoch(r)
+    ]
     if not last:
         return ""
     return (
@@ -247,8 +265,12 @@ def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[st
         (f"up to {epochs}; " if epochs is not None else "")
         + (
             f"ran {_range([r.get('epochs_run') for r in runs])}, "
-            f"selected epoch {_range([r.get('best_epoch') for r in runs])} "
-            "(best mean recall on the real validation images)"
+            + (
+                "kept the last epoch (a fixed schedule; val recall recorded, not used)"
+                if runs and all(kept_last_epoch(r) for r in runs)
+                else f"selected epoch {_range([r.get('best_epoch') for r in runs])} "
+                "(best mean recall on the real validation images)"
+            )
         )
         + _still_learning(runs)
     )
@@ -404,8 +426,7 @@ def _markdown(
     lines = [
         "# Classifier benchmark: does synthetic data help?",
         "",
-        "Every arm is trained per seed and scored on the same real test images; the epoch is selected on "
-        "the real validation images.",
+        f"Every arm is trained per seed and scored on the same real test images; {selection_rule(runs)}.",
         "",
         "## Setup",
         "",

@@ -201,6 +201,7 @@ def summarise(
                 "seed",
                 "best_epoch",
                 "epochs_run",
+                "epoch_selection",
                 "seconds",
                 "train_images",
                 "weights",

@@ -1,4 +1,5 @@
-"""Training one classifier: AdamW + warm-up/cosine, early stopping on real validation mean recall."""
+"""Training one classifier: AdamW + warm-up/cosine; the epoch kept is the best on real validation mean recall
+(with early stopping) or, with `select="last"`, the last one (a fixed schedule: no choice made on val)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset, Sampler
 from tqdm.auto import tqdm
 
+from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..machine import select_device
 from ..schedules import warmup_cosine
 from .metrics import classification_metrics
+
+EPOCH_SELECTIONS = ("val", "last")
 
 
 @dataclass
@@ -37,11 +41,16 @@ class TrainConfig:
     workers: int | None = None
     device: str = "auto"
     channels_last: bool = True
+    select: str = "val"  # the epoch kept: "val" = best real-val mean recall (early stopping); "last" = the last epoch
+
+    def __post_init__(self) -> None:
+        if self.select not in EPOCH_SELECTIONS:
+            raise SkinaugError(f"unknown epoch selection {self.select!r}; choose one of {', '.join(EPOCH_SELECTIONS)}")
 
 
 @dataclass
 class TrainResult:
-    """The best model (by validation mean recall) and the per-epoch history."""
+    """The kept model (best validation mean recall, or the last epoch) and the per-epoch history."""
 
     model: nn.Module
     best_epoch: int
@@ -137,7 +146,8 @@ def train_classifier(
     desc: str = "train",
     progress: bool = True,
 ) -> TrainResult:
-    """Train with AdamW(0.9, 0.999) + warm-up/cosine; keep the epoch with the best validation mean recall."""
+    """Train with AdamW(0.9, 0.999) + warm-up/cosine; keep the epoch with the best validation mean recall, or the
+    last epoch with `config.select == "last"` (every epoch runs; val recall is still recorded, never used)."""
     torch.manual_seed(seed)
     device = select_device(config.device)
     model = _prepare_model(model, device, config.channels_last)
@@ -184,11 +194,14 @@ def train_classifier(
                 "lr": optimizer.param_groups[0]["lr"],
             }
         )
-        if score > best_score + 1e-6:
+        if config.select == "last":
+            best_epoch = epoch
+        elif score > best_score + 1e-6:
             best_score, best_epoch = score, epoch
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
         elif epoch - best_epoch >= config.patience:
             break
-    assert best_state is not None
-    model.load_state_dict(best_state)
+    if config.select != "last":
+        assert best_state is not None
+        model.load_state_dict(best_state)
     return TrainResult(model, best_epoch, len(history), time.perf_counter() - start, history)

@@ -116,3 +116,12 @@ def test_a_classifier_still_learning_when_it_stops_is_reported_as_a_limit(tmp_pa
     still_learning = [dict(row, best_epoch=5) for row in rows]
     limits = evidence.verdict(*args, still_learning)["limiting_factors"]
     assert len(limits) == 1 and "training length" in limits[0] and "3 of 3" in limits[0]
+
+
+def test_runs_that_keep_their_last_epoch_by_rule_say_nothing_about_training_length(tmp_path: Path) -> None:
+    evidence = load_benchmark("evidence_ham10000")
+    write_json(tmp_path / "b_seed0" / "run.json", {"seed": 0, "best_epoch": 5, "epochs_run": 5})
+    write_json(
+        tmp_path / "b_seed1" / "run.json", {"seed": 1, "best_epoch": 5, "epochs_run": 5, "epoch_selection": "last"}
+    )
+    assert evidence.training_length(tmp_path) == [{"seed": 0, "best_epoch": 5, "epochs": 5}]

@@ -17,12 +17,14 @@ from ..conftest import load_benchmark
 K = len(CLASSES)
 
 
-def _bench(folder: Path, epochs: int, skill: dict[str, float], best: dict[str, int]) -> Path:
-    """A bench-classifier folder: 3 seeds of each arm on one test set; arm's share of correct answers = skill."""
+def _bench(folder: Path, epochs: int, skill: dict[str, float], best: dict[str, int], select: str | None = None) -> Path:
+    """A bench-classifier folder: 3 seeds of each arm on one test set; arm's share of correct answers = skill
+    (`select` None: a folder made before the epoch rule was recorded)."""
     rng = np.random.default_rng(epochs)
     y = rng.integers(0, K, size=300)
     ids = np.array([f"ISIC_{i:07d}" for i in range(y.size)])
-    write_json(folder / "bench_config.json", {"train": {"epochs": epochs}})
+    train = {"epochs": epochs} if select is None else {"epochs": epochs, "select": select}
+    write_json(folder / "bench_config.json", {"train": train})
     for arm, share in skill.items():
         for seed in range(3):
             run = folder / "runs" / f"{arm}_seed{seed}"
@@ -60,7 +62,12 @@ def test_columns_gains_and_selected_epochs(tmp_path: Path) -> None:
     assert "| b: epoch selected on val, per seed | 5, 5, 5 (3 last) | 15, 15, 15 (3 last) |" in text
     assert "| share0.25: epoch selected on val, per seed | 5, 5, 5 (3 last) | 9, 9, 9 (0 last) |" in text
     # val recall of each run at the epoch it selected (epoch / 100 in these runs)
-    assert "| b: real-val mean recall at the selected epoch | 0.050 | 0.150 |" in text
-    assert "| share0.25: real-val mean recall at the selected epoch | 0.050 | 0.090 |" in text
+    assert "| b: real-val mean recall at the kept epoch | 0.050 | 0.150 |" in text
+    assert "| share0.25: real-val mean recall at the kept epoch | 0.050 | 0.090 |" in text
+    kept_last = _bench(tmp_path / "e15last", 15, dict.fromkeys(arms, 0.5), dict.fromkeys(arms, 15), select="last")
+    columns.append(script.measure(kept_last, arms, n_boot=50))
+    text = "\n".join(script.table(columns, arms))
+    assert "| 5 epochs | 15 epochs | 15 epochs, last epoch kept |" in text
+    assert "| b: epoch selected on val, per seed | 5, 5, 5 (3 last) | 15, 15, 15 (3 last) | the last, by rule |" in text
     with pytest.raises(SkinaugError, match="arm.*share0.5"):
         script.measure(short, ["b", "share0.5"], n_boot=10)

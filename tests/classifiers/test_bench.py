@@ -58,6 +58,8 @@ def test_cli_run_writes_every_promised_file_and_resumes(
         "0",
         "--shortcut-steps",
         "5",
+        "--select-epoch",
+        "last",
         "--test-manifest",
         str(phantom_work["ext"]),
         "--out",
@@ -79,9 +81,11 @@ def test_cli_run_writes_every_promised_file_and_resumes(
     assert len(list((out / "runs").glob("*/run.json"))) == 8
     run_c = json.loads((out / "runs" / "c_seed0" / "run.json").read_text())
     assert run_c["train_images"]["synthetic"] == 21
+    assert (run_c["epoch_selection"], run_c["best_epoch"], run_c["epochs_run"]) == ("last", 2, 2)
     assert (out / "runs" / "a_seed0" / "model.safetensors").exists()
     report = (out / "report.md").read_text()
     assert "real test images only" in report and "from scratch" in report
+    assert "each run keeps its last epoch" in report
     assert results["meta"]["shared_classes"] == ["mel", "nv"]
     assert "ross-dataset" in report
 
@@ -175,6 +179,15 @@ def test_resuming_with_other_settings_is_refused(phantom_work: dict[str, Path]) 
     other = TrainConfig(**{**TINY.__dict__, "epochs": 3})
     with pytest.raises(SkinaugError, match="other settings \\(train differ\\)"):
         bench_classifier(phantom_work["work"], out, BenchConfig(train=other, seeds=1, arms="a"), progress=False)
+    assert json.loads((out / "runs" / "a_seed0" / "run.json").read_text())["epoch_selection"] == "val"
+    # a folder made before the epoch-selection setting existed: it ran at the default ("val"), and resumes so
+    recorded = json.loads((out / "bench_config.json").read_text())
+    del recorded["train"]["select"]
+    (out / "bench_config.json").write_text(json.dumps(recorded))
+    bench_classifier(phantom_work["work"], out, BenchConfig(train=TINY, seeds=1, arms="a"), progress=False)
+    last = TrainConfig(**{**TINY.__dict__, "select": "last"})
+    with pytest.raises(SkinaugError, match="other settings \\(train differ\\)"):
+        bench_classifier(phantom_work["work"], out, BenchConfig(train=last, seeds=1, arms="a"), progress=False)
 
 
 def test_a_cross_dataset_set_holding_the_training_images_is_refused(phantom_work: dict[str, Path]) -> None:

@@ -252,6 +252,21 @@ def test_runs_that_selected_their_last_epoch_are_flagged(bench_out: Path, writte
     assert "**1 of 2 runs selected their last epoch**" in (tmp_path / "report.md").read_text()
 
 
+def test_runs_that_keep_their_last_epoch_by_rule_are_not_flagged(tmp_path: Path):
+    rng = np.random.default_rng(5)
+    y = rng.choice(K, size=120, p=PRIOR)
+    ids = np.array([f"img{i}" for i in range(120)])
+    for arm in "ab":
+        _save_run(tmp_path, arm, 0, y, ids, rng, epochs=3)
+        run_json = tmp_path / "runs" / f"{arm}_seed0" / "run.json"
+        write_json(run_json, {**json.loads(run_json.read_text()), "best_epoch": 3, "epoch_selection": "last"})
+    write_report(tmp_path, load_runs(tmp_path), {"seeds": 1}, n_boot=20)
+    report = (tmp_path / "report.md").read_text()
+    assert "selected their last epoch" not in report  # the last epoch by rule says nothing about still learning
+    assert "each run keeps its last epoch" in report and "kept the last epoch" in report
+    assert "the epoch is selected on the real validation images" not in report
+
+
 def test_arms_of_one_seed_on_different_images_are_refused(tmp_path: Path):
     rng = np.random.default_rng(2)
     y = rng.choice(K, size=100, p=PRIOR)
