@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .errors import SkinaugError, describe_os_error
 from .readers import READERS
+from .schedules import EPOCH_SELECTIONS
 
 
 def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -298,7 +299,7 @@ def demo(out: Path, data: Path | None, fmt: str, count: int | None, device: str)
     "select_epoch",
     default="val",
     show_default=True,
-    type=click.Choice(["val", "last"]),
+    type=click.Choice(EPOCH_SELECTIONS),
     help="The epoch each run keeps: the best real-val mean recall (early stopping), or the last one "
     "(a fixed schedule; no choice made on a small val split).",
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+EPOCH_SELECTIONS = ("val", "last")  # the epoch a classifier run keeps: best real-val mean recall, or the last one
+
 
 def warmup_cosine(step: int, warmup_steps: int, total_steps: int, floor: float = 0.0) -> float:
     """Multiplier of the base learning rate: linear warm-up over `warmup_steps`, then cosine decay to `floor`."""

@@ -18,10 +18,8 @@ from tqdm.auto import tqdm
 from ..errors import SkinaugError
 from ..labels import CLASSES
 from ..machine import select_device
-from ..schedules import warmup_cosine
+from ..schedules import EPOCH_SELECTIONS, warmup_cosine
 from .metrics import classification_metrics
-
-EPOCH_SELECTIONS = ("val", "last")
 
 
 @dataclass
