@@ -26,12 +26,13 @@ from typing import Any
 
 from skinaug.atomic import read_json, write_json, write_text
 from skinaug.classifiers.arms import control_of, unfinished_of, uses_extra
-from skinaug.classifiers.report import kept_last_epoch
+from skinaug.classifiers.report import kept_last_epoch, selection_rule
 from skinaug.demo.pipeline import run_demo
 from skinaug.demo.plans import DemoPlan
 from skinaug.evaluation.retention import RETENTION_TARGET, reconstruction_retention
 from skinaug.labels import CLASSES
 from skinaug.machine import describe_hardware
+from skinaug.schedules import EPOCH_SELECTIONS
 
 HERE = Path(__file__).resolve().parent
 ARMS = (
@@ -74,6 +75,7 @@ def _plan(args: argparse.Namespace) -> DemoPlan:
         cfg=args.cfg,
         classifier_size=args.image_size,
         epochs=args.epochs,
+        select_epoch=args.select_epoch,
         seeds=args.seeds,
         arms=args.arms,
         synthetic_shares=(),
@@ -241,7 +243,7 @@ def _markdown(
         "",
         f"Produced by `{command}` on {meta.get('device_name')} ({platform.python_version()}, "
         f"{describe_hardware()}). Plan: {plan.name}. Scored on **real test images only** "
-        f"({meta['test_images']} images, lesion-grouped split); epoch chosen on real val.",
+        f"({meta['test_images']} images, lesion-grouped split); {selection_rule(bench.get('runs', []))}.",
         "",
         "## Verdict",
         "",
@@ -368,6 +370,12 @@ def main() -> None:
     parser.add_argument("--cfg", type=float, default=3.0)
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument(
+        "--select-epoch",
+        default="val",
+        choices=EPOCH_SELECTIONS,
+        help="the epoch each classifier run keeps: the best real-val mean recall, or the last (a fixed schedule)",
+    )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--arms", default=ARMS)
     parser.add_argument("--shortcut-steps", type=int, default=200)

@@ -133,7 +133,11 @@ def run_demo(
         ),
     )
     train = TrainConfig(
-        arch=plan.classifier_arch, image_size=plan.classifier_size, epochs=plan.epochs, device=plan.device
+        arch=plan.classifier_arch,
+        image_size=plan.classifier_size,
+        epochs=plan.epochs,
+        select=plan.select_epoch,
+        device=plan.device,
     )
     bench = step(
         f"bench-classifier ({plan.classifier_arch} {plan.classifier_size} px, arms {plan.arms}, {plan.seeds} seed(s))",

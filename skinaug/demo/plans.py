@@ -25,6 +25,7 @@ class DemoPlan:
     classifier_arch: str = "resnet18"
     classifier_size: int = 64
     epochs: int = 6
+    select_epoch: str = "val"  # the epoch each classifier run keeps: "val" (best real-val recall) or "last"
     seeds: int = 1
     arms: str = "a,b,c,c-copies,topup,topup-copies"  # see skinaug.classifiers.arms
     synthetic_shares: tuple[float, ...] = ()

@@ -7,6 +7,7 @@ from typing import Any
 
 from ..atomic import read_json, write_text
 from ..classifiers.arms import control_of
+from ..classifiers.report import selection_rule
 from ..labels import CLASSES
 from ..evaluation.report import metric_cells
 from ..manifest import load_prepared
@@ -87,8 +88,8 @@ def _classifier_section(bench: dict[str, Any]) -> list[Block]:
     return [
         Heading("3. Does synthetic data help the classifier?"),
         Paragraph(
-            "Each arm trained with the same number of gradient steps, epoch chosen on real val, scored on "
-            "**real test images only**. Gains: paired class-stratified bootstrap 95 % CI on the test images; "
+            f"Each arm trained with the same number of gradient steps; {selection_rule(bench.get('runs', []))}; "
+            "scored on **real test images only**. Gains: paired class-stratified bootstrap 95 % CI on the test images; "
             "arms ending in -copies mix flipped/rotated copies of train images exactly as their twin mixes "
             "the synthetic set (the control a generator must beat)."
         ),
