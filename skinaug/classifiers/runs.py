@@ -36,17 +36,28 @@ def _read_predictions(path: Path) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _folder_epoch_selection(out_dir: Path) -> str | None:
+    """The epoch rule in OUT/bench_config.json ("val" where it predates the setting); None without the file."""
+    path = out_dir / "bench_config.json"
+    if not path.is_file():
+        return None
+    train = read_json(path).get("train")
+    return str(train.get("select", "val")) if isinstance(train, dict) else None
+
+
 def load_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Every complete run under OUT/runs/, sorted by (arm, seed).
 
     A run is complete when its folder holds both predictions.npz and run.json; other folders are
     skipped with an IncompleteRunWarning. Each run is its run.json plus "name" (the folder name),
     "dir", the arrays "y_true", "proba", "image_ids" and, when external_predictions.npz exists,
-    "external" (the same three arrays on the cross-dataset test set).
+    "external" (the same three arrays on the cross-dataset test set). A run.json without "epoch_selection"
+    (written before it was recorded) takes the folder's: every run of a folder has its bench_config.json settings.
     """
     runs_dir = Path(out_dir) / "runs"
     if not runs_dir.is_dir():
         return []
+    selection = _folder_epoch_selection(Path(out_dir))
     runs: list[dict[str, Any]] = []
     for folder in sorted(p for p in runs_dir.iterdir() if p.is_dir() and not p.name.startswith(".")):
         predictions, run_json = folder / "predictions.npz", folder / "run.json"
@@ -68,6 +79,8 @@ def load_runs(out_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
         run.setdefault("seed", int(match.group(2)) if match else 0)
         run["arm"] = str(run["arm"])
         run.setdefault("arm_name", ARMS.get(run["arm"], run["arm"]))
+        if selection is not None:
+            run.setdefault("epoch_selection", selection)
         run.update(name=folder.name, dir=str(folder), **_read_predictions(predictions))
         external = folder / "external_predictions.npz"
         run["external"] = _read_predictions(external) if external.is_file() else None

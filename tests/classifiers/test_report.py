@@ -267,6 +267,18 @@ def test_runs_that_keep_their_last_epoch_by_rule_are_not_flagged(tmp_path: Path)
     assert "the epoch is selected on the real validation images" not in report
 
 
+def test_runs_without_a_recorded_rule_take_their_folders(tmp_path: Path):
+    rng = np.random.default_rng(6)
+    y = rng.choice(K, size=60, p=PRIOR)
+    ids = np.array([f"img{i}" for i in range(60)])
+    _save_run(tmp_path, "b", 0, y, ids, rng, epochs=3)  # its run.json records no epoch rule
+    assert "epoch_selection" not in load_runs(tmp_path)[0]  # no bench_config.json: nothing to take
+    write_json(tmp_path / "bench_config.json", {"train": {"epochs": 3, "select": "last"}})
+    assert load_runs(tmp_path)[0]["epoch_selection"] == "last"
+    write_json(tmp_path / "bench_config.json", {"train": {"epochs": 3}})  # made before the setting existed
+    assert load_runs(tmp_path)[0]["epoch_selection"] == "val"
+
+
 def test_arms_of_one_seed_on_different_images_are_refused(tmp_path: Path):
     rng = np.random.default_rng(2)
     y = rng.choice(K, size=100, p=PRIOR)
