@@ -143,7 +143,7 @@ def _plot_training_curves(path: Path, runs: list[dict[str, Any]], order: list[st
             if points:
                 epochs, values = zip(*points)
                 axes[1].plot(epochs, values, style, color=colour, lw=1.2)
-    axes[0].set_title("Validation mean recall (dot: selected epoch)", fontsize=10)
+    axes[0].set_title("Val mean recall (dot: kept epoch)", fontsize=10)
     axes[0].set_xlabel("epoch")
     axes[0].set_ylabel("mean recall (real val images)")
     if has_loss:
