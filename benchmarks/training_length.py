@@ -39,8 +39,8 @@ def measure(bench: Path, arms: list[str], n_boot: int) -> dict[str, Any]:
     missing = sorted(set(arms) - {r["arm"] for r in runs})
     if missing:
         raise SkinaugError(f"{bench}: no finished run of arm(s) {', '.join(missing)}")
-    train = read_json(bench / "bench_config.json")["train"]
-    epochs, select = train["epochs"], train.get("select", "val")  # folders made before the setting chose on val
+    epochs = read_json(bench / "bench_config.json")["train"]["epochs"]
+    select = runs[0]["epoch_selection"]  # load_runs takes it from the folder's settings: one rule per folder
     summary = summarise(runs, n_boot=n_boot)
     info = summary["arms"]
     gains = {}

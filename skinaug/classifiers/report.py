@@ -224,9 +224,13 @@ def kept_last_epoch(run: dict[str, Any]) -> bool:
     return run.get("epoch_selection") == "last"
 
 
+def _all_kept_last(runs: list[dict[str, Any]]) -> bool:
+    return bool(runs) and all(kept_last_epoch(r) for r in runs)
+
+
 def selection_rule(runs: list[dict[str, Any]]) -> str:
     """How the runs chose the epoch they kept, in words (runs made before the rule was recorded chose on val)."""
-    if runs and all(kept_last_epoch(r) for r in runs):
+    if _all_kept_last(runs):
         return "each run keeps its last epoch (a fixed schedule: the validation images choose nothing)"
     if any(kept_last_epoch(r) for r in runs):
         return "the epoch is the last one for some runs and selected on the real validation images for others"
@@ -267,7 +271,7 @@ def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[st
             f"ran {_range([r.get('epochs_run') for r in runs])}, "
             + (
                 "kept the last epoch (a fixed schedule; val recall recorded, not used)"
-                if runs and all(kept_last_epoch(r) for r in runs)
+                if _all_kept_last(runs)
                 else f"selected epoch {_range([r.get('best_epoch') for r in runs])} "
                 "(best mean recall on the real validation images)"
             )
