@@ -56,6 +56,7 @@ FURTHER = (
     "transformer3000/report",
     "epochs10/report",
     "epochs15/report",
+    "last10/report",
     "training_length",
 )
 

@@ -32,23 +32,31 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
-# name -> (tokenizer config changes, uses --perceptual-classifier, what it is)
+# name -> (config changes: "tokenizer.<field>" or "tokenizer_optim.<field>", uses --perceptual-classifier, what it is)
 VARIANTS: dict[str, tuple[dict[str, float], bool, str]] = {
     "base": ({}, False, "the config as it is (pixel L2 + L1, latent, lesion focus, codebook; no VGG16 here)"),
-    "frequency": ({"frequency_weight": 1.0}, False, "+ the L1 distance of the spectra, weight 1 (frequency_loss.py)"),
+    "frequency": ({"tokenizer.frequency_weight": 1.0}, False, "+ the L1 distance of the spectra, weight 1 (frequency_loss.py)"),
     "classifier": (
         {},
         True,
         "+ the LPIPS-style distance on the features of a classifier trained on the real train split "
         "(classifier_perceptual.py), at the config's perceptual_weight",
     ),
+    "balanced": (
+        {"tokenizer_optim.class_balance": 1.0},
+        True,
+        "`classifier` with class-balanced draws (every class equally often: tokenizer_optim.class_balance 1)",
+    ),
 }
 
 
 def variant_config(base: Path, changes: dict[str, float], steps: int, path: Path) -> Path:
-    """The base config JSON with the variant's tokenizer changes and step count, written to `path`."""
+    """The base config JSON with the variant's changes ("section.field": value) and tokenizer step count, written
+    to `path`."""
     config = json.loads(base.read_text())
-    config["tokenizer"].update(changes)
+    for key, value in changes.items():
+        section, name = key.split(".")
+        config[section][name] = value
     config["tokenizer_optim"]["steps"] = steps
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(config, indent=1))

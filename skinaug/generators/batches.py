@@ -1,7 +1,9 @@
 """Batches chosen by step number alone, so a resumed or multi-process run sees exactly the same data.
 
-The global batch of step t is the t-th slice of an epoch permutation seeded by (seed, epoch); each
-process takes its share of it; flips are drawn per image from a generator seeded by (seed, t). Nothing
+The global batch of step t is the t-th slice of an epoch permutation seeded by (seed, epoch), or, with
+class-balanced draws (`OptimConfig.class_balance` > 0), batch_size images drawn with replacement by a generator
+seeded by (seed, t) with the weights of `class_draw_weights`; each process takes its share of it; flips are
+drawn per image from a generator seeded by (seed, t). Nothing
 depends on DataLoader state, worker count or how often the run was interrupted: `step_loader` hands the
 batches of steps start..end-1 in order, assembled by DataLoader workers (pinned memory, prefetch) when
 asked, and they are the same batches `step_batch` makes in the main process.
@@ -16,12 +18,32 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from ..errors import SkinaugError
+
 # A flip variant is horizontal + 2 * vertical: 0 none, 1 left-right, 2 up-down, 3 both.
 FLIP_VARIANTS: tuple[int, ...] = (0, 1, 2, 3)
 
 
-def global_batch(n: int, batch_size: int, seed: int, step: int) -> np.ndarray:
-    """Dataset indices of the global batch of `step` (epochs are permutations; the last partial slice is skipped)."""
+def class_draw_weights(labels: np.ndarray, class_balance: float) -> np.ndarray | None:
+    """Per-image draw probabilities proportional to n_class ** -class_balance (n_class: the images of that image's
+    class), or None for class_balance 0 (plain epochs). 1 draws every class equally often, 0.5 in proportion to
+    the square root of its size: a class-balanced synthetic set needs a tokenizer that reconstructs every class,
+    and a class seen on 1 % of draws loses what is its own (e.g. a colour no other class has)."""
+    if not 0.0 <= class_balance <= 1.0:
+        raise SkinaugError(f"class_balance must be between 0 and 1, got {class_balance}")
+    if class_balance == 0.0:
+        return None
+    labels = np.asarray(labels)
+    _, inverse, counts = np.unique(labels, return_inverse=True, return_counts=True)
+    weights = counts[inverse].astype(np.float64) ** -class_balance
+    return weights / weights.sum()
+
+
+def global_batch(n: int, batch_size: int, seed: int, step: int, weights: np.ndarray | None = None) -> np.ndarray:
+    """Dataset indices of the global batch of `step`: without `weights`, epochs are permutations (the last partial
+    slice is skipped); with them (`class_draw_weights`), draws with replacement seeded by (seed, step)."""
+    if weights is not None:
+        return np.random.default_rng([seed, step, 11]).choice(n, size=batch_size, replace=True, p=weights)
     per_epoch = max(1, n // batch_size)
     epoch, position = divmod(step, per_epoch)
     order = np.random.default_rng([seed, epoch]).permutation(n)
@@ -76,10 +98,17 @@ def collate(
 
 
 def step_batch(
-    dataset: Dataset, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1, flips: bool = True
+    dataset: Dataset,
+    batch_size: int,
+    seed: int,
+    step: int,
+    rank: int = 0,
+    world: int = 1,
+    flips: bool = True,
+    weights: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """This process's part of the global batch of `step`."""
-    indices = global_batch(len(dataset), batch_size, seed, step)  # type: ignore[arg-type]  # a sized Dataset
+    """This process's part of the global batch of `step` (`weights`: see global_batch)."""
+    indices = global_batch(len(dataset), batch_size, seed, step, weights)  # type: ignore[arg-type]  # sized
     share = rank_share(indices, rank, world)
     return collate(dataset, share, seed, step, flips, offset=rank * len(share))
 

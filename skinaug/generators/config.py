@@ -88,6 +88,8 @@ class OptimConfig:
     steps: int = 2000
     batch_size: int = 16
     grad_clip: float = 2.0
+    class_balance: float = 0.0  # draws per image ~ n_class ** -class_balance: 0 plain epochs, 1 every class
+    # equally often (batches.class_draw_weights)
     log_every: int = 20
     val_every: int = 200
     checkpoint_every: int = 200

@@ -137,10 +137,17 @@ def token_table(
 
 
 def token_step_batch(
-    table: TokenTable, images: ConditionedImages, batch_size: int, seed: int, step: int, rank: int = 0, world: int = 1
+    table: TokenTable,
+    images: ConditionedImages,
+    batch_size: int,
+    seed: int,
+    step: int,
+    rank: int = 0,
+    world: int = 1,
+    weights: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """What batches.step_batch gives for `step` (same images, same flips), with cached 'tokens' for 'image'."""
-    share = rank_share(global_batch(len(images), batch_size, seed, step), rank, world)
+    share = rank_share(global_batch(len(images), batch_size, seed, step, weights), rank, world)
     index = torch.from_numpy(np.asarray(share, dtype=np.int64))
     variant = torch.from_numpy(flip_variants(seed, step, len(share), rank * len(share)))
     return {

@@ -46,7 +46,7 @@ from ..labels import CLASSES
 from ..licences import data_licence
 from ..manifest import Prepared, load_prepared
 from ..pretrained import wants_pretrained
-from .batches import collate, default_workers, step_batch, step_loader
+from .batches import class_draw_weights, collate, default_workers, step_batch, step_loader
 from .checkpoint import latest_checkpoint, read_checkpoint, write_checkpoint
 from .config import GeneratorConfig
 from .folder import (
@@ -315,6 +315,7 @@ def _tokenizer_stage(
     if ctx.main and options.progress and config.tokenizer.perceptual_weight > 0:
         print(f"tokenizer: {trainer.perceptual_status}", file=sys.stderr)  # on, and from what; or off
     optim = config.tokenizer_optim
+    weights = class_draw_weights(train.base.labels, optim.class_balance)
 
     def train_step(batch: dict[str, Any], step: int) -> dict[str, Any]:
         return trainer.step(batch["image"], batch["mask"], step)  # restarts agree on all ranks (quantizer.py)
@@ -339,7 +340,11 @@ def _tokenizer_stage(
         validate,
         model.state_dict,
         optim.log_every,
-        _loader(lambda step: step_batch(train, optim.batch_size, config.seed, step, ctx.rank, ctx.world), options, ctx),
+        _loader(
+            lambda step: step_batch(train, optim.batch_size, config.seed, step, ctx.rank, ctx.world, weights=weights),
+            options,
+            ctx,
+        ),
     )
 
 
@@ -383,6 +388,7 @@ def _transformer_stage(
         model.compile()  # in place: the state dict keeps its names
     trainer = TransformerTrainer(model, tokenizer, config.transformer_optim, ctx)
     optim = config.transformer_optim
+    weights = class_draw_weights(train.base.labels, optim.class_balance)
     digest = module_digest(tokenizer)
     if options.token_cache:
         tables: dict[str, Any] = {}
@@ -395,14 +401,21 @@ def _transformer_stage(
             return tables
 
         batches: Batches = lambda start, end: (  # noqa: E731  # table look-ups: no worker needed
-            (step, token_step_batch(tokens()["train"], train, optim.batch_size, config.seed, step, ctx.rank, ctx.world))
+            (
+                step,
+                token_step_batch(
+                    tokens()["train"], train, optim.batch_size, config.seed, step, ctx.rank, ctx.world, weights
+                ),
+            )
             for step in range(start, end)
         )
         validate: Callable[[], dict[str, float]] = lambda: trainer.evaluate(tokens()["val_batch"])  # noqa: E731
     else:
         val_batch = _val_batch(val)
         batches = _loader(
-            lambda step: step_batch(train, optim.batch_size, config.seed, step, ctx.rank, ctx.world), options, ctx
+            lambda step: step_batch(train, optim.batch_size, config.seed, step, ctx.rank, ctx.world, weights=weights),
+            options,
+            ctx,
         )
         validate = lambda: trainer.evaluate(val_batch)  # noqa: E731
 
@@ -565,7 +578,9 @@ def model_card(out: Path, config: GeneratorConfig, summary: TrainResult, options
         f"- Perceptual loss: {_perceptual_card_text(options.perceptual_weights)}.",
         f"- Steps: tokenizer {config.tokenizer_optim.steps}, transformer {config.transformer_optim.steps}; "
         f"batch {config.tokenizer_optim.batch_size}/{config.transformer_optim.batch_size}; "
-        f"{summary.world} process(es) on {summary.device}.",
+        f"{summary.world} process(es) on {summary.device}; class-balanced draws (0 plain epochs, 1 every class "
+        f"equally often): tokenizer {config.tokenizer_optim.class_balance}, "
+        f"transformer {config.transformer_optim.class_balance}.",
         *[
             f"- Stopped by the time budget (--time-budget {options.time_budget} min) at {name} step {step}; "
             "`--resume` continues it."

@@ -16,12 +16,20 @@ from ..conftest import BENCHMARKS, load_benchmark
 def test_a_variant_config_changes_only_its_term_and_the_steps(tmp_path: Path) -> None:
     bench = load_benchmark("tokenizer_losses")
     base = BENCHMARKS / "configs" / "tiny_l16.json"
-    written = bench.variant_config(base, {"frequency_weight": 1.0}, 123, tmp_path / "c" / "frequency.json")
-    original, changed = json.loads(base.read_text()), json.loads(written.read_text())
-    assert changed["tokenizer"]["frequency_weight"] == 1.0 and changed["tokenizer_optim"]["steps"] == 123
-    changed["tokenizer"].pop("frequency_weight")
-    changed["tokenizer_optim"]["steps"] = original["tokenizer_optim"]["steps"]
-    assert changed == original
+    original = json.loads(base.read_text())
+    for name, (section, field, value) in {
+        "frequency": ("tokenizer", "frequency_weight", 1.0),
+        "balanced": ("tokenizer_optim", "class_balance", 1.0),
+    }.items():
+        changes = bench.VARIANTS[name][0]
+        written = bench.variant_config(base, changes, 123, tmp_path / "c" / f"{name}.json")
+        changed = json.loads(written.read_text())
+        assert changed[section][field] == value and changed["tokenizer_optim"]["steps"] == 123
+        changed[section].pop(field)
+        changed["tokenizer_optim"]["steps"] = original["tokenizer_optim"]["steps"]
+        reference = json.loads(base.read_text())
+        reference[section].pop(field, None)
+        assert changed == reference, name
 
 
 def test_the_judge_is_refused_as_the_perceptual_network(tmp_path: Path) -> None:

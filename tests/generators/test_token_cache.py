@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from skinaug.generators.batches import FLIP_VARIANTS, collate, step_batch
+from skinaug.generators.batches import FLIP_VARIANTS, class_draw_weights, collate, step_batch
 from skinaug.generators.data import MeasurementSpace, conditioned_split
 from skinaug.generators.folder import load_tokenizer
 from skinaug.generators.state_io import load_state
@@ -51,6 +51,11 @@ def test_cached_tokens_equal_a_fresh_encoding_of_the_flipped_batches(
         assert torch.equal(cached["measurements"], images["measurements"])
         flipped_any |= bool((images["flip"] > 0).any())
     assert flipped_any  # the flip variants were exercised
+    weights = class_draw_weights(train.base.labels, 1.0)  # class-balanced draws: the same images both ways
+    for step in range(4):
+        images = step_batch(train, 4, config.seed, step, weights=weights)
+        cached = token_step_batch(table, train, 4, config.seed, step, weights=weights)
+        assert torch.equal(cached["index"], images["index"]) and torch.equal(cached["flip"], images["flip"])
     first = token_first_batch(table, train, 6)  # the validation batch: the first images, never flipped
     fresh = tokenizer.images_to_indices(collate(train, np.arange(6), 0, 0, flips=False)["image"])
     assert all(torch.equal(a, b) for a, b in zip(first["tokens"], fresh))
