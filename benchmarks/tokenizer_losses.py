@@ -35,7 +35,11 @@ HERE = Path(__file__).resolve().parent
 # name -> (config changes: "tokenizer.<field>" or "tokenizer_optim.<field>", uses --perceptual-classifier, what it is)
 VARIANTS: dict[str, tuple[dict[str, float], bool, str]] = {
     "base": ({}, False, "the config as it is (pixel L2 + L1, latent, lesion focus, codebook; no VGG16 here)"),
-    "frequency": ({"tokenizer.frequency_weight": 1.0}, False, "+ the L1 distance of the spectra, weight 1 (frequency_loss.py)"),
+    "frequency": (
+        {"tokenizer.frequency_weight": 1.0},
+        False,
+        "+ the L1 distance of the spectra, weight 1 (frequency_loss.py)",
+    ),
     "classifier": (
         {},
         True,
