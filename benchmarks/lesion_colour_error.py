@@ -33,14 +33,15 @@ def lesion_colour_error(real: torch.Tensor, recon: torch.Tensor, masks: torch.Te
 
 
 def measure(work: Path, runs: list[Path], batch: int = 64) -> dict[str, Any]:
-    """{"train_share": {class: share}, "runs": {run: {class: {psnr_db, lesion_colour_error, images}}}}."""
+    """{"train_share": {class: share}, "paths": {run: folder}, "runs": {run: {class: {psnr_db, lesion_colour_error,
+    images}}}}."""
     from skinaug.data import real_dataset
     from skinaug.generators.generator import from_uint8, load_trained_tokenizer, to_uint8
     from skinaug.labels import CLASSES
 
     train = np.asarray(real_dataset(work, "train").labels)
     results: dict[str, Any] = {"train_share": {c: float((train == k).mean()) for k, c in enumerate(CLASSES)}}
-    results["runs"] = {}
+    results["runs"], results["paths"] = {}, {run.name: str(run) for run in runs}
     for run in runs:
         tokenizer = load_trained_tokenizer(run, "cpu")
         data = real_dataset(work, "test", tokenizer.config.image_size, with_mask=True)
@@ -84,7 +85,9 @@ def report(results: dict[str, Any], work: Path) -> str:
         "",
         f"Work folder `{work}`; real test images, reconstructed by each tokenizer at its own resolution. Lesion "
         "colour error: RGB distance (0-255) between the mean lesion colour (mask pixels) of the reconstruction and "
-        f"of the real image, mean over the class's test images. {describe_hardware()}.",
+        f"of the real image, mean over the class's test images. {describe_hardware()}. Tokenizers: "
+        + ", ".join(f"`{r}` = `{path}`" for r, path in results.get("paths", {}).items())
+        + ".",
         "",
         "| class | train share | test images | "
         + " | ".join(f"{r} PSNR dB | {r} lesion colour error" for r in runs)
