@@ -36,7 +36,8 @@ def measure(work: Path, runs: list[Path], batch: int = 64) -> dict[str, Any]:
     """{"train_share": {class: share}, "paths": {run: folder}, "runs": {run: {class: {psnr_db, lesion_colour_error,
     images}}}}."""
     from skinaug.data import real_dataset
-    from skinaug.generators.generator import from_uint8, load_trained_tokenizer, to_uint8
+    from skinaug.evaluation.retention import reconstruct_uint8
+    from skinaug.generators.generator import load_trained_tokenizer
     from skinaug.labels import CLASSES
 
     train = np.asarray(real_dataset(work, "train").labels)
@@ -49,17 +50,8 @@ def measure(work: Path, runs: list[Path], batch: int = 64) -> dict[str, Any]:
         real = torch.stack([item[0] for item in items])
         labels = np.asarray([item[1] for item in items])
         masks = torch.stack([item[2] for item in items]).bool()
-        with torch.no_grad():
-            recon = torch.cat(
-                [
-                    torch.from_numpy(to_uint8(tokenizer.reconstruct(from_uint8(real[i : i + batch])))).permute(
-                        0, 3, 1, 2
-                    )
-                    for i in range(0, len(real), batch)
-                ]
-            )
-        mse = ((recon.float() - real.float()) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-        psnr = (10 * torch.log10(255.0**2 / mse)).numpy()
+        recon, psnr_db = reconstruct_uint8(tokenizer, real, batch)
+        psnr = psnr_db.numpy()
         error = lesion_colour_error(real, recon, masks).numpy()
         has_mask = masks.flatten(1).any(dim=1).numpy()
         results["runs"][run.name] = {

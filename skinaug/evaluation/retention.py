@@ -9,7 +9,7 @@ on the real test images themselves bounds what the generator can add ("retention
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -20,6 +20,9 @@ from ..classifiers.saved import load_classifier, saved_normalisation
 from ..data import eval_transform, real_dataset
 from ..data.transforms import Normalisation
 from ..labels import CLASSES
+
+if TYPE_CHECKING:
+    from ..generators.tokenizer import LesionTokenizer
 
 RETENTION_TARGET = 0.85  # the share of real-test mean recall reconstructions should keep (skinaug's target)
 
@@ -54,6 +57,26 @@ def median3(images: torch.Tensor) -> torch.Tensor:
     return patches.reshape(*patches.shape[:4], 9).median(dim=-1).values.round().to(torch.uint8)
 
 
+@torch.no_grad()
+def reconstruct_uint8(
+    tokenizer: LesionTokenizer, real: torch.Tensor, batch: int = 64
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The tokenizer's reconstructions of `real` (uint8 B x 3 x H x W, at the tokenizer's resolution), in chunks of
+    `batch`, as uint8 B x 3 x H x W, and each image's PSNR (dB) against `real`."""
+    from ..generators.generator import from_uint8, to_uint8
+
+    on = next(tokenizer.parameters()).device
+    chunks = [
+        torch.from_numpy(to_uint8(tokenizer.reconstruct(from_uint8(real[i : i + batch]).to(on))))
+        .permute(0, 3, 1, 2)
+        .contiguous()
+        for i in range(0, len(real), batch)
+    ]
+    recon = torch.cat(chunks)
+    mse = ((recon.float() - real.float()) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
+    return recon, 10 * torch.log10(255.0**2 / mse)
+
+
 def reconstruction_retention(
     generator_dir: str | os.PathLike[str],
     workdir: str | os.PathLike[str],
@@ -73,28 +96,20 @@ def reconstruction_retention(
     `median_filter`: both also pass a 3 x 3 median filter first (`median3`), to check that what the
     reconstructions keep of the classes is not carried by isolated specks (PSNR is of the unfiltered images).
     """
-    from ..generators.generator import from_uint8, load_trained_tokenizer, to_uint8
+    from ..generators.generator import load_trained_tokenizer
 
     tokenizer = load_trained_tokenizer(generator_dir, device)
-    image_size, on = tokenizer.config.image_size, next(tokenizer.parameters()).device
+    image_size = tokenizer.config.image_size
     model, meta = load_classifier(classifier)
     model.eval()
     size, norm = int(meta["image_size"]), saved_normalisation(meta)
     data = real_dataset(workdir, split, image_size)
     real = torch.stack([data[i][0] for i in range(len(data))])
-    recon_chunks, psnr = [], []
-    with torch.no_grad():
-        for i in range(0, len(real), batch):
-            chunk = real[i : i + batch]
-            recon = torch.from_numpy(to_uint8(tokenizer.reconstruct(from_uint8(chunk).to(on))))
-            recon = recon.permute(0, 3, 1, 2).contiguous()
-            mse = ((recon.float() - chunk.float()) ** 2).mean(dim=(1, 2, 3)).clamp_min(1e-10)
-            psnr.append(10 * torch.log10(255.0**2 / mse))
-            recon_chunks.append(recon)
+    recon, psnr = reconstruct_uint8(tokenizer, real, batch)
     labels = np.asarray(data.labels)
     shown = median3 if median_filter else (lambda images: images)
     proba_real = _probabilities(model, shown(real), size, batch, norm)
-    proba_recon = _probabilities(model, shown(torch.cat(recon_chunks)), size, batch, norm)
+    proba_recon = _probabilities(model, shown(recon), size, batch, norm)
     on_real = classification_metrics(labels, proba_real, CLASSES)
     on_recon = classification_metrics(labels, proba_recon, CLASSES)
     per_class = {}
@@ -117,7 +132,7 @@ def reconstruction_retention(
         "retention": float(on_recon["mean_recall"] / on_real["mean_recall"])
         if on_real["mean_recall"]
         else float("nan"),
-        "psnr_db": float(torch.cat(psnr).mean()),
+        "psnr_db": float(psnr.mean()),
         "per_class": per_class,
     }
     if keep_probabilities:
