@@ -180,7 +180,7 @@ def report(args: argparse.Namespace, names: list[str], results: dict[str, dict[s
         "# Tokenizer losses side by side: which keeps the classes (issue 11 point 5)",
         "",
         f"Config `{args.config.name}`, tokenizer only, {args.steps} steps each (cosine schedule to 0 over them), "
-        f"trained at the same time in {len(names)} processes sharing {describe_hardware()} equally. Judge: "
+        f"trained {min(args.parallel, len(names))} at a time on {describe_hardware()}, sharing it equally. Judge: "
         f"`{args.judge}` (trained on the real train split), on the {head['images']} real test images; path: "
         f"{head['path']}. Target: retention >= {RETENTION_TARGET:.0%}. Perceptual network of `classifier`: "
         f"`{args.perceptual_classifier}`.",
