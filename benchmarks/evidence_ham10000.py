@@ -58,6 +58,9 @@ FURTHER = (
     "epochs15/report",
     "last10/report",
     "training_length",
+    "lesion_colour_error",
+    "balanced/README",
+    "balanced/last10/report",
 )
 
 
