@@ -67,8 +67,9 @@ def test_the_table_shows_retention_plain_and_after_the_median_filter(tmp_path: P
     results = {"base": result(0.77, 0.76), "classifier": result(0.91, 0.92)}
     results["classifier"]["vs_first"] = {"gain": 0.07, "ci_low": 0.03, "ci_high": 0.11}
     args = argparse.Namespace(
-        config=Path("tiny_l16.json"), steps=5, judge=tmp_path / "j", perceptual_classifier=tmp_path / "p"
+        config=Path("tiny_l16.json"), steps=5, judge=tmp_path / "j", perceptual_classifier=tmp_path / "p", parallel=1
     )
     text = bench.report(args, ["base", "classifier"], results, {"base": 2.0})
+    assert "trained 1 at a time" in text  # --parallel 1: one after the other, not "at the same time"
     assert "| **77%** | — | 76% | 2.0 |" in text
     assert "| **91%** | +0.070 [+0.030, +0.110] | 92% | — |" in text
