@@ -3,7 +3,8 @@ eq. 2's lesion-focused term at several weights and without it; background and le
 by side, for several seeds.
 
     python benchmarks/lesion_focus_ablation.py WORKDIR [--config tiny] [--steps 300] [--batch 16]
-        [--max-train 2000] [--val-images 256] [--seeds 3] [--weights 1,5,20] [--threads 1] [--out DIR]
+        [--max-train 2000] [--val-images 256] [--seeds 3 | --seed-list 3,5,7] [--weights 1,5,20] [--threads 1]
+        [--merge LANE.json ...] [--report-only] [--out DIR]
 
 WORKDIR is a prepared work directory (`skinaug prepare`; masks needed, measurements not). Every arm draws the
 same batches in the same order from the same initial weights; the only difference is the weight of the
@@ -16,7 +17,9 @@ and its spread over seeds is set against the seed-to-seed spread of each arm.
 
 Resumable: an existing OUT/lesion_focus_ablation.json made with the same settings (config, size, steps, batch,
 train and val images) keeps its (seed, weight) results, and only the missing ones are trained; the JSON is
-rewritten after every arm. So a weight can be added to a finished table without retraining the others.
+rewritten after every arm. So a weight can be added to a finished table without retraining the others. To train
+on several cores, give each process its own seeds (`--seed-list`) and OUT folder, then write the whole table with
+`--merge` (their JSONs) and `--report-only` (nothing trained: a (seed, weight) no lane trained is left out).
 
 Measured on val images (reconstruction = encode -> tokens -> decode, clamped): PSNR and L1 (on [0, 1]) over the
 background (outside the mask), the ring of background within 8 px of the lesion, and the lesion (inside the
@@ -39,6 +42,7 @@ import numpy as np
 import torch
 
 from skinaug.atomic import write_json, write_text
+from skinaug.classifiers.metrics import seed_paired_interval
 from skinaug.data import real_dataset
 from skinaug.errors import SkinaugError
 from skinaug.generators.composite import dilate
@@ -140,8 +144,11 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
         difference[name] = {}
         for m in METRICS:
             per_seed = [r["arms"][name][m] - r["arms"][OFF][m] for r in paired]
+            interval = seed_paired_interval([r["arms"][name][m] for r in paired], [r["arms"][OFF][m] for r in paired])
             difference[name][m] = {
                 **_spread(per_seed),
+                "ci_low": interval["ci_low"],
+                "ci_high": interval["ci_high"],
                 "seeds": [r["seed"] for r in paired],
                 "per_seed": per_seed,
                 "same_sign": len({d > 0 for d in per_seed}) == 1,
@@ -173,10 +180,13 @@ def run(
     val_images: int = 256,
     seeds: Sequence[int] = (0, 1, 2),
     weights: Sequence[float] | None = None,
+    merge: Sequence[Path] = (),
+    train: bool = True,
 ) -> dict[str, Any]:
     """Train the off arm and one arm per weight (default: the config's, or 1) for every seed, reusing the
-    (seed, weight) results of an earlier JSON in `out` with the same settings; measure, write the Markdown table
-    and the JSON (after every arm); return the JSON's content."""
+    (seed, weight) results of an earlier JSON in `out` and of the JSONs in `merge` (other lanes of the same
+    table) made with the same settings; measure, write the Markdown table and the JSON (after every arm); return
+    the JSON's content. `train=False` trains nothing: the table of what the JSONs hold."""
     if weights is None:
         weights = (config.tokenizer.lesion_focus if config.tokenizer.lesion_focus > 0 else 1.0,)
     if any(w <= 0 for w in weights):
@@ -203,12 +213,18 @@ def run(
     }
     json_path = out / "lesion_focus_ablation.json"
     done = _previous_runs(json_path, settings)
+    for path in merge:
+        lane = _previous_runs(Path(path), settings)
+        if not lane:
+            raise SkinaugError(f"{path}: no runs made with these settings ({settings}); nothing to merge")
+        for seed, arms in lane.items():
+            done.setdefault(seed, {}).update(arms)
     runs: list[dict[str, Any]] = [{"seed": seed, "arms": dict(done.get(seed, {}))} for seed in seeds]
     report: dict[str, Any] = {}
     for weight in (0.0, *weights):  # off first: every weight is paired against it
         for run_ in runs:
             name = arm_name(weight)
-            if name in run_["arms"]:
+            if name in run_["arms"] or not train:
                 continue
             print(f"seed {run_['seed']}: training {name}", file=sys.stderr, flush=True)
             arm_config = GeneratorConfig.from_dict(config.to_dict())
@@ -244,6 +260,12 @@ def measurable(difference: dict[str, Any]) -> bool:
     return (
         len(difference["per_seed"]) >= 3 and difference["same_sign"] and abs(difference["mean"]) >= 2 * difference["sd"]
     )
+
+
+def interval_excludes_zero(difference: dict[str, Any]) -> bool:
+    """The 95 % Student-t interval of the mean paired difference over seeds lies on one side of 0."""
+    low, high = difference.get("ci_low"), difference.get("ci_high")
+    return low is not None and high is not None and (low > 0 or high < 0)
 
 
 SHOWN = ("background_psnr_db", "ring_psnr_db", "lesion_psnr_db", "background_l1", "lesion_focus_term")
@@ -285,7 +307,8 @@ def markdown(report: dict[str, Any]) -> str:
     lines += [
         "",
         "Paired difference, arm - off, per seed (same train images, initial weights and batches); **measurable**: "
-        "one sign on every seed (>= 3) and |mean| >= 2 sd:",
+        "one sign on every seed (>= 3) and |mean| >= 2 sd; 95 % CI: Student-t interval of the mean paired "
+        "difference over seeds, **excludes 0** marked:",
         "",
         "| arm | seed | " + " | ".join(SHOWN) + " |",
         "|---|---|" + "---|" * len(SHOWN),
@@ -300,7 +323,15 @@ def markdown(report: dict[str, Any]) -> str:
             mark = " **measurable**" if measurable(diff[m]) else ""
             return f"{diff[m]['mean']:+{_digits(m)}} +- {diff[m]['sd']:{_digits(m)}}{mark}"
 
+        def interval(m: str) -> str:
+            low, high = diff[m].get("ci_low"), diff[m].get("ci_high")
+            if low is None or high is None:
+                return "n/a"
+            mark = " **excludes 0**" if interval_excludes_zero(diff[m]) else ""
+            return f"[{low:+{_digits(m)}}, {high:+{_digits(m)}}]{mark}"
+
         lines.append(f"| {name} | mean +- sd | " + " | ".join(summary(m) for m in SHOWN) + " |")
+        lines.append(f"| {name} | 95 % CI | " + " | ".join(interval(m) for m in SHOWN) + " |")
     lines += [
         "",
         f"Background: every pixel outside the lesion mask; ring: background within {RING} px of the lesion; "
@@ -348,16 +379,33 @@ def main() -> None:
     parser.add_argument("--val-images", type=int, default=256)
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
     parser.add_argument(
+        "--seed-list",
+        default=None,
+        help="these seeds instead of 0..N-1, comma-separated (e.g. 3,5,7: one lane of a table trained in parallel)",
+    )
+    parser.add_argument(
         "--weights",
         default=None,
         help="lesion-focus weights to train beside off, comma-separated (default: the config's)",
     )
+    parser.add_argument(
+        "--merge",
+        type=Path,
+        nargs="+",
+        default=(),
+        help="JSONs of other lanes (same settings, other OUT folders) whose runs join this table",
+    )
+    parser.add_argument("--report-only", action="store_true", help="train nothing: the table of what the JSONs hold")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     try:
         weights = tuple(float(w) for w in args.weights.split(",")) if args.weights else None
     except ValueError:
         parser.error(f"--weights {args.weights}: expected numbers separated by commas, e.g. 1,5,20")
+    try:
+        seeds = tuple(int(s) for s in args.seed_list.split(",")) if args.seed_list else tuple(range(args.seeds))
+    except ValueError:
+        parser.error(f"--seed-list {args.seed_list}: expected whole numbers separated by commas, e.g. 3,5,7")
     torch.set_num_threads(args.threads)
     try:
         report = run(
@@ -368,8 +416,10 @@ def main() -> None:
             args.batch,
             args.max_train,
             args.val_images,
-            tuple(range(args.seeds)),
+            seeds,
             weights,
+            args.merge,
+            not args.report_only,
         )
     except SkinaugError as err:
         parser.exit(2, f"error: {err}\n")

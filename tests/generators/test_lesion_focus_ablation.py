@@ -106,6 +106,9 @@ def test_summary_pairs_every_weight_with_the_off_arm_of_its_seed() -> None:
     assert diff["mean"] == pytest.approx(0.4)
     assert diff["sd"] == pytest.approx(0.6557, abs=1e-4)  # sample sd of 1.0, 0.5, -0.3
     assert diff["same_sign"] is False and not bench.measurable(diff)
+    # 95 % Student-t interval over the 3 seeds: 0.4 +- t(0.975, 2) 4.3027 * 0.6557 / sqrt(3)
+    assert (diff["ci_low"], diff["ci_high"]) == (pytest.approx(-1.2289, abs=1e-3), pytest.approx(2.0289, abs=1e-3))
+    assert not bench.interval_excludes_zero(diff)
     five = summary["difference_vs_off"]["lesion focus 5"]["background_psnr_db"]
     assert five["seeds"] == [0, 1] and five["per_seed"] == pytest.approx([2.0, 1.5])  # seed 2 has no weight-5 arm
     assert summary["arms"]["lesion focus 5"]["seeds"] == 2
@@ -127,3 +130,63 @@ def test_measurable_needs_one_sign_on_three_seeds_and_a_mean_twice_the_sd() -> N
     assert not bench.measurable(diff([1.0, 1.1]))  # two seeds are not enough
     assert not bench.measurable(diff([0.1, 2.0, 0.05]))  # one sign but mean < 2 sd
     assert not bench.measurable(diff([1.0, 1.1, -0.1]))  # sign flips
+
+
+def test_an_interval_on_one_side_of_zero_is_marked_in_the_table() -> None:
+    bench = load_benchmark("lesion_focus_ablation")
+    runs = [
+        {"seed": s, "arms": {"lesion focus 5": _arm(bench, 5, 20.0 + d), "--no-lesion-focus": _arm(bench, 0, 20.0)}}
+        for s, d in enumerate((1.0, 1.1, 0.9))
+    ]
+    diff = bench.summarise(runs)["difference_vs_off"]["lesion focus 5"]["background_psnr_db"]
+    # 1.0 +- 4.3027 * 0.1 / sqrt(3)
+    assert (diff["ci_low"], diff["ci_high"]) == (pytest.approx(0.7516, abs=1e-3), pytest.approx(1.2484, abs=1e-3))
+    assert bench.interval_excludes_zero(diff)
+    report = {
+        "config": "c", "image_size": 64, "steps": 2, "batch": 4, "seeds": [0, 1, 2], "train_images": 8,
+        "val_images": 4, "workdir": "w", "machine": "m", "threads": 1, "runs": runs, **bench.summarise(runs),
+    }  # fmt: skip
+    table = bench.markdown(report)
+    assert "| lesion focus 5 | 95 % CI | [+0.7516, +1.2484] **excludes 0** |" in table
+
+
+def test_a_bad_seed_list_is_a_one_line_error() -> None:
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "lesion_focus_ablation.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "nowhere", "--seed-list", "3,x"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 2
+    assert "--seed-list 3,x: expected whole numbers" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_lanes_trained_apart_merge_into_one_table_without_training(
+    measured_phantoms: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from skinaug.errors import SkinaugError
+
+    bench = load_benchmark("lesion_focus_ablation")
+    small = dict(steps=2, batch=4, max_train=8, val_images=4, weights=(1.0,))
+    lane_a = bench.run(measured_phantoms, tmp_path / "a", micro_config(), seeds=(0,), **small)
+    lane_b = bench.run(measured_phantoms, tmp_path / "b", micro_config(), seeds=(1,), **small)
+
+    def no_training(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("--report-only trained an arm")
+
+    monkeypatch.setattr(bench, "train_arm", no_training)
+    lanes = [tmp_path / "a" / "lesion_focus_ablation.json", tmp_path / "b" / "lesion_focus_ablation.json"]
+    # seed 2 is in no lane: with train=False it is left out, not trained
+    table = bench.run(
+        measured_phantoms, tmp_path / "all", micro_config(), seeds=(0, 1, 2), merge=lanes, train=False, **small
+    )
+    assert table["runs"][0]["arms"] == lane_a["runs"][0]["arms"]
+    assert table["runs"][1]["arms"] == lane_b["runs"][0]["arms"]
+    assert table["runs"][2]["arms"] == {}
+    assert table["difference_vs_off"]["lesion focus 1"]["background_psnr_db"]["seeds"] == [0, 1]
+    assert "| lesion focus 1 | 1 | 2 |" in (tmp_path / "all" / "lesion_focus_ablation.md").read_text()
+    # a lane made with other settings is another experiment: refused, naming the file
+    with pytest.raises(SkinaugError, match="a/lesion_focus_ablation.json: no runs made with these settings"):
+        bench.run(measured_phantoms, tmp_path / "all", micro_config(), seeds=(0, 1), merge=lanes, train=False,
+                  **{**small, "steps": 3})  # fmt: skip
