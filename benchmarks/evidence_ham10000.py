@@ -61,6 +61,7 @@ FURTHER = (
     "lesion_colour_error",
     "balanced/README",
     "balanced/last10/report",
+    "arms_abd/README",
 )
 
 
