@@ -166,8 +166,12 @@ def _previous_runs(path: Path, settings: dict[str, Any]) -> dict[int, dict[str, 
         raise SkinaugError(f"{path}: not valid JSON ({err.msg}); move it away to start afresh") from None
     if any(earlier.get(k) != v for k, v in settings.items()):
         return {}
-    # arms are re-keyed by weight, so JSON written before --weights (arm "lesion focus on") is reused too
-    return {int(r["seed"]): {arm_name(a["weight"]): a for a in r["arms"].values()} for r in earlier.get("runs", [])}
+    # arms are re-keyed by weight, so JSON written before --weights (arm "lesion focus on") is reused too; an arm
+    # from before arms recorded their machine was trained on the one its JSON names
+    return {
+        int(r["seed"]): {arm_name(a["weight"]): {"machine": earlier.get("machine"), **a} for a in r["arms"].values()}
+        for r in earlier.get("runs", [])
+    }
 
 
 def run(
@@ -229,7 +233,12 @@ def run(
             print(f"seed {run_['seed']}: training {name}", file=sys.stderr, flush=True)
             arm_config = GeneratorConfig.from_dict(config.to_dict())
             model, per_step = train_arm(arm_config, weight, *train_set(run_["seed"]), steps, batch, run_["seed"])
-            run_["arms"][name] = {"weight": weight, "seconds_per_step": per_step, **fidelity(model, *val)}
+            run_["arms"][name] = {
+                "weight": weight,
+                "seconds_per_step": per_step,
+                "machine": describe_hardware(),
+                **fidelity(model, *val),
+            }
             report = _write(out, workdir, settings, seeds, runs)
     return report or _write(out, workdir, settings, seeds, runs)
 
@@ -276,6 +285,19 @@ def _digits(metric: str) -> str:
     return ".5f" if metric == "lesion_focus_term" else ".4f"
 
 
+def trained_on(report: dict[str, Any]) -> str:
+    """The machine the arms were trained on; with several, each with the seeds it trained."""
+    seeds_of: dict[str, list[int]] = {}
+    for run_ in report["runs"]:
+        for arm in run_["arms"].values():
+            machine = arm.get("machine") or report["machine"]
+            if run_["seed"] not in seeds_of.setdefault(machine, []):
+                seeds_of[machine].append(run_["seed"])
+    if len(seeds_of) <= 1:
+        return next(iter(seeds_of), report["machine"])
+    return "Trained on " + "; ".join(f"{m} (seeds {', '.join(map(str, s))})" for m, s in seeds_of.items())
+
+
 def markdown(report: dict[str, Any]) -> str:
     """The side-by-side table (mean +- sd over seeds) and the paired difference of every weight and seed."""
     n = len(report["seeds"])
@@ -285,7 +307,7 @@ def markdown(report: dict[str, Any]) -> str:
         f"`{report['config']}` tokenizer ({report['image_size']} px), {report['steps']} steps of batch "
         f"{report['batch']}, {n} seed(s) ({', '.join(map(str, report['seeds']))}), {report['train_images']} train "
         f"images with a mask from `{report['workdir']}` (drawn per seed); measured on the same "
-        f"{report['val_images']} val images. {report['machine']}, {report['threads']} torch thread(s).",
+        f"{report['val_images']} val images. {trained_on(report)}, {report['threads']} torch thread(s).",
         "",
         "Mean +- sd over seeds:",
         "",

@@ -71,6 +71,16 @@ def test_json_from_before_the_weight_sweep_is_reused(tmp_path: Path) -> None:
     }
     (tmp_path / "old.json").write_text(json.dumps(old))
     assert set(bench._previous_runs(tmp_path / "old.json", settings)[0]) == {"lesion focus 1", "--no-lesion-focus"}
+    # its arms were trained on the machine the old JSON names
+    (tmp_path / "old.json").write_text(json.dumps({**old, "machine": "old box"}))
+    arms = bench._previous_runs(tmp_path / "old.json", settings)[0]
+    assert {a["machine"] for a in arms.values()} == {"old box"}
+    runs = [
+        {"seed": 0, "arms": arms},
+        {"seed": 1, "arms": {"--no-lesion-focus": {"weight": 0.0, "machine": "new box"}}},
+    ]
+    assert bench.trained_on({"machine": "new box", "runs": runs}) == "Trained on old box (seeds 0); new box (seeds 1)"
+    assert bench.trained_on({"machine": "new box", "runs": runs[1:]}) == "new box"
     assert bench._previous_runs(tmp_path / "old.json", {**settings, "val_images": 9}) == {}
 
 
