@@ -58,18 +58,21 @@ def test_two_gloo_processes_train_the_tokenizer_like_one_process_on_the_global_b
     assert ranks[0].keys() == ranks[1].keys() == single.keys()
     for name in single:
         assert torch.equal(ranks[0][name], ranks[1][name]), name
-    # ... equal to the single process's: weights, codebook, discriminator, spectral-norm vectors, counters
+    # ... equal to the single process's: weights, codebook, discriminator, spectral-norm vectors, counters, up to
+    # float32 summation order (2 + 2 samples and an all-reduce against 4 in one process), which 5 AdamW steps
+    # amplify to at most 1e-5 on a 2-core Intel Xeon and 3.6e-5 (the codebook) on a 2-core AMD EPYC; a rank
+    # training on its own share, or a wrong restart, moves weights by about lr = 1e-3
     for name, value in single.items():
         if value.is_floating_point():
-            torch.testing.assert_close(ranks[0][name], value, rtol=0, atol=1e-5, msg=name)
+            torch.testing.assert_close(ranks[0][name], value, rtol=0, atol=1e-4, msg=name)
         else:
             assert torch.equal(ranks[0][name], value), name
     # the same codes restarted, the same adaptive GAN weight, and the global batch's code statistics
     for row, a, b in zip(rows, *rank_rows):
         assert a["restarted"] == b["restarted"] == row["restarted"]
         assert a["dead_codes"] == row["dead_codes"] and a["usage/s8"] == row["usage/s8"]
-        if "adv_weight" in row:
-            assert a["adv_weight"] == b["adv_weight"] == pytest.approx(row["adv_weight"], rel=1e-4)
+        if "adv_weight" in row:  # a ratio of gradient norms: the same rounding reaches 4e-4 of it (AMD EPYC)
+            assert a["adv_weight"] == b["adv_weight"] == pytest.approx(row["adv_weight"], rel=2e-3)
         assert (a["loss"] + b["loss"]) / 2 == pytest.approx(row["loss"], rel=1e-5)
 
 
