@@ -36,7 +36,7 @@ from ..data import (
 from ..data.transforms import Normalisation
 from ..errors import SkinaugError
 from ..labels import CLASSES
-from ..machine import device_name, select_device
+from ..machine import device_name, run_environment, select_device
 from ..manifest import MANIFEST_NAME, Prepared, load_prepared
 from ..synthetic import load_synthetic, write_copy_set
 from ..pretrained import wants_pretrained
@@ -390,6 +390,7 @@ def bench_classifier(
                     "draws": draws,
                     "test_set": "real test split",
                     "weights": weights_note,
+                    "environment": run_environment(select_device(tc.device)),
                 },
             )
     shortcut = _shortcut(

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..atomic import write_json, write_text
 from ..labels import CLASSES
+from ..machine import describe_environment
 from ..pictures import save_figure
 from .arms import ARMS, control_of, unfinished_of
 from .mixing_report import mixing_markdown
@@ -252,15 +253,36 @@ def _still_learning(runs: list[dict[str, Any]]) -> str:
     )
 
 
+def _device_row(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
+    """Where the runs trained, from each run's recorded environment (a benchmark resumed on another machine, or
+    with other threads, holds runs from several); the report's own device where runs predate the record."""
+    device = str(meta.get("device") or "—")
+    if meta.get("device_name") and meta.get("device_name") != device:
+        device += f" ({meta['device_name']})"
+    counts: dict[str, int] = {}
+    for run in runs:
+        environment = run.get("environment")
+        key = describe_environment(environment) if isinstance(environment, dict) else "not recorded"
+        counts[key] = counts.get(key, 0) + 1
+    if not counts or list(counts) == ["not recorded"]:
+        return device
+    if len(counts) == 1:
+        return f"{device}; runs trained on {next(iter(counts))}"
+    listed = "; ".join(f"{key}: {n} run{'s' if n != 1 else ''}" for key, n in counts.items())
+    return (
+        f"{device}; **runs trained in {len(counts)} environments** ({listed}): the same seed gives the same model "
+        "only with the same device, torch threads and torch version, so runs of one seed compare as seed noise "
+        "across them"
+    )
+
+
 def _meta_rows(meta: dict[str, Any], summary: dict[str, Any], runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     test = summary["test_set"]
     seeds = ", ".join(str(s) for s in summary["seeds"])
     planned = meta.get("seeds")
     if isinstance(planned, int) and not isinstance(planned, bool) and planned > len(summary["seeds"]):
         seeds += f" ({len(summary['seeds'])} of {planned} planned seeds finished)"
-    device = str(meta.get("device") or "—")
-    if meta.get("device_name") and meta.get("device_name") != device:
-        device += f" ({meta['device_name']})"
+    device = _device_row(meta, runs)
     train_config = meta.get("train_config")
     if not isinstance(train_config, dict):
         train_config = {}

@@ -208,6 +208,7 @@ def summarise(
                 "test_set",
                 "history",
                 "draws",
+                "environment",
             )
         }
         record.update(name=entry["name"], arm_name=entry["arm_name"], metrics=metrics)

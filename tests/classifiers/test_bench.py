@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 
 from skinaug.classifiers import bench as bench_module
@@ -82,6 +83,9 @@ def test_cli_run_writes_every_promised_file_and_resumes(
     run_c = json.loads((out / "runs" / "c_seed0" / "run.json").read_text())
     assert run_c["train_images"]["synthetic"] == 21
     assert (run_c["epoch_selection"], run_c["best_epoch"], run_c["epochs_run"]) == ("last", 2, 2)
+    # what decides the float sums besides the seed is recorded per run
+    assert run_c["environment"]["torch_threads"] == torch.get_num_threads()
+    assert run_c["environment"]["torch"] == torch.__version__ and run_c["environment"]["device_name"].startswith("CPU")
     assert (out / "runs" / "a_seed0" / "model.safetensors").exists()
     report = (out / "report.md").read_text()
     assert "real test images only" in report and "from scratch" in report

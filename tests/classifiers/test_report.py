@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -265,6 +266,37 @@ def test_runs_that_keep_their_last_epoch_by_rule_are_not_flagged(tmp_path: Path)
     assert "selected their last epoch" not in report  # the last epoch by rule says nothing about still learning
     assert "each run keeps its last epoch" in report and "kept the last epoch" in report
     assert "the epoch is selected on the real validation images" not in report
+
+
+def test_runs_from_several_environments_are_named_in_the_report(tmp_path: Path):
+    # a benchmark resumed on another machine (or with other threads): the report must not name only its own
+    rng = np.random.default_rng(6)
+    y = rng.choice(K, size=120, p=PRIOR)
+    ids = np.array([f"img{i}" for i in range(120)])
+    xeon = {"device_name": "CPU (Intel Xeon, 2 cores)", "torch_threads": 1, "torch": "2.14.1"}
+    epyc = {"device_name": "CPU (AMD EPYC, 2 cores)", "torch_threads": 2, "torch": "2.14.1"}
+    for arm, seed, environment in (("a", 0, xeon), ("b", 0, xeon), ("a", 1, epyc)):
+        _save_run(tmp_path, arm, seed, y, ids, rng, epochs=3)
+        run_json = tmp_path / "runs" / f"{arm}_seed{seed}" / "run.json"
+        write_json(run_json, {**json.loads(run_json.read_text()), "environment": environment})
+    meta = {"seeds": 2, "device": "cpu", "device_name": "CPU (AMD EPYC, 2 cores)"}
+    results = write_report(tmp_path, load_runs(tmp_path), meta, n_boot=20).as_dict()
+    device_row = next(line for line in (tmp_path / "report.md").read_text().splitlines() if line.startswith("| Device"))
+    assert "**runs trained in 2 environments**" in device_row
+    assert "CPU (Intel Xeon, 2 cores), 1 torch thread, torch 2.14.1: 2 runs" in device_row
+    assert "CPU (AMD EPYC, 2 cores), 2 torch threads, torch 2.14.1: 1 run" in device_row
+    assert {r["name"]: r["environment"]["torch_threads"] for r in results["runs"]}["a_seed1"] == 2
+
+    # one environment: named once, no warning; runs that predate the record: the report's device only
+    for folder in ("a_seed1",):
+        shutil.rmtree(tmp_path / "runs" / folder)
+    write_report(tmp_path, load_runs(tmp_path), meta, n_boot=20)
+    text = (tmp_path / "report.md").read_text()
+    assert "runs trained on CPU (Intel Xeon, 2 cores), 1 torch thread" in text and "environments" not in text
+    older = tmp_path / "older"
+    _save_run(older, "a", 0, y, ids, rng, epochs=3)
+    write_report(older, load_runs(older), meta, n_boot=20)
+    assert "| Device | cpu (CPU (AMD EPYC, 2 cores)) |" in (older / "report.md").read_text()
 
 
 def test_runs_without_a_recorded_rule_take_their_folders(tmp_path: Path):
