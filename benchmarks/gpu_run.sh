@@ -5,22 +5,24 @@
 #   bash benchmarks/gpu_run.sh            # on the GPU machine; results in $OUT (default ./gpu-run-out)
 #   bash benchmarks/gpu_run.sh --smoke    # CPU, embedded phantoms, minutes
 #
-# Steps: install carried wheels -> sample_speed (VAR side by side) and train_speed rows -> prepare HAM10000 -> measure -> train-generator `small` --time-budget ->
-# augment 500 per class (intra) -> bench-classifier (ResNet-50, the 11 arms of the evidence run, 1 seed) ->
-# evaluate. Every step is timed; a step that
-# fails is recorded and the run goes on where the next steps can (the summary says which failed).
+# Steps: install carried wheels -> sample_speed (VAR side by side) -> prepare HAM10000 -> measure -> train_speed
+# rows (on that work directory) -> train-generator `small` --time-budget -> augment 500 per class (intra) ->
+# bench-classifier (ResNet-50, the 11 arms of the evidence run, 1 seed, --time-budget) -> evaluate. Every step is
+# timed and capped; a step that fails is recorded and the run goes on where the next steps can (the summary says
+# which failed). The log is written straight into $OUT, so it comes back even if the call is cut off.
 #
-# What travels to the GPU machine (the device tool's `carry`, 64 MiB in all with the repository, ~5.5 MB):
+# What travels to the GPU machine (the device tool's `carry`; 64 MiB in all with the repository's files, 14.7 MB
+# of them tracked; gpu_run_pack.sh prints the total):
 # (benchmarks/gpu_run_pack.sh puts all of it in place)
 #   data/HAM10000/                 the HAM10000 copy, ~43 MB:  cp -r ../shared/data/HAM10000 data/
 #   data/measurements/             features.csv.gz, scaler.json, class_means.json, summary.json of `skinaug measure`
-#                                  on that copy, made here (10 MB gzipped). The GPU image has no pyradiomics and
+#                                  on that copy, made here (7 significant digits, ~6 MB gzipped). The GPU image has no pyradiomics and
 #                                  SimpleITK's wheel alone is ~50 MB (264 MB installed): it cannot travel beside
 #                                  the data, so `measure` runs on the device only where radiomics imports.
 #   data/VAR/                      FoundationVision/VAR's models/ and dist.py (never committed here), for
 #                                  sample_speed --against-var:  git archive HEAD models dist.py | tar -x -C data/VAR
-#   wheels/                        what the GPU image lacks, as wheels: torch-fidelity only
-#                                  (pip download --no-deps -d wheels torch-fidelity==0.4.0); torch, torchvision,
+#   wheels/                        what the GPU image lacks, as wheels: torch-fidelity, imbalanced-learn (arm d)
+#                                  and sklearn-compat (pure Python, pip download --no-deps); torch, torchvision,
 #                                  timm, numpy, scipy, pandas, scikit-learn, pillow, matplotlib, click, safetensors
 #                                  are in the image (/work/.library/device/KINDS.md): torch wheels (GBs) need not
 #                                  and could not travel.
@@ -43,7 +45,7 @@ DATA=${GPU_RUN_DATA:-$ROOT/data}
 VAR_CHECKOUT=${VAR_CHECKOUT:-$DATA/VAR}
 ARMS="a,b,c,d,c-copies,topup,topup-copies,topup-sampler,topup-selected,share0.25,share0.25-copies"
 mkdir -p "$OUT" "$WORK"
-LOG="$WORK/gpu_run.log"
+LOG="$OUT/gpu_run.log" # in $OUT from the start: what is there comes back even from a call cut short
 STEPS="$WORK/steps.tsv"
 : >"$LOG"
 : >"$STEPS"
@@ -57,25 +59,27 @@ if [ "$MODE" = gpu ]; then
     CAP_SCALE=1
     DEVICE=auto
     KIND=cuda
-    GEN_ARGS=(--config small --time-budget 2)
-    GEN_FALLBACK=(--tokenizer-steps 1500 --transformer-steps 1500) # only if --time-budget is not there yet
+    # step counts an H200 may reach in the budget (estimated: ~4 TFLOP a `small` step, a fifth of the bf16 peak),
+    # so the cosine schedules end; the budget stops them cleanly where the estimate is wrong
+    GEN_ARGS=(--config small --tokenizer-steps 1500 --transformer-steps 2000 --time-budget 2)
     AUG_ARGS=(--per-class 500 --batch-size 64)
     TOP_UP=500
-    BENCH_ARGS=(--arch resnet50 --image-size 224 --epochs 2 --batch-size 128 --shortcut-steps 100)
-    EVAL_ARGS=(--judge-epochs 4 --bootstrap 100)
+    BENCH_ARGS=(--arch resnet50 --image-size 224 --epochs 2 --batch-size 128 --shortcut-steps 100 --workers 12)
+    EVAL_ARGS=(--judge-epochs 4 --bootstrap 20)
     SPEED_ARGS=(--configs small --batches 64 --repeats 3 --var-batches 2 64)
+    TRAIN_SPEED_ARGS=(--configs small --steps 10)
 else
     TOTAL_S=1200
     CAP_SCALE=3 # CPU steps: the caps are only there to end a hung run
     DEVICE=cpu
     KIND=cpu
-    GEN_ARGS=(--config tiny --tokenizer-steps 4 --transformer-steps 4 --batch-size 8)
-    GEN_FALLBACK=()
+    GEN_ARGS=(--config tiny --tokenizer-steps 4 --transformer-steps 4 --batch-size 8 --time-budget 2)
     AUG_ARGS=(--per-class 6 --batch-size 6)
     TOP_UP=6
     BENCH_ARGS=(--arch resnet18 --image-size 32 --epochs 1 --batch-size 16 --shortcut-steps 3 --workers 0)
     EVAL_ARGS=(--judge-size 32 --judge-epochs 1 --judge-min-steps 0 --bootstrap 10)
     SPEED_ARGS=(--configs tiny --batches 2 --repeats 1 --var-batches 2)
+    TRAIN_SPEED_ARGS=(--smoke)
 fi
 
 say() { echo "gpu_run: $*" | tee -a "$LOG" >&2; }
@@ -114,31 +118,19 @@ fi
 export PYTHONPATH="$ROOT:${PYTHONPATH:-}"
 MACHINE=$("$PY" -c "import torch; from skinaug.machine import describe_hardware; print(describe_hardware(), '; torch', torch.__version__)" 2>>"$LOG")
 say "mode $MODE on $MACHINE"
+if ! "$PY" -c "import imblearn" 2>>"$LOG"; then
+    ARMS=$(tr ',' '\n' <<<"$ARMS" | grep -vx d | paste -sd, -)
+    say "imbalanced-learn does not import here: arm d (random oversampling) left out"
+fi
+{ df -h /dev/shm; nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv; } >>"$LOG" 2>&1 || true
 
-# 2. speed rows first (cheap, and what issue 13 measures): sampling (with FoundationVision/VAR side by side where its code travelled) and training
+# 2. sampling speed first (cheap, and what issue 13 measures), with FoundationVision/VAR side by side where its code
+# travelled; written after the VAR rows too, so a cut-short step keeps them
 mkdir -p "$WORK/speed"
 SPEED_VAR=()
 if [ -f "$VAR_CHECKOUT/models/var.py" ]; then SPEED_VAR=(--against-var "$VAR_CHECKOUT"); else say "sample_speed: no VAR checkout at $VAR_CHECKOUT: skinaug rows only"; fi
-step sample-speed 60 "$PY" "$ROOT/benchmarks/sample_speed.py" "${SPEED_ARGS[@]}" "${SPEED_VAR[@]}" \
+step sample-speed 75 "$PY" "$ROOT/benchmarks/sample_speed.py" "${SPEED_ARGS[@]}" "${SPEED_VAR[@]}" \
     --out "$WORK/speed/sample_speed_$KIND.md"
-if [ -f "$ROOT/benchmarks/train_speed.py" ]; then
-    # written beside this script by another branch of issue 13: its options are read from its --help
-    TS_HELP=$("$PY" "$ROOT/benchmarks/train_speed.py" --help 2>/dev/null || true)
-    TRAIN_SPEED=()
-    if grep -q -- "--out" <<<"$TS_HELP"; then TRAIN_SPEED+=(--out "$WORK/speed/train_speed_$KIND.md"); fi
-    if [ "$MODE" = smoke ] && grep -q -- "--smoke" <<<"$TS_HELP"; then
-        step train-speed 120 "$PY" "$ROOT/benchmarks/train_speed.py" --smoke "${TRAIN_SPEED[@]}"
-    elif [ "$MODE" = gpu ]; then
-        step train-speed 45 "$PY" "$ROOT/benchmarks/train_speed.py" "${TRAIN_SPEED[@]}"
-    else
-        say "train_speed: no --smoke option: skipped in the smoke run"
-    fi
-    # where it has no --out, its tables land in its own results folder: they join the results from there
-    find "$ROOT/benchmarks/results" -maxdepth 1 -name 'train_speed*' -newer "$WORK/.start" \
-        -exec cp {} "$WORK/speed/" \; 2>/dev/null
-else
-    say "train_speed: benchmarks/train_speed.py is not here: skipped"
-fi
 
 # 3. prepare: the carried HAM10000 copy (GPU) or embedded phantoms (smoke)
 if [ "$MODE" = gpu ]; then
@@ -170,31 +162,31 @@ else
     printf '%s\t%s\t%s\n' "measure" "missing" "0" >>"$STEPS"
 fi
 
-# 5. train-generator with a wall-clock budget. --time-budget comes with the generator-training branch of issue
-# 13; until that is merged the option is detected from --help and, on a GPU, fixed step counts stand in for it.
-if "${SKINAUG[@]}" train-generator --help 2>/dev/null | grep -q -- "--time-budget"; then
-    [ "$MODE" = smoke ] && GEN_ARGS+=(--time-budget 2)
-else
-    say "train-generator has no --time-budget here: ${GEN_FALLBACK[*]:-the smoke step counts} instead"
-    if [ "$MODE" = gpu ]; then GEN_ARGS=(--config small "${GEN_FALLBACK[@]}"); fi
-fi
+# 5. training speed on that work directory (real images, carried measurements: no pyradiomics needed)
+step train-speed 60 "$PY" "$ROOT/benchmarks/train_speed.py" --workdir "$WORK/work" "${TRAIN_SPEED_ARGS[@]}" \
+    --device "$DEVICE" --out "$WORK/speed/train_speed_$KIND.md"
+
+# 6. train-generator with a wall-clock budget (stops cleanly and checkpoints when it is spent)
 step train-generator 170 "${SKINAUG[@]}" train-generator "$WORK/work" "${GEN_ARGS[@]}" \
     --out "$WORK/generator" --device "$DEVICE"
 
-# 6. augment: intra-class in-painting, per class
-step augment 90 "${SKINAUG[@]}" augment "$WORK/work" --generator "$WORK/generator" "${AUG_ARGS[@]}" \
+# 7. augment: intra-class in-painting, per class
+step augment 75 "${SKINAUG[@]}" augment "$WORK/work" --generator "$WORK/generator" "${AUG_ARGS[@]}" \
     --out "$WORK/synthetic" --device "$DEVICE"
 
-# 7. bench-classifier: the arms of the evidence run, one seed; 80 s kept for evaluate
-BENCH_CAP=$(($(left) - 80))
+# 8. bench-classifier: the arms of the evidence run, one seed; 100 s kept for evaluate. Its own --time-budget
+# starts no new arm once (cap - 60 s) are spent, so it writes its report for the arms done before the cap hits
+BENCH_CAP=$(($(left) - 100))
 if [ "$BENCH_CAP" -gt 240 ]; then BENCH_CAP=240; fi
+BENCH_BUDGET=$(awk -v c="$((BENCH_CAP * CAP_SCALE - 60))" 'BEGIN { printf "%.2f", (c > 6 ? c : 6) / 60 }')
 step bench-classifier "$BENCH_CAP" "${SKINAUG[@]}" bench-classifier "$WORK/work" --synthetic "$WORK/synthetic" \
-    --arms "$ARMS" --seeds 1 --top-up-to "$TOP_UP" "${BENCH_ARGS[@]}" --out "$WORK/bench" --device "$DEVICE"
+    --arms "$ARMS" --seeds 1 --top-up-to "$TOP_UP" "${BENCH_ARGS[@]}" --time-budget "$BENCH_BUDGET" \
+    --out "$WORK/bench" --device "$DEVICE"
 
-# 8. evaluate: the domain features of the real-trained classifier of arm a
-step evaluate 75 "${SKINAUG[@]}" evaluate "$WORK/work" --synthetic "$WORK/synthetic" \
+# 9. evaluate: the domain features of the real-trained classifier of arm a
+step evaluate 90 "${SKINAUG[@]}" evaluate "$WORK/work" --synthetic "$WORK/synthetic" \
     --classifier "$WORK/bench/runs/a_seed0" "${EVAL_ARGS[@]}" --out "$WORK/evaluation" --device "$DEVICE"
 
-# 9. results: at most 8 files of at most 16 MB in $OUT
+# 10. results: at most 8 files of at most 16 MB in $OUT
 "$PY" "$ROOT/benchmarks/gpu_run_results.py" --mode "$MODE" --machine "$MACHINE" --work "$WORK" --out "$OUT" \
     --steps "$STEPS" --log "$LOG" --total-s "$(($(date +%s) - START))"

@@ -7,16 +7,20 @@
 # HAM10000_DIR     the HAM10000 copy (default ../shared/data/HAM10000), ~43 MB -> data/HAM10000
 # MEASURED_WORKDIR a work directory `skinaug prepare --format ham10000` + `skinaug measure` made of that copy with
 #                  the default split; made in /tmp/skinaug-pack-work when not given (measure: minutes)
-#                  -> data/measurements (features.csv gzipped, ~10 MB; scaler, class means, summary)
+#                  -> data/measurements (features.csv at 7 significant digits, gzipped, ~6 MB; scaler, class
+#                  means, summary)
 # VAR              FoundationVision/VAR: a checkout, or a bare git directory (e.g. what the `fetch` tool gives)
 #                  -> data/VAR (models/ and dist.py only; never committed)
-# and wheels/: torch-fidelity 0.4.0, the one package skinaug imports that the GPU image lacks.
+# and wheels/: torch-fidelity 0.4.0, imbalanced-learn 0.14.2 and its sklearn-compat 0.1.6 (pure Python), what
+# skinaug imports that the GPU image lacks. Ends with the size of what travels against the device tool's 64 MiB
+# (tracked and untracked-not-ignored files plus data/ and wheels/), and fails when it is over.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HAM=${1:-$ROOT/../shared/data/HAM10000}
 MEASURED=${2:-}
 VAR=${3:-}
-PY=${PYTHON:-python3}
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+[ -x "$PY" ] || PY=python3
 cd "$ROOT"
 mkdir -p data/measurements data/VAR wheels
 rm -rf data/HAM10000
@@ -26,7 +30,10 @@ if [ -z "$MEASURED" ]; then
     PYTHONPATH=$ROOT "$PY" -m skinaug prepare --format ham10000 data/HAM10000 --out "$MEASURED"
     PYTHONPATH=$ROOT "$PY" -m skinaug measure "$MEASURED"
 fi
-gzip -c "$MEASURED/measurements/features.csv" >data/measurements/features.csv.gz
+# 7 significant digits (float32's precision, what the generator reads them at): half the size of the full text
+"$PY" -c "import pandas as pd, sys; pd.read_csv(sys.argv[1], low_memory=False).to_csv(sys.argv[2], index=False, \
+float_format='%.7g', compression={'method': 'gzip', 'compresslevel': 9, 'mtime': 0})" \
+    "$MEASURED/measurements/features.csv" data/measurements/features.csv.gz
 cp "$MEASURED"/measurements/{scaler.json,class_means.json,summary.json} data/measurements/
 if [ -n "$VAR" ] && [ -f "$VAR/models/var.py" ]; then
     cp -r "$VAR/models" "$VAR/dist.py" data/VAR/
@@ -35,6 +42,15 @@ elif [ -n "$VAR" ]; then
 else
     echo "gpu_run_pack: no VAR given: sample_speed on the GPU will time skinaug alone" >&2
 fi
-"$PY" -m pip download -q --no-deps -d wheels torch-fidelity==0.4.0
+"$PY" -m pip download -q --no-deps -d wheels torch-fidelity==0.4.0 imbalanced-learn==0.14.2 sklearn-compat==0.1.6
 du -sh --apparent-size data wheels
-echo "carry: data wheels (with the repository's files, at most 64 MiB)"
+REPO_BYTES=$(git ls-files -co --exclude-standard -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+CARRY_BYTES=$(du -cb data wheels | tail -1 | cut -f1)
+TOTAL=$((REPO_BYTES + CARRY_BYTES))
+LIMIT=$((64 * 1024 * 1024))
+echo "travels: repository files $REPO_BYTES + data, wheels $CARRY_BYTES = $TOTAL bytes of at most $LIMIT"
+if [ "$TOTAL" -gt "$LIMIT" ]; then
+    echo "gpu_run_pack: $TOTAL bytes would travel, over the device tool's 64 MiB: the run would be refused" >&2
+    exit 1
+fi
+echo "carry: data wheels"

@@ -35,7 +35,7 @@ from skinaug.generators.config import load_config
 from skinaug.generators.data import MeasurementSpace, conditioned_split, with_decoded_cache
 from skinaug.generators.distributed import setup
 from skinaug.generators.token_cache import CACHE_FOLDER
-from skinaug.machine import device_name, matmul_peak, synchronize
+from skinaug.machine import device_name, matmul_peak, matmul_peak_kind, synchronize
 from skinaug.data import DecodedImageCache
 
 HERE = Path(__file__).resolve().parent
@@ -164,9 +164,10 @@ def report(rows: list[dict[str, Any]], device: torch.device, peak: float, args: 
         "# LF-VAR generator training speed",
         "",
         f"Machine: {device_name(device)}; torch {torch.__version__}. {args.note}",
-        f"Measured matmul peak: {peak / 1e9:.1f} GFLOP/s ({'fp32' if device.type == 'cpu' else 'bf16'}). "
-        f"{args.steps} timed steps per row after a warm-up step, random initial weights, phantom images at "
-        "200x150 (`benchmarks/train_speed.py`; variants are cumulative, see its docstring). The tokenizer rows "
+        f"Measured matmul peak: {peak / 1e9:.1f} GFLOP/s ({matmul_peak_kind(device)}). "
+        f"{args.steps} timed steps per row after a warm-up step, random initial weights, "
+        + (f"the images of the work directory `{args.workdir}`" if args.workdir else "phantom images at 200x150")
+        + " (`benchmarks/train_speed.py`; variants are cumulative, see its docstring). The tokenizer rows "
         "include its discriminator only once adversarial training starts (not within these steps). Loader "
         f"workers of the '+cache+workers' rows: {loader_workers(args, device)} (train-generator's default here"
         f"{'' if args.workers is None else '; set by --workers'}).",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -85,10 +87,36 @@ def autocast(device: torch.device) -> torch.autocast:
     return torch.autocast(device.type, dtype=dtype)
 
 
+@contextlib.contextmanager
+def exact_float32(device_type: str) -> Iterator[None]:
+    """Plain float32 inside, whatever the caller set: autocast disabled and TF32 off for CUDA matrix products and
+    cuDNN convolutions (GPU training turns TF32 on: its 10-bit mantissa would make nearest-code choices depend on
+    the command that runs them); both flags restored after."""
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = matmul.allow_tf32, cudnn.allow_tf32
+    matmul.allow_tf32 = cudnn.allow_tf32 = False
+    try:
+        with torch.autocast(device_type=device_type, enabled=False):
+            yield
+    finally:
+        matmul.allow_tf32, cudnn.allow_tf32 = saved
+
+
 def synchronize(device: torch.device) -> None:
     """Wait for the device's queued work (CUDA); nothing to wait for on the CPU."""
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def _peak_products(device: torch.device) -> tuple[tuple[int, ...], torch.dtype, int]:
+    """(square sizes, dtype, products per timing) of `matmul_peak` on `device`."""
+    return ((8192,), torch.bfloat16, 10) if device.type == "cuda" else ((1024, 2048, 4096), torch.float32, 1)
+
+
+def matmul_peak_kind(device: torch.device) -> str:
+    """What `matmul_peak` measures on `device`, for reports: e.g. 'bfloat16 square products of size 8192'."""
+    sizes, dtype, _ = _peak_products(device)
+    return f"{str(dtype).removeprefix('torch.')} square products of size {', '.join(map(str, sizes))}"
 
 
 def matmul_peak(device: torch.device, repeats: int = 3) -> float:
@@ -97,9 +125,7 @@ def matmul_peak(device: torch.device, repeats: int = 3) -> float:
     after a warm-up: the ceiling that FLOP floors and model FLOPs utilisation are read against."""
     import time
 
-    sizes, dtype, per_timing = (
-        ((8192,), torch.bfloat16, 10) if device.type == "cuda" else ((1024, 2048, 4096), torch.float32, 1)
-    )
+    sizes, dtype, per_timing = _peak_products(device)
     best = 0.0
     for n in sizes:
         a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)

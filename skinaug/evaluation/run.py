@@ -231,6 +231,7 @@ def evaluate(
     cas: dict[str, Any] | None = None
     if config.cas:
         judge_model, judge_meta = load_classifier(judge_folder)
+        judge_model = judge_model.to(device)  # loaded on the CPU; its test predictions run where the rest does
         y_true, real_proba = real_test_predictions(
             judge_model, workdir, int(judge_meta["image_size"]), normalisation=saved_normalisation(judge_meta)
         )

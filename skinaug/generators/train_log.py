@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sys
 import math
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,12 +34,18 @@ class ScalarWriter(Protocol):
 
 
 def open_tensorboard(folder: Path, purge_step: int | None) -> ScalarWriter | None:
-    """A torch SummaryWriter on `folder`, or None when tensorboard is not installed."""
+    """A torch SummaryWriter on `folder`, or None when tensorboard is not installed or does not work here (one
+    line on stderr: a broken install, e.g. a protobuf it does not fit, must not stop training; the CSV log has
+    every value)."""
     try:
         from torch.utils.tensorboard import SummaryWriter
+
+        return SummaryWriter(log_dir=str(folder), purge_step=purge_step)
     except ImportError:
         return None
-    return SummaryWriter(log_dir=str(folder), purge_step=purge_step)
+    except Exception as exc:  # noqa: BLE001 - whatever a broken tensorboard raises, training goes on without it
+        print(f"skinaug: tensorboard unusable here ({type(exc).__name__}: {exc}); logging to CSV only", file=sys.stderr)
+        return None
 
 
 def _csv_line(values: list[Any]) -> str:

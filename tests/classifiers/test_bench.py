@@ -177,6 +177,18 @@ def test_bad_arms_are_refused(phantom_work: dict[str, Path], tmp_path: Path) -> 
         bench_classifier(phantom_work["work"], tmp_path / "o", BenchConfig(train=TINY, arms="xz"), progress=False)
 
 
+def test_arm_d_without_imbalanced_learn_is_refused_before_any_arm_trains(
+    phantom_work: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_find_spec = bench_module.importlib.util.find_spec
+    monkeypatch.setattr(
+        bench_module.importlib.util, "find_spec", lambda name: None if name == "imblearn" else real_find_spec(name)
+    )
+    monkeypatch.setattr(bench_module, "train_classifier", lambda *a, **k: pytest.fail("an arm trained"))
+    with pytest.raises(SkinaugError, match="arm d \\(random oversampling\\) needs imbalanced-learn"):
+        bench_classifier(phantom_work["work"], tmp_path / "o", BenchConfig(train=TINY, arms="abd"), progress=False)
+
+
 def test_resuming_with_other_settings_is_refused(phantom_work: dict[str, Path]) -> None:
     out = phantom_work["root"] / "interrupted"  # holds runs of TINY from the test above, or is made now
     bench_classifier(phantom_work["work"], out, BenchConfig(train=TINY, seeds=1, arms="a"), progress=False)

@@ -99,3 +99,26 @@ def test_resume_neither_duplicates_nor_loses_rows_and_tensorboard_purges(
     resumed = [w.scalars for w in FakeWriter.instances if w.stage == "transformer"][-1]
     assert resumed == [s for s in straight_scalars if s[2] > 3]  # steps 4..6 again, with the same values
     assert {tag for tag, _, _ in resumed} >= {"loss", "val_loss"}
+
+
+def test_a_broken_tensorboard_is_one_line_and_training_logs_go_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a GPU image ships tensorboard; if it cannot run there (e.g. a protobuf it does not fit), no step is lost
+    import sys
+    import types
+
+    broken = types.ModuleType("torch.utils.tensorboard")
+
+    def summary_writer(**kwargs):  # noqa: ANN003, ANN202
+        raise TypeError("Descriptors cannot be created directly")
+
+    broken.SummaryWriter = summary_writer  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", broken)
+    assert train_log.open_tensorboard(tmp_path, None) is None
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "skinaug: tensorboard unusable here (TypeError: Descriptors cannot be created directly); logging to CSV only"
+    ]
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # not installed: silently None
+    assert train_log.open_tensorboard(tmp_path, None) is None and capsys.readouterr().err == ""

@@ -34,10 +34,11 @@ restart draws from the residuals of the global batch (rank 0's, then rank 1's, .
 positions, the rank holding each vector contributes it and a sum over ranks gives all ranks the same new codes,
 the ones a single process would choose for that global batch.
 
-Precision: the nearest-code search and the whole quantization run in float32 with autocast disabled, also
-when the caller (bf16 training or sampling on a GPU) runs the encoder and decoder under autocast: bf16's 8-bit
-mantissa cannot tell apart codes whose distances differ by less than ~0.4 %, so tokens would depend on the
-precision.
+Precision: the nearest-code search, the whole quantization and every scale's contribution to f_hat (the phi
+convolutions) run in plain float32 (`exact_float32`: autocast disabled, TF32 off), also when the caller (bf16
+training or sampling on a GPU, TF32 on) runs the encoder and decoder under autocast: bf16's 8-bit mantissa cannot
+tell apart codes whose distances differ by less than ~0.4 %, so tokens would depend on the precision, and
+sampling builds the same f_hat and transformer inputs from its tokens as training did from the token cache.
 
 The protocol used by the VAR transformer: `f_to_indices`, `indices_to_f_hat`, `indices_to_var_input`,
 `next_input`, `residual_codes` (in-painting), `embed`, and the attributes `scales`, `vocab_size`, `latent_dim`.
@@ -53,6 +54,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from ..config import TokenizerConfig
+from ...machine import exact_float32
 from ..distributed import Distributed, gather_over_ranks, sum_over_ranks
 
 
@@ -167,8 +169,8 @@ class MultiScaleQuantizer(nn.Module):
     @torch.no_grad()
     def code_scores(self, flat: torch.Tensor) -> torch.Tensor:
         """N x V float32 closeness of N vectors (N x d) to every code, the larger the nearer: cosine similarity
-        if l2_lookup, else minus the squared l2 distance. Always float32 (autocast disabled, inputs upcast)."""
-        with torch.autocast(device_type=flat.device.type, enabled=False):
+        if l2_lookup, else minus the squared l2 distance. Always plain float32 (`exact_float32`, inputs upcast)."""
+        with exact_float32(flat.device.type):
             flat = flat.float()
             w = self.codebook.weight.detach().float()
             if self.l2_lookup:
@@ -183,11 +185,12 @@ class MultiScaleQuantizer(nn.Module):
         return torch.argmax(self.code_scores(flat), dim=1).view(B, s, s)
 
     def _contribution(self, k: int, tokens: torch.Tensor) -> torch.Tensor:
-        """h_k: scale k's tokens (B x s x s or B x s*s) as a B x d x h x w contribution to f_hat."""
+        """h_k: scale k's tokens (B x s x s or B x s*s) as a B x d x h x w float32 contribution to f_hat."""
         s = self.scales[k]
         tokens = tokens.reshape(tokens.shape[0], s, s)
-        e = self.embed(tokens).permute(0, 3, 1, 2)
-        return self._phi(k, self._up(e))
+        with exact_float32(tokens.device.type):
+            e = self.embed(tokens).float().permute(0, 3, 1, 2)
+            return self._phi(k, self._up(e))
 
     def _flat(self, x: torch.Tensor) -> torch.Tensor:
         return x.flatten(2).transpose(1, 2)  # B x d x s x s -> B x s*s x d (row-major)
@@ -199,7 +202,7 @@ class MultiScaleQuantizer(nn.Module):
             raise ValueError(
                 f"quantizer: expected B x {self.latent_dim} x {self.size} x {self.size}, got {tuple(f.shape)}"
             )
-        with torch.autocast(device_type=f.device.type, enabled=False):
+        with exact_float32(f.device.type):
             return self._forward(f.float())
 
     def _forward(self, f: torch.Tensor) -> QuantizerOutput:
@@ -285,7 +288,7 @@ class MultiScaleQuantizer(nn.Module):
     def f_to_indices(self, f: torch.Tensor) -> list[torch.Tensor]:
         """Token maps of f: per scale a LongTensor B x s_k x s_k (the same tokens as forward; float32, also
         under autocast)."""
-        with torch.autocast(device_type=f.device.type, enabled=False):
+        with exact_float32(f.device.type):
             return self._f_to_indices(f.float())
 
     def _f_to_indices(self, f: torch.Tensor) -> list[torch.Tensor]:
@@ -302,7 +305,7 @@ class MultiScaleQuantizer(nn.Module):
         """Scale k's codes of the residual f - f_hat (f_hat: the latent accumulated from scales < k, or None = 0):
         the nearest code of area_downsample(f - f_hat, s_k), B x s_k x s_k. With f_hat built from f's own codes
         this is exactly f_to_indices(f)[k]; consistent in-painting uses it with the f_hat of the tokens drawn."""
-        with torch.autocast(device_type=f.device.type, enabled=False):
+        with exact_float32(f.device.type):
             f = f.float()
             residual = f if f_hat is None else f - f_hat.float()
             return self._lookup(self._down(residual, self.scales[k]))

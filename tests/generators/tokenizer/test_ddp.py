@@ -123,6 +123,55 @@ def test_the_quantizer_computes_distances_and_codes_in_float32_under_bf16_autoca
     assert not torch.equal(bf16_pick, reference_scores.argmax(1))
 
 
+def test_sampling_builds_f_hat_and_transformer_inputs_in_float32_under_bf16_autocast() -> None:
+    # sampling on a GPU runs under bf16 autocast; the transformer was trained on float32 inputs from the token
+    # cache, so next_input/indices_to_f_hat must give the same float32 numbers under autocast as without it
+    torch.manual_seed(1)
+    q = MultiScaleQuantizer(small_config(vocab_size=64)).eval()
+    tokens = [torch.randint(0, 64, (2, s, s)) for s in q.scales]
+    reference_f_hat = q.indices_to_f_hat(tokens)
+    reference_inputs = q.indices_to_var_input(tokens)
+    reference_next = q.next_input(1, q.next_input(0, None, tokens[0])[0], tokens[1])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert q.phis[0].conv(reference_f_hat).dtype == torch.bfloat16  # what an unguarded phi convolution gives
+        f_hat = q.indices_to_f_hat(tokens)
+        inputs = q.indices_to_var_input(tokens)
+        nxt = q.next_input(1, q.next_input(0, None, tokens[0])[0], tokens[1])
+    assert f_hat.dtype == inputs.dtype == torch.float32
+    assert torch.equal(f_hat, reference_f_hat) and torch.equal(inputs, reference_inputs)
+    assert all(torch.equal(a, b) for a, b in zip(nxt, reference_next))
+
+
+def test_exact_float32_turns_tf32_off_inside_and_restores_it(
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> None:
+    from skinaug.generators.tokenizer import quantizer as quantizer_module
+    from skinaug.machine import exact_float32
+
+    matmul, cudnn = torch.backends.cuda.matmul, torch.backends.cudnn
+    saved = matmul.allow_tf32, cudnn.allow_tf32
+    matmul.allow_tf32 = cudnn.allow_tf32 = True  # as train-generator and bench-classifier set them on a GPU
+    request.addfinalizer(lambda: (setattr(matmul, "allow_tf32", saved[0]), setattr(cudnn, "allow_tf32", saved[1])))
+    with exact_float32("cpu"):
+        assert (matmul.allow_tf32, cudnn.allow_tf32) == (False, False)
+    assert (matmul.allow_tf32, cudnn.allow_tf32) == (True, True)
+    with pytest.raises(RuntimeError), exact_float32("cpu"):
+        raise RuntimeError("restored after an error too")
+    assert (matmul.allow_tf32, cudnn.allow_tf32) == (True, True)
+    # the nearest-code search runs with TF32 off
+    seen: list[bool] = []
+    real_normalize = quantizer_module.F.normalize
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        seen.append(matmul.allow_tf32)
+        return real_normalize(*args, **kwargs)
+
+    monkeypatch.setattr(quantizer_module.F, "normalize", spy)
+    q = MultiScaleQuantizer(small_config(vocab_size=64, l2_lookup=True))
+    q.code_scores(torch.randn(5, 8))
+    assert seen and not any(seen)
+
+
 def test_a_bf16_step_runs_the_networks_in_bf16_and_the_quantizer_in_float32(monkeypatch: pytest.MonkeyPatch) -> None:
     from skinaug.generators.tokenizer import train_step
 
