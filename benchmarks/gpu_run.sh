@@ -16,7 +16,7 @@
 # (benchmarks/gpu_run_pack.sh puts all of it in place)
 #   data/HAM10000/                 the HAM10000 copy, ~43 MB:  cp -r ../shared/data/HAM10000 data/
 #   data/measurements/             features.csv.gz, scaler.json, class_means.json, summary.json of `skinaug measure`
-#                                  on that copy, made here (7 significant digits, ~6 MB gzipped). The GPU image has no pyradiomics and
+#                                  on that copy, made here (7 significant digits, 5.1 MB gzipped). The GPU image has no pyradiomics and
 #                                  SimpleITK's wheel alone is ~50 MB (264 MB installed): it cannot travel beside
 #                                  the data, so `measure` runs on the device only where radiomics imports.
 #   data/VAR/                      FoundationVision/VAR's models/ and dist.py (never committed here), for
@@ -61,19 +61,21 @@ if [ "$MODE" = gpu ]; then
     KIND=cuda
     # step counts an H200 may reach in the budget (estimated: ~4 TFLOP a `small` step, a fifth of the bf16 peak),
     # so the cosine schedules end; the budget stops them cleanly where the estimate is wrong
-    GEN_ARGS=(--config small --tokenizer-steps 1500 --transformer-steps 2000 --time-budget 2)
+    GEN_ARGS=(--config small --tokenizer-steps 1500 --transformer-steps 2000)
+    GEN_MAX_S=90 # the generator's --time-budget, less where the steps before took longer than planned
     AUG_ARGS=(--per-class 500 --batch-size 64)
     TOP_UP=500
     BENCH_ARGS=(--arch resnet50 --image-size 224 --epochs 2 --batch-size 128 --shortcut-steps 100 --workers 12)
     EVAL_ARGS=(--judge-epochs 4 --bootstrap 20)
     SPEED_ARGS=(--configs small --batches 64 --repeats 3 --var-batches 2 64)
-    TRAIN_SPEED_ARGS=(--configs small --steps 10)
+    TRAIN_SPEED_ARGS=(--configs small --steps 5)
 else
     TOTAL_S=1200
     CAP_SCALE=3 # CPU steps: the caps are only there to end a hung run
     DEVICE=cpu
     KIND=cpu
-    GEN_ARGS=(--config tiny --tokenizer-steps 4 --transformer-steps 4 --batch-size 8 --time-budget 2)
+    GEN_ARGS=(--config tiny --tokenizer-steps 4 --transformer-steps 4 --batch-size 8)
+    GEN_MAX_S=120
     AUG_ARGS=(--per-class 6 --batch-size 6)
     TOP_UP=6
     BENCH_ARGS=(--arch resnet18 --image-size 32 --epochs 1 --batch-size 16 --shortcut-steps 3 --workers 0)
@@ -129,7 +131,7 @@ fi
 mkdir -p "$WORK/speed"
 SPEED_VAR=()
 if [ -f "$VAR_CHECKOUT/models/var.py" ]; then SPEED_VAR=(--against-var "$VAR_CHECKOUT"); else say "sample_speed: no VAR checkout at $VAR_CHECKOUT: skinaug rows only"; fi
-step sample-speed 75 "$PY" "$ROOT/benchmarks/sample_speed.py" "${SPEED_ARGS[@]}" "${SPEED_VAR[@]}" \
+step sample-speed 60 "$PY" "$ROOT/benchmarks/sample_speed.py" "${SPEED_ARGS[@]}" ${SPEED_VAR[@]+"${SPEED_VAR[@]}"} \
     --out "$WORK/speed/sample_speed_$KIND.md"
 
 # 3. prepare: the carried HAM10000 copy (GPU) or embedded phantoms (smoke)
@@ -163,29 +165,36 @@ else
 fi
 
 # 5. training speed on that work directory (real images, carried measurements: no pyradiomics needed)
-step train-speed 60 "$PY" "$ROOT/benchmarks/train_speed.py" --workdir "$WORK/work" "${TRAIN_SPEED_ARGS[@]}" \
+step train-speed 45 "$PY" "$ROOT/benchmarks/train_speed.py" --workdir "$WORK/work" "${TRAIN_SPEED_ARGS[@]}" \
     --device "$DEVICE" --out "$WORK/speed/train_speed_$KIND.md"
 
-# 6. train-generator with a wall-clock budget (stops cleanly and checkpoints when it is spent)
-step train-generator 170 "${SKINAUG[@]}" train-generator "$WORK/work" "${GEN_ARGS[@]}" \
-    --out "$WORK/generator" --device "$DEVICE"
+# 6. train-generator with a wall-clock budget (stops cleanly and checkpoints when it is spent): GEN_MAX_S, or less
+# so that augment, bench-classifier and evaluate keep 290 s; the step's cap leaves 45 s for start-up and saving
+GEN_S=$(($(left) / CAP_SCALE - 290))
+if [ "$GEN_S" -gt "$GEN_MAX_S" ]; then GEN_S=$GEN_MAX_S; fi
+if [ "$GEN_S" -lt 30 ]; then GEN_S=30; fi
+step train-generator $((GEN_S + 45)) "${SKINAUG[@]}" train-generator "$WORK/work" "${GEN_ARGS[@]}" \
+    --time-budget "$(awk -v s="$GEN_S" 'BEGIN { printf "%.2f", s / 60 }')" --out "$WORK/generator" --device "$DEVICE"
 
 # 7. augment: intra-class in-painting, per class
-step augment 75 "${SKINAUG[@]}" augment "$WORK/work" --generator "$WORK/generator" "${AUG_ARGS[@]}" \
+step augment 60 "${SKINAUG[@]}" augment "$WORK/work" --generator "$WORK/generator" "${AUG_ARGS[@]}" \
     --out "$WORK/synthetic" --device "$DEVICE"
 
-# 8. bench-classifier: the arms of the evidence run, one seed; 100 s kept for evaluate. Its own --time-budget
+# 8. bench-classifier: the arms of the evidence run, one seed; 90 s kept for evaluate. Its own --time-budget
 # starts no new arm once (cap - 60 s) are spent, so it writes its report for the arms done before the cap hits
-BENCH_CAP=$(($(left) - 100))
+BENCH_CAP=$(($(left) - 90))
 if [ "$BENCH_CAP" -gt 240 ]; then BENCH_CAP=240; fi
 BENCH_BUDGET=$(awk -v c="$((BENCH_CAP * CAP_SCALE - 60))" 'BEGIN { printf "%.2f", (c > 6 ? c : 6) / 60 }')
 step bench-classifier "$BENCH_CAP" "${SKINAUG[@]}" bench-classifier "$WORK/work" --synthetic "$WORK/synthetic" \
     --arms "$ARMS" --seeds 1 --top-up-to "$TOP_UP" "${BENCH_ARGS[@]}" --time-budget "$BENCH_BUDGET" \
     --out "$WORK/bench" --device "$DEVICE"
 
-# 9. evaluate: the domain features of the real-trained classifier of arm a
+# 9. evaluate: the domain features of a real-trained classifier, arm a's (b's where the time budget ended the
+# bench before a: arms with classifier-selected images make b run first; both seed-0 models are always saved)
+JUDGE=$WORK/bench/runs/a_seed0
+[ -f "$JUDGE/model.safetensors" ] || JUDGE=$WORK/bench/runs/b_seed0
 step evaluate 90 "${SKINAUG[@]}" evaluate "$WORK/work" --synthetic "$WORK/synthetic" \
-    --classifier "$WORK/bench/runs/a_seed0" "${EVAL_ARGS[@]}" --out "$WORK/evaluation" --device "$DEVICE"
+    --classifier "$JUDGE" "${EVAL_ARGS[@]}" --out "$WORK/evaluation" --device "$DEVICE"
 
 # 10. results: at most 8 files of at most 16 MB in $OUT
 "$PY" "$ROOT/benchmarks/gpu_run_results.py" --mode "$MODE" --machine "$MACHINE" --work "$WORK" --out "$OUT" \

@@ -22,6 +22,7 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -96,9 +97,16 @@ def step_flops(stage: training.Stage) -> int:
 
 
 def bench_config(
-    name: str, workdir: Path, root: Path, args: argparse.Namespace, device: torch.device, peak: float
+    name: str,
+    workdir: Path,
+    root: Path,
+    args: argparse.Namespace,
+    device: torch.device,
+    peak: float,
+    stage_done: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows (one per stage and variant) for one config."""
+    """Rows (one per stage and variant) for one config; `stage_done` gets the rows so far after each stage (a
+    report written then survives a time limit that ends the run early)."""
     config = load_config(name).with_overrides(batch_size=args.batch_size)
     space = MeasurementSpace.load(workdir)
     config.transformer.measurement_dim = space.dim
@@ -149,6 +157,8 @@ def bench_config(
             if row["stage"] == stage_name and row["config"] == name:
                 row["gflops_per_step"] = flops / 1e9
                 row["mfu"] = flops / row["s_per_step"] / peak
+        if stage_done is not None:
+            stage_done(rows)
     return rows
 
 
@@ -210,16 +220,24 @@ def main() -> None:
     device = setup(args.device).device
     torch.manual_seed(0)
     peak = matmul_peak(device)
+    out = args.out or HERE / "results" / f"train_speed_{device.type}.md"
+
+    def save(rows: list[dict[str, Any]]) -> None:
+        write_text(out, report(rows, device, peak, args))
+        write_json(
+            out.with_suffix(".json"),
+            {"device": device_name(device), "peak_flops": peak, "note": args.note, "rows": rows},
+        )
+
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or phantom_workdir(Path(tmp), args.images)
         for name in args.configs.split(","):
-            rows += bench_config(name.strip(), workdir, Path(tmp), args, device, peak)
-    out = args.out or HERE / "results" / f"train_speed_{device.type}.md"
-    write_text(out, report(rows, device, peak, args))
-    write_json(
-        out.with_suffix(".json"), {"device": device_name(device), "peak_flops": peak, "note": args.note, "rows": rows}
-    )
+            done = list(rows)
+            rows = done + bench_config(
+                name.strip(), workdir, Path(tmp), args, device, peak, lambda new, done=done: save(done + new)
+            )
+    save(rows)
     print(out)
 
 

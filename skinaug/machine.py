@@ -47,8 +47,8 @@ def device_name(device: torch.device) -> str:
 
 def run_environment(device: torch.device) -> dict[str, Any]:
     """What decides a run's floating-point sums besides its seed: the device, the torch threads and the torch
-    version. Runs agree to the bit only where all three agree (bench-classifier on HAM10000: one thread twice
-    gave identical weights; two threads on the same CPU another model, 0.521 against 0.514 mean recall)."""
+    version. Runs agree to the bit only where all three agree (bench-classifier on HAM10000: three runs on one
+    thread gave identical weights; two threads on the same CPU another model, 0.521 against 0.514 mean recall)."""
     return {"device_name": device_name(device), "torch_threads": torch.get_num_threads(), "torch": torch.__version__}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
+import importlib
 import io
 import os
 import re
@@ -144,13 +144,17 @@ def _arms_to_run(config: BenchConfig, notices: list[str]) -> list[ArmSpec]:
         )
     if not arms:
         raise SkinaugError(f"--arms {config.arms!r}: no arm left to run")
-    if any(a.mixing == "d" for a in arms) and importlib.util.find_spec("imblearn") is None:
+    if any(a.mixing == "d" for a in arms):
         # before any arm trains, not after the arms ahead of d (imbalanced-learn is a dependency of skinaug, but an
-        # environment assembled by hand, such as a GPU image with skinaug on PYTHONPATH, may lack it)
-        raise SkinaugError(
-            "arm d (random oversampling) needs imbalanced-learn, which is not installed here: "
-            "pip install imbalanced-learn, or leave d out of --arms"
-        )
+        # environment assembled by hand, such as a GPU image with skinaug on PYTHONPATH, may lack it or hold one
+        # that does not fit its scikit-learn)
+        try:
+            importlib.import_module("imblearn.over_sampling")
+        except ImportError as exc:
+            raise SkinaugError(
+                f"arm d (random oversampling) needs imbalanced-learn, which does not import here ({exc}): "
+                "pip install imbalanced-learn, or leave d out of --arms"
+            ) from None
     if any(a.source == "selected" for a in arms):
         arms = [ArmSpec("b", "b")] + [a for a in arms if a.name != "b"]
     return arms

@@ -260,19 +260,24 @@ def _device_row(meta: dict[str, Any], runs: list[dict[str, Any]]) -> str:
     if meta.get("device_name") and meta.get("device_name") != device:
         device += f" ({meta['device_name']})"
     counts: dict[str, int] = {}
+    unrecorded = 0
     for run in runs:
         environment = run.get("environment")
-        key = describe_environment(environment) if isinstance(environment, dict) else "not recorded"
-        counts[key] = counts.get(key, 0) + 1
-    if not counts or list(counts) == ["not recorded"]:
+        if isinstance(environment, dict):
+            key = describe_environment(environment)
+            counts[key] = counts.get(key, 0) + 1
+        else:
+            unrecorded += 1
+    older = f"; {unrecorded} run{'s' if unrecorded != 1 else ''} from before environments were recorded"
+    if not counts:
         return device
     if len(counts) == 1:
-        return f"{device}; runs trained on {next(iter(counts))}"
+        return f"{device}; runs trained on {next(iter(counts))}" + (older if unrecorded else "")
     listed = "; ".join(f"{key}: {n} run{'s' if n != 1 else ''}" for key, n in counts.items())
     return (
-        f"{device}; **runs trained in {len(counts)} environments** ({listed}): the same seed gives the same model "
-        "only with the same device, torch threads and torch version, so runs of one seed compare as seed noise "
-        "across them"
+        f"{device}; **runs trained in {len(counts)} environments** ({listed}{older if unrecorded else ''}): the "
+        "same seed gives the same model only with the same device, torch threads and torch version, so runs of "
+        "one seed compare as seed noise across them"
     )
 
 

@@ -47,6 +47,7 @@ def test_rows_controls_bold_rule_and_judge_of_a_shared_synthetic_set(tmp_path: P
         "topup-selected": _arm(0.42, {"b": _gain(-0.13, -0.17, -0.09)}),
         "topup-copies": _arm(0.46),
         "topup-sampler": _arm(0.48, {"b": _gain(-0.08, -0.11, -0.04)}),
+        "share0.25": _arm(0.60, {"b": _gain(0.05, 0.02, 0.08)}),  # one seed: no seed interval, so never bold
     }
     # the evidence script nests bench-classifier's results under "bench" and records the judge there
     _write(
@@ -66,6 +67,7 @@ def test_rows_controls_bold_rule_and_judge_of_a_shared_synthetic_set(tmp_path: P
         ("run X", "share0.5-finish2"),
         ("run X", "topup-selected"),
         ("run X", "topup-sampler"),
+        ("run X", "share0.25"),
         ("run X, longer", "share0.25"),
     }
     assert by_arm[("run X", "share0.5-finish2")]["control"] == "share0.5-copies-finish2"
@@ -80,8 +82,15 @@ def test_rows_controls_bold_rule_and_judge_of_a_shared_synthetic_set(tmp_path: P
     cells = [c.strip() for c in line.split("|")]
     assert cells[6].startswith("**+0.030 [+0.010, +0.050]; seeds [+0.005, +0.060]**")  # both intervals above 0
     assert not cells[7].startswith("**")  # the test-image interval is above 0, the seeds' is not: not bold
-    assert "5 comparisons of a generated arm with b: **1 above b** on both intervals; 0 above its copies" in text
+    single = next(x for x in text.splitlines() if x.startswith("| run X | share0.25 |"))
+    assert "| +0.050 [+0.020, +0.080] |" in single  # above 0 on the test images alone: not bold
+    assert "6 comparisons of a generated arm with b: **1 above b** on both intervals; 0 above its copies" in text
 
     script.plot(rows, tmp_path / "summary.png")
     with Image.open(tmp_path / "summary.png") as image:
         assert image.size[0] > 500 and len(np.unique(np.asarray(image.convert("L")))) > 10
+
+
+def test_the_committed_summary_is_what_the_committed_reports_give() -> None:
+    script = load_benchmark("evidence_summary")
+    assert script.markdown(script.comparisons(script.RESULTS)) == (script.RESULTS / "summary.md").read_text()

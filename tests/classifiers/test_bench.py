@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -180,10 +181,7 @@ def test_bad_arms_are_refused(phantom_work: dict[str, Path], tmp_path: Path) -> 
 def test_arm_d_without_imbalanced_learn_is_refused_before_any_arm_trains(
     phantom_work: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_find_spec = bench_module.importlib.util.find_spec
-    monkeypatch.setattr(
-        bench_module.importlib.util, "find_spec", lambda name: None if name == "imblearn" else real_find_spec(name)
-    )
+    monkeypatch.setitem(sys.modules, "imblearn.over_sampling", None)  # as if not installed: importing it fails
     monkeypatch.setattr(bench_module, "train_classifier", lambda *a, **k: pytest.fail("an arm trained"))
     with pytest.raises(SkinaugError, match="arm d \\(random oversampling\\) needs imbalanced-learn"):
         bench_classifier(phantom_work["work"], tmp_path / "o", BenchConfig(train=TINY, arms="abd"), progress=False)

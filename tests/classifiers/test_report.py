@@ -297,6 +297,14 @@ def test_runs_from_several_environments_are_named_in_the_report(tmp_path: Path):
     _save_run(older, "a", 0, y, ids, rng, epochs=3)
     write_report(older, load_runs(older), meta, n_boot=20)
     assert "| Device | cpu (CPU (AMD EPYC, 2 cores)) |" in (older / "report.md").read_text()
+    # a folder of older runs resumed on the same machine: one environment, the older runs counted apart
+    _save_run(older, "b", 0, y, ids, rng, epochs=3)
+    run_json = older / "runs" / "b_seed0" / "run.json"
+    write_json(run_json, {**json.loads(run_json.read_text()), "environment": xeon})
+    write_report(older, load_runs(older), meta, n_boot=20)
+    text = (older / "report.md").read_text()
+    assert "runs trained on CPU (Intel Xeon, 2 cores), 1 torch thread, torch 2.14.1; 1 run from before" in text
+    assert "environments**" not in text
 
 
 def test_runs_without_a_recorded_rule_take_their_folders(tmp_path: Path):

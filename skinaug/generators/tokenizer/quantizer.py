@@ -34,11 +34,12 @@ restart draws from the residuals of the global batch (rank 0's, then rank 1's, .
 positions, the rank holding each vector contributes it and a sum over ranks gives all ranks the same new codes,
 the ones a single process would choose for that global batch.
 
-Precision: the nearest-code search, the whole quantization and every scale's contribution to f_hat (the phi
-convolutions) run in plain float32 (`exact_float32`: autocast disabled, TF32 off), also when the caller (bf16
-training or sampling on a GPU, TF32 on) runs the encoder and decoder under autocast: bf16's 8-bit mantissa cannot
-tell apart codes whose distances differ by less than ~0.4 %, so tokens would depend on the precision, and
-sampling builds the same f_hat and transformer inputs from its tokens as training did from the token cache.
+Precision: the forward passes of the nearest-code search, the whole quantization and every scale's
+contribution to f_hat (the phi convolutions) run in plain float32 (`exact_float32`: autocast disabled, TF32 off),
+also when the caller (bf16 training or sampling on a GPU, TF32 on) runs the encoder and decoder under autocast:
+bf16's 8-bit mantissa cannot tell apart codes whose distances differ by less than ~0.4 %, so tokens would depend
+on the precision, and sampling builds the same f_hat and transformer inputs from its tokens as training did from
+the token cache.
 
 The protocol used by the VAR transformer: `f_to_indices`, `indices_to_f_hat`, `indices_to_var_input`,
 `next_input`, `residual_codes` (in-painting), `embed`, and the attributes `scales`, `vocab_size`, `latent_dim`.
