@@ -126,7 +126,9 @@ class GeneratorConfig:
     ) -> "GeneratorConfig":
         """A copy with the command-line settings changed (None or 0 keeps the config's value).
 
-        `batch_size` is the global batch of both stages; shared by `train-generator` and the demo.
+        `batch_size` is the global batch of both stages; shared by `train-generator` and the demo. Steps set below
+        twice the config's warm-up also shorten the warm-up to a tenth of the steps, as the named configs have it
+        (else the learning rate would still be rising when training ends: no cosine decay at all).
         """
         config = copy.deepcopy(self)
         if lesion_focus is not None:
@@ -136,6 +138,8 @@ class GeneratorConfig:
         for optim, steps in ((config.tokenizer_optim, tokenizer_steps), (config.transformer_optim, transformer_steps)):
             if steps:
                 optim.steps = steps
+                if optim.warmup_steps > steps // 2:
+                    optim.warmup_steps = steps // 10
             if batch_size:
                 optim.batch_size = batch_size
         return config
