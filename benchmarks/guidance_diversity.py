@@ -22,6 +22,11 @@ from skinaug.generators.var import SamplingConfig
 from skinaug.labels import CLASSES
 
 
+def _fmt(value: float | None, spec: str) -> str:
+    """A number, or '—' where the evaluation has none (e.g. fidelity recall of a class with too few images)."""
+    return "—" if value is None else format(value, spec)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("generator", type=Path)
@@ -75,8 +80,8 @@ def main() -> None:
     ]
     for c in (*CLASSES, "all"):
         cells = [
-            f"{v[c]['conditioning_recall']:.2f} / {v[c]['diversity_synthetic']:.1f} ({v[c]['diversity_real']:.1f})"
-            f" / {v[c]['fidelity_recall']:.2f}"
+            f"{_fmt(v[c]['conditioning_recall'], '.2f')} / {_fmt(v[c]['diversity_synthetic'], '.1f')} "
+            f"({_fmt(v[c]['diversity_real'], '.1f')}) / {_fmt(v[c]['fidelity_recall'], '.2f')}"
             for v in rows.values()
         ]
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
