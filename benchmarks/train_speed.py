@@ -232,11 +232,8 @@ def main() -> None:
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or phantom_workdir(Path(tmp), args.images)
-        for name in args.configs.split(","):
-            done = list(rows)
-            rows = done + bench_config(
-                name.strip(), workdir, Path(tmp), args, device, peak, lambda new, done=done: save(done + new)
-            )
+        for name in args.configs.split(","):  # the callback runs before `rows` grows: rows + new is all so far
+            rows += bench_config(name.strip(), workdir, Path(tmp), args, device, peak, lambda new: save(rows + new))
     save(rows)
     print(out)
 

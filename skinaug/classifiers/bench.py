@@ -290,7 +290,7 @@ def bench_classifier(
     notices: list[str] = []
     arms = _arms_to_run(config, notices)
     tc = config.train
-    select_device(tc.device)  # bad --device: a clear error before any work
+    device = select_device(tc.device)  # bad --device: a clear error before any work
     # bad --arch/--weights fail here; "pretrained" is resolved once (to its cached file, or offline to scratch)
     first_model, weights_report = create_classifier(tc.arch, len(CLASSES), config.weights, tc.image_size)
     weights_note, run_weights = weights_report.describe(), weights_report.file
@@ -402,7 +402,7 @@ def bench_classifier(
                     "draws": draws,
                     "test_set": "real test split",
                     "weights": weights_note,
-                    "environment": run_environment(select_device(tc.device)),
+                    "environment": run_environment(device),
                 },
             )
     shortcut = _shortcut(
@@ -424,8 +424,8 @@ def bench_classifier(
         "seeds": config.seeds,
         "arms": [a.name for a in arms],
         "arm_descriptions": {a.name: a.describe(config.top_up_to) for a in arms},
-        "device": str(select_device(tc.device)),
-        "device_name": device_name(select_device(tc.device)),
+        "device": str(device),
+        "device_name": device_name(device),
         "train_config": asdict(tc),
         "synthetic": config.synthetic,
         "test_manifest": config.test_manifest,

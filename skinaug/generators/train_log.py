@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
-import sys
 import math
+import sys
 from pathlib import Path
 from typing import Any, Protocol
 

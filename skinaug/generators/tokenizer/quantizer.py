@@ -54,8 +54,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..config import TokenizerConfig
 from ...machine import exact_float32
+from ..config import TokenizerConfig
 from ..distributed import Distributed, gather_over_ranks, sum_over_ranks
 
 
