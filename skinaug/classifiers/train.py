@@ -95,6 +95,16 @@ def make_loader(
     )
 
 
+# batches between two reads of the running loss by the host (a read waits for the device: one per step would
+# stall a GPU at every step)
+LOSS_READ_EVERY = 50
+
+
+def _sum_dtype(device: torch.device) -> torch.dtype:
+    """float64 for the running loss sum, but on Apple's MPS (no float64 there)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
 def _autocast(device: torch.device) -> Any:
     if device.type == "cuda":
         return torch.autocast("cuda", dtype=torch.bfloat16)
@@ -164,11 +174,14 @@ def train_classifier(
         if hasattr(train_loader.sampler, "set_epoch"):  # a PhasedSampler (or DistributedSampler) follows the epoch
             train_loader.sampler.set_epoch(epoch - 1)
         model.train()
-        total, count = 0.0, 0
+        # the summed loss stays on the device (float64 where the device has it: the same sums as Python floats on
+        # CPU); the host reads it every LOSS_READ_EVERY batches for the progress bar and once at the epoch's end
+        total = torch.zeros((), dtype=_sum_dtype(device), device=device)
+        count = 0
         bar = tqdm(
             train_loader, desc=f"{desc} epoch {epoch}/{config.epochs}", unit="batch", leave=False, disable=not progress
         )
-        for images, targets in bar:
+        for batch, (images, targets) in enumerate(bar, start=1):
             images, targets = images.to(device, non_blocking=True), targets.to(device, non_blocking=True)
             if config.channels_last:
                 images = images.contiguous(memory_format=torch.channels_last)
@@ -179,15 +192,16 @@ def train_classifier(
             nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimizer.step()
             scheduler.step()
-            total += loss.item() * len(targets)
+            total += loss.detach().to(total.dtype) * len(targets)
             count += len(targets)
-            bar.set_postfix(loss=f"{total / count:.3f}")
+            if progress and batch % LOSS_READ_EVERY == 0:
+                bar.set_postfix(loss=f"{total.item() / count:.3f}")
         proba, labels = predict_proba(model, val_loader, device, config.channels_last)
         score = float(classification_metrics(labels, proba, CLASSES)["mean_recall"])
         history.append(
             {
                 "epoch": epoch,
-                "train_loss": total / max(1, count),
+                "train_loss": total.item() / max(1, count),
                 "val_mean_recall": score,
                 "lr": optimizer.param_groups[0]["lr"],
             }
