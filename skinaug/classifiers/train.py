@@ -134,9 +134,9 @@ def predict_proba(
             images = images.contiguous(memory_format=torch.channels_last)
         with _autocast(device):
             logits = model(images)
-        probs.append(torch.softmax(logits.float(), dim=1).cpu())
+        probs.append(torch.softmax(logits.float(), dim=1))  # kept on the device: one copy to the host at the end
         labels.append(targets)
-    return torch.cat(probs).numpy().astype(np.float32), torch.cat(labels).numpy().astype(np.int64)
+    return torch.cat(probs).cpu().numpy().astype(np.float32), torch.cat(labels).numpy().astype(np.int64)
 
 
 def _schedule(
