@@ -25,10 +25,10 @@ import numpy as np
 from skinaug.atomic import read_json, write_json, write_text
 from skinaug.classifiers.arms import control_of
 from skinaug.classifiers.metrics import classification_metrics, paired_bootstrap, seed_paired_interval
+from skinaug.classifiers.report import plot_per_class_recall
 from skinaug.classifiers.runs import IncompleteRunWarning, load_runs
 from skinaug.errors import SkinaugError
 from skinaug.labels import CLASSES
-from skinaug.pictures import save_figure
 
 Runs = dict[int, dict[str, Any]]  # seed -> run (load_runs' dict)
 
@@ -77,9 +77,14 @@ def _recall(run: dict[str, Any]) -> float:
     return float(classification_metrics(run["y_true"], run["proba"], CLASSES)["mean_recall"])
 
 
-def _per_class(runs: Runs) -> dict[str, float]:
+def _per_class(runs: Runs) -> dict[str, dict[str, float]]:
+    """class -> {"mean", "std"} of its recall over the seeds (std 0 with one seed)."""
     recalls = [classification_metrics(r["y_true"], r["proba"], CLASSES)["per_class"] for r in runs.values()]
-    return {c: float(np.mean([p[c]["recall"] for p in recalls])) for c in CLASSES}
+    values = {c: [p[c]["recall"] for p in recalls] for c in CLASSES}
+    return {
+        c: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0}
+        for c, v in values.items()
+    }
 
 
 def _auroc(folder: Path) -> float | None:
@@ -111,7 +116,7 @@ def compare(folders: dict[str, Path], arm: str, n_boot: int) -> dict[str, Any]:
             "vs_b": gain(runs, b, n_boot),
             "vs_copies": gain(runs, copies, n_boot) if copies else None,
             "vs_sets": {other: gain(runs, sets[other], n_boot) for other in list(sets)[:i]},
-            "per_class_recall": _per_class(runs),
+            "per_class": _per_class(runs),
             "judge_auroc": _auroc(folders[name]),
         }
     references = {"b": b, control_of(arm): copies}
@@ -122,10 +127,13 @@ def compare(folders: dict[str, Path], arm: str, n_boot: int) -> dict[str, Any]:
             ref: {
                 "seeds": sorted(runs),
                 "mean_recall": float(np.mean([_recall(r) for r in runs.values()])),
-                "per_class_recall": _per_class(runs),
+                "per_class": _per_class(runs),
             }
             for ref, runs in references.items()
             if runs
+        },
+        "support": {
+            c: int(n) for c, n in zip(CLASSES, np.bincount(next(iter(b.values()))["y_true"], minlength=len(CLASSES)))
         },
         "n_boot": n_boot,
     }
@@ -180,35 +188,26 @@ def markdown(result: dict[str, Any], command: str) -> str:
         "| | " + " | ".join(CLASSES) + " |",
         "|---|" + "---:|" * len(CLASSES),
     ]
-    for label, per in [(r, refs[r]["per_class_recall"]) for r in refs] + [
-        (f"{arm} ({n})", sets[n]["per_class_recall"]) for n in names
+    for label, per in [(r, refs[r]["per_class"]) for r in refs] + [
+        (f"{arm} ({n})", sets[n]["per_class"]) for n in names
     ]:
-        lines.append(f"| {label} | " + " | ".join(f"{per[c]:.2f}" for c in CLASSES) + " |")
+        lines.append(f"| {label} | " + " | ".join(f"{per[c]['mean']:.2f}" for c in CLASSES) + " |")
     return "\n".join(lines) + "\n"
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
-    """Per-class recall bars: the references, then each set."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    bars = [(r, i["per_class_recall"]) for r, i in result["references"].items()] + [
-        (f"{result['arm']} ({n})", row["per_class_recall"]) for n, row in result["sets"].items()
-    ]
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    width = 0.8 / len(bars)
-    x = np.arange(len(CLASSES))
-    for i, (label, per) in enumerate(bars):
-        ax.bar(x + (i - (len(bars) - 1) / 2) * width, [per[c] for c in CLASSES], width, label=label)
-    ax.set_xticks(x, CLASSES)
-    ax.set_ylabel("recall on real test images")
-    ax.set_ylim(0, 1)
-    ax.legend(fontsize=8, ncol=len(bars))
-    fig.tight_layout()
-    save_figure(fig, path)
-    plt.close(fig)
+    """Per-class recall bars (mean ± std over seeds): the references, then ARM on each set."""
+    bars = {ref: ("no generated image", info["per_class"]) for ref, info in result["references"].items()}
+    bars |= {f"{result['arm']} ({n})": ("generated", row["per_class"]) for n, row in result["sets"].items()}
+    plot_per_class_recall(
+        path,
+        {
+            "classes": CLASSES,
+            "arm_order": list(bars),
+            "test_set": {"support": result["support"]},
+            "arms": {arm: {"arm_name": name, "per_class_recall": per} for arm, (name, per) in bars.items()},
+        },
+    )
 
 
 def main() -> None:

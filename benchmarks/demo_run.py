@@ -3,7 +3,8 @@
     python benchmarks/demo_run.py [--out /tmp/skinaug-demo]
 
 Copies report.md, report.html and every picture they show into benchmarks/results/demo/ (same relative
-paths), so the README can show the demo's pictures (report.html embeds them itself). The report states the total time and the hardware.
+paths), so the README can show the demo's pictures (report.html embeds them itself). The report states the
+total time and the hardware.
 """
 
 from __future__ import annotations

@@ -150,7 +150,8 @@ def markdown(rows: list[dict[str, Any]], runs: tuple[EvidenceRun, ...] = RUNS) -
         "Written by `python benchmarks/evidence_summary.py` from the committed `results.json` of each run (nothing "
         "trained). Mean recall on the 1,601 real test images, ResNet-18 from scratch at 64 px; gains with two 95 % "
         "intervals: a paired bootstrap over the test images, then a t-interval over the per-seed differences "
-        "(seeds; none where a run had one seed or predates it). **Bold**: both intervals above 0. Arm b: real images, class-weighted sampler. `-copies`: the "
+        "(seeds; none where a run had one seed or predates it). **Bold**: both intervals above 0. Arm b: real "
+        "images, class-weighted sampler. `-copies`: the "
         "same mixing with flipped/rotated/colour-shifted copies of train images instead of generated ones.",
         "",
         "| run | generator | classifier | folder |",

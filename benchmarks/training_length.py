@@ -3,14 +3,14 @@
     python benchmarks/training_length.py /tmp/ev3/bench-classifier /tmp/ev3/bench-e10 /tmp/ev3/bench-e15 \
         --arms b,share0.25,share0.25-copies --out benchmarks/results/evidence_ham10000/training_length
 
-Each BENCH folder is a `bench-classifier` output folder (its runs/ and bench_config.json) whose runs differ
-from the others' only in the number of epochs or the epoch kept (`--select-epoch val` or `last`; a run that
-keeps its last epoch by rule follows the same steps as the val-chosen run of its seed up to its end). For each folder, from its runs: every arm's mean recall on the
-real test images (mean ± std over seeds), each gain that the bench report shows between the given arms (against
-b and against the copies control) with its two 95 % intervals (paired bootstrap over the test images; Student-t
-over the per-seed differences), and per arm the epoch selected on real val against the epochs trained (a run
-that selects its last epoch was still learning) with the real-val mean recall there (mean over seeds: the
-number a user would choose the training length by; the test images play no part in it). Writes OUT.md,
+Each BENCH folder is a `bench-classifier` output folder (its runs/ and bench_config.json) whose runs differ from the
+others' only in the number of epochs or the epoch kept (`--select-epoch val` or `last`; a run that keeps its last
+epoch by rule follows the same steps as the val-chosen run of its seed up to its end). For each folder, from its
+runs: every arm's mean recall on the real test images (mean ± std over seeds), each gain that the bench report shows
+between the given arms (against b and against the copies control) with its two 95 % intervals (paired bootstrap over
+the test images; Student-t over the per-seed differences), and per arm the epoch selected on real val against the
+epochs trained (a run that selects its last epoch was still learning) with the real-val mean recall there (mean over
+seeds: the number a user would choose the training length by; the test images play no part in it). Writes OUT.md,
 OUT.json and OUT.png (mean recall against epochs, one line per arm and rule, seed std as error bars).
 """
 

@@ -79,7 +79,9 @@ def _plot_confusion(path: Path, arm: str, info: dict[str, Any], classes: list[st
     save_figure(fig, path)
 
 
-def _plot_per_class_recall(path: Path, summary: dict[str, Any]) -> None:
+def plot_per_class_recall(path: Path, summary: dict[str, Any]) -> None:
+    """Bars of each arm's per-class recall (mean ± std over seeds) from a summary: its "classes", "arm_order",
+    "test_set"["support"] and per arm "arm_name" and "per_class_recall" {class: {"mean", "std"}}."""
     from matplotlib.figure import Figure
 
     classes, order = summary["classes"], summary["arm_order"]
@@ -546,7 +548,7 @@ def write_report(
     write_json(out / "results.json", results.as_dict())
 
     figures: dict[str, str] = {"Per-class recall": "per_class_recall.png"}
-    _plot_per_class_recall(out / "per_class_recall.png", summary)
+    plot_per_class_recall(out / "per_class_recall.png", summary)
     for arm in summary["arm_order"]:
         name = f"confusion_{_file_safe(arm)}.png"
         _plot_confusion(out / name, arm, summary["arms"][arm], classes, summary["test_set"]["support"])
