@@ -31,7 +31,7 @@ test: env lint
 
 # ruff (lint and format check) and mypy: the habits that keep the code in one style with checked types
 lint: env
-	$(BIN)/ruff check skinaug
+	$(BIN)/ruff check skinaug benchmarks
 	$(BIN)/ruff format --check skinaug tests benchmarks
 	$(BIN)/mypy skinaug
 
