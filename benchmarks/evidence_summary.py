@@ -55,6 +55,18 @@ RUNS: tuple[EvidenceRun, ...] = (
         "10 epochs, last epoch kept",
         "balanced",
     ),
+    EvidenceRun(
+        "inter/intra",
+        "run 5, intra",
+        "run 2's recipe trained anew (transformer 1,000 steps); intra set",
+        "10 epochs, last epoch kept",
+    ),
+    EvidenceRun(
+        "inter/inter",
+        "run 5, inter",
+        "the same generator; inter set (lesions drawn into other classes' images)",
+        "10 epochs, last epoch kept",
+    ),
 )
 
 
