@@ -339,7 +339,8 @@ def _markdown(
     ]
     lines += [
         "",
-        "![generated (right) beside real (left) images per class](grid_real_vs_synthetic.png)",
+        "Real images beside generated ones: the work folder's evaluation/grid_real_vs_synthetic.png (not copied "
+        "here: HAM10000 images stay in ../shared).",
         "",
         "![synthetic images per class](synthetic_grid.png)",
         "",
@@ -428,7 +429,6 @@ def main() -> None:
     for source, name in (
         (args.work / "bench-classifier" / "report.md", "bench-classifier.md"),
         (args.work / "bench-classifier" / "per_class_recall.png", "per_class_recall.png"),
-        (args.work / "evaluation" / "grid_real_vs_synthetic.png", "grid_real_vs_synthetic.png"),
         (args.work / "synthetic" / "grid.png", "synthetic_grid.png"),
         (args.work / "generator_curves.png", "generator_curves.png"),
     ):
