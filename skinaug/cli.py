@@ -117,8 +117,15 @@ def _parse_size(size: str) -> tuple[int, int]:
 )
 @click.option("--seed", default=0, show_default=True, help="Seed of the lesion-grouped split.")
 @click.option("--split", "fractions", default="0.7,0.1,0.2", show_default=True, help="Train,val,test fractions.")
+@click.option(
+    "--train-keep",
+    default=1.0,
+    show_default=True,
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    help="Keep this share of each class's train lesions (a data-scarce experiment); val and test are unchanged.",
+)
 @_friendly_errors
-def prepare(fmt: str, root: Path, out: Path, seed: int, fractions: str) -> None:
+def prepare(fmt: str, root: Path, out: Path, seed: int, fractions: str, train_keep: float) -> None:
     """Read a data set, check every image and mask, split by lesion, and write the manifest."""
     from .prepare import prepare_dataset
     from .splits import SplitConfig
@@ -127,7 +134,7 @@ def prepare(fmt: str, root: Path, out: Path, seed: int, fractions: str) -> None:
         train, val, test = (float(v) for v in fractions.split(","))
     except ValueError:
         raise SkinaugError(f"--split {fractions!r}: expected three numbers, e.g. 0.7,0.1,0.2") from None
-    result = prepare_dataset(fmt, root, out, SplitConfig(train, val, test, seed))
+    result = prepare_dataset(fmt, root, out, SplitConfig(train, val, test, seed, train_keep))
     _notices(result.notices)
     for problem in result.problems.head(20).itertuples(index=False):
         click.echo(f"skinaug: {problem.action}: {problem.problem}", err=True)

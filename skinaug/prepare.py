@@ -29,7 +29,7 @@ from .manifest import (
 )
 from .masks import MASK_OK, check_mask
 from .readers import READERS
-from .splits import SPLITS, SplitConfig, assign_splits, split_table
+from .splits import SPLITS, UNUSED, SplitConfig, assign_splits, split_table
 
 
 @dataclass
@@ -39,6 +39,7 @@ class PrepareResult:
     manifest: pd.DataFrame
     problems: pd.DataFrame
     notices: list[str] = field(default_factory=list)
+    left_out: int = 0  # train images left out by SplitConfig.train_keep
 
     def summary(self) -> str:
         """One line: images per class and split, and how many were excluded or lack a usable mask."""
@@ -47,9 +48,10 @@ class PrepareResult:
         per_split = " ".join(f"{s}={int((frame['split'] == s).sum())}" for s in SPLITS)
         excluded = int((self.problems["action"] == "image excluded").sum()) if len(self.problems) else 0
         no_mask = int((frame["mask_status"] != MASK_OK).sum())
+        kept = f", {self.left_out} train images left out (train_keep)" if self.left_out else ""
         return (
             f"prepared {len(frame)} images ({per_class}; {per_split}); {excluded} excluded, "
-            f"{no_mask} without a usable mask"
+            f"{no_mask} without a usable mask{kept}"
         )
 
 
@@ -179,7 +181,8 @@ def prepare_dataset(
         )
     manifest["source"] = fmt
     manifest["split"] = assign_splits(manifest, split)
-    manifest = manifest[list(MANIFEST_COLUMNS)]
+    left_out = int((manifest["split"] == UNUSED).sum())
+    manifest = manifest.loc[manifest["split"] != UNUSED, list(MANIFEST_COLUMNS)].reset_index(drop=True)
     out = Path(out)
     check_resplit(out, manifest)
     write_csv(out / MANIFEST_NAME, manifest)
@@ -195,8 +198,9 @@ def prepare_dataset(
             "split": asdict(split),
             "images": int(len(manifest)),
             "excluded": int((~usable).sum()) + len(conflicts),
+            "train_left_out": left_out,
             "counts": split_table(manifest).to_dict(orient="index"),
             "notices": notices,
         },
     )
-    return PrepareResult(manifest, problems, notices)
+    return PrepareResult(manifest, problems, notices, left_out)

@@ -4,6 +4,11 @@ All images of one lesion go to the same split (HAM10000 photographs many lesions
 splitting images instead of lesions leaks near-duplicates into the test set). Within each class the
 lesions are shuffled with a seeded generator and dealt one by one to the split that is furthest below
 its target share of that class's images, so every class gets close to 70/10/20 of its images.
+
+A data-scarce experiment keeps only part of the train split (`SplitConfig.train_keep`): after the deal, each
+class's train lesions are shuffled with their own seeded generator and kept until the class holds that fraction
+of its train images (at least one lesion). Val and test are exactly those of the full split, so results with
+and without the reduction are scored on the same images; the lesions left out are marked `UNUSED`.
 """
 
 from __future__ import annotations
@@ -16,16 +21,18 @@ import pandas as pd
 from .errors import SkinaugError
 
 SPLITS: tuple[str, ...] = ("train", "val", "test")
+UNUSED = "unused"  # train lesions left out by SplitConfig.train_keep
 
 
 @dataclass(frozen=True)
 class SplitConfig:
-    """Split fractions (train, val, test) and the seed of the shuffle."""
+    """Split fractions (train, val, test), the seed of the shuffle and the share of train lesions kept."""
 
     train: float = 0.7
     val: float = 0.1
     test: float = 0.2
     seed: int = 0
+    train_keep: float = 1.0
 
     def fractions(self) -> np.ndarray:
         """The three fractions, validated to be non-negative and to sum to 1."""
@@ -34,6 +41,8 @@ class SplitConfig:
             raise SkinaugError(
                 f"split fractions must be >= 0 and sum to 1; got train={self.train}, val={self.val}, test={self.test}"
             )
+        if not 0.0 < self.train_keep <= 1.0:
+            raise SkinaugError(f"train_keep must be in (0, 1]; got {self.train_keep}")
         return values
 
 
@@ -60,8 +69,24 @@ def _deal(lesions: list[str], sizes: dict[str, int], fractions: np.ndarray, rng:
     return assignment
 
 
+def _keep_train(
+    assignment: dict[str, str], lesions: list[str], sizes: dict[str, int], keep: float, rng: np.random.Generator
+) -> None:
+    """Mark train lesions beyond `keep` of the class's train images as UNUSED (module docstring)."""
+    train = [lesion for lesion in lesions if assignment[lesion] == "train"]
+    if keep >= 1.0 or not train:
+        return
+    target = keep * sum(sizes[lesion] for lesion in train)
+    kept = 0
+    for lesion in (train[i] for i in rng.permutation(len(train))):
+        if kept > 0 and kept >= target:
+            assignment[lesion] = UNUSED
+        else:
+            kept += sizes[lesion]
+
+
 def assign_splits(frame: pd.DataFrame, config: SplitConfig = SplitConfig()) -> pd.Series:
-    """Split name ('train', 'val', 'test') for each row of `frame` (needs lesion_id and label).
+    """Split name ('train', 'val', 'test'; UNUSED with `train_keep` < 1) for each row (needs lesion_id, label).
 
     Deterministic for a given table content and seed, whatever the row order.
     """
@@ -74,7 +99,9 @@ def assign_splits(frame: pd.DataFrame, config: SplitConfig = SplitConfig()) -> p
     for index, label in enumerate(sorted(by_lesion.unique())):
         lesions = sorted(by_lesion.index[by_lesion == label])
         rng = np.random.default_rng([config.seed, index])
-        assignment.update(_deal(lesions, sizes, fractions, rng))
+        dealt = _deal(lesions, sizes, fractions, rng)
+        _keep_train(dealt, lesions, sizes, config.train_keep, np.random.default_rng([config.seed, index, 1]))
+        assignment.update(dealt)
     return frame["lesion_id"].map(assignment).rename("split")
 
 

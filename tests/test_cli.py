@@ -67,3 +67,30 @@ def test_phantom_command_makes_a_data_set_and_refuses_tiny_images(tmp_path: Path
     assert made.stdout.startswith("phantom: 21 images") and (tmp_path / "ph" / "HAM10000_metadata.csv").exists()
     bad = runner.invoke(main, ["phantom", str(tmp_path / "ph2"), "--size", "10x10"])
     assert bad.exit_code == 1 and "each side must be at least 32 px" in bad.stderr
+
+
+def test_prepare_train_keep_leaves_train_lesions_out_and_keeps_val_and_test(tmp_path: Path) -> None:
+    import json
+
+    runner = CliRunner()
+    made = runner.invoke(main, ["phantom", str(tmp_path / "ph"), "--n", "140", "--seed", "3"])
+    assert made.exit_code == 0, made.output
+    args = ["prepare", "--format", "ham10000", str(tmp_path / "ph")]
+    full = runner.invoke(main, [*args, "--out", str(tmp_path / "full")])
+    scarce = runner.invoke(main, [*args, "--out", str(tmp_path / "scarce"), "--train-keep", "0.3"])
+    assert full.exit_code == 0 and scarce.exit_code == 0, scarce.output
+    full_manifest = pd.read_csv(tmp_path / "full" / "manifest.csv", dtype=str)
+    scarce_manifest = pd.read_csv(tmp_path / "scarce" / "manifest.csv", dtype=str)
+    left_out = len(full_manifest) - len(scarce_manifest)
+    assert left_out > 0 and f"{left_out} train images left out (train_keep)" in scarce.stdout
+    assert json.loads((tmp_path / "scarce" / "dataset.json").read_text())["train_left_out"] == left_out
+    for split in ("val", "test"):  # the same images to score with and without the reduction
+        ids = sorted(full_manifest.loc[full_manifest["split"] == split, "image_id"])
+        assert sorted(scarce_manifest.loc[scarce_manifest["split"] == split, "image_id"]) == ids
+    assert set(scarce_manifest["split"]) == {"train", "val", "test"}  # no 'unused' row reaches the manifest
+    full_train = full_manifest.loc[full_manifest["split"] == "train"]
+    scarce_train = scarce_manifest.loc[scarce_manifest["split"] == "train"]
+    assert set(scarce_train["image_id"]) < set(full_train["image_id"])
+    assert set(scarce_train["label"]) == set(full_train["label"])  # every class keeps a lesion
+    bad = runner.invoke(main, [*args, "--out", str(tmp_path / "bad"), "--train-keep", "0"])
+    assert bad.exit_code == 2 and "--train-keep" in bad.output

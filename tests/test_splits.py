@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from skinaug.errors import SkinaugError
-from skinaug.splits import SplitConfig, assign_splits
+from skinaug.splits import UNUSED, SplitConfig, assign_splits
 
 
 def _toy(n_lesions: int = 400, seed: int = 1) -> pd.DataFrame:
@@ -73,3 +73,30 @@ def test_no_lesion_crosses_splits_on_real_ham10000(ham10000_root) -> None:
     for label, group in records.groupby("label"):
         share = (split[group.index] == "test").mean()
         assert 0.15 < share < 0.25, (label, share)
+
+
+def test_train_keep_reduces_train_only_and_keeps_val_and_test_exactly() -> None:
+    frame = _toy(n_lesions=600)
+    full = assign_splits(frame, SplitConfig(seed=2))
+    scarce = assign_splits(frame, SplitConfig(seed=2, train_keep=0.25))
+    _assert_no_lesion_crosses(frame, scarce)
+    for name in ("val", "test"):  # the same images scored with and without the reduction
+        pd.testing.assert_index_equal(full.index[full == name], scarce.index[scarce == name])
+    assert set(scarce.index[scarce == UNUSED]) <= set(full.index[full == "train"])
+    sizes = frame.groupby("lesion_id").size()
+    for label, group in frame.groupby("label"):
+        train_images = int((full[group.index] == "train").sum())
+        kept = scarce[group.index] == "train"
+        assert kept.sum() >= 1, label
+        # kept until the class holds a quarter of its train images: at most one lesion (<= 3 images) beyond it
+        assert 0.25 * train_images <= kept.sum() < 0.25 * train_images + sizes.max(), (label, kept.sum())
+    assert assign_splits(frame, SplitConfig(seed=2, train_keep=1.0)).equals(full)
+
+
+def test_train_keep_keeps_a_lesion_of_a_tiny_class_and_refuses_bad_values() -> None:
+    frame = pd.DataFrame({"image_id": ["a", "b"], "lesion_id": ["L", "M"], "label": ["df", "df"]})
+    split = assign_splits(frame, SplitConfig(1.0, 0.0, 0.0, train_keep=0.01))
+    assert sorted(split) == ["train", UNUSED]
+    for bad in (0.0, 1.5):
+        with pytest.raises(SkinaugError, match="train_keep"):
+            assign_splits(frame, SplitConfig(train_keep=bad))
