@@ -114,6 +114,11 @@ def plot_per_class_recall(path: Path, summary: dict[str, Any]) -> None:
     save_figure(fig, path)
 
 
+def _epoch_points(history: list[dict[str, Any]], key: str) -> list[tuple[Any, Any]]:
+    """(epoch, value) of every history row that holds both."""
+    return [(h["epoch"], h[key]) for h in history if h.get(key) is not None and h.get("epoch") is not None]
+
+
 def _plot_training_curves(path: Path, runs: list[dict[str, Any]], order: list[str]) -> None:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
@@ -126,11 +131,7 @@ def _plot_training_curves(path: Path, runs: list[dict[str, Any]], order: list[st
     for run in runs:
         history = run.get("history") or []
         colour, style = _arm_colour(run["arm"], order), styles[seeds.index(run["seed"]) % len(styles)]
-        points = [
-            (h["epoch"], h["val_mean_recall"])
-            for h in history
-            if h.get("val_mean_recall") is not None and h.get("epoch") is not None
-        ]
+        points = _epoch_points(history, "val_mean_recall")
         if points:
             epochs, values = zip(*points)
             axes[0].plot(epochs, values, style, color=colour, lw=1.2)
@@ -138,11 +139,7 @@ def _plot_training_curves(path: Path, runs: list[dict[str, Any]], order: list[st
             if best in epochs:
                 axes[0].plot([best], [values[epochs.index(best)]], "o", color=colour, ms=4)
         if has_loss:
-            points = [
-                (h["epoch"], h["train_loss"])
-                for h in history
-                if h.get("train_loss") is not None and h.get("epoch") is not None
-            ]
+            points = _epoch_points(history, "train_loss")
             if points:
                 epochs, values = zip(*points)
                 axes[1].plot(epochs, values, style, color=colour, lw=1.2)
