@@ -67,6 +67,12 @@ RUNS: tuple[EvidenceRun, ...] = (
         "the same generator; inter set (lesions drawn into other classes' images)",
         "10 epochs, last epoch kept",
     ),
+    EvidenceRun(
+        "scarce/inter",
+        "run 6, scarce",
+        "run 5's recipe on a quarter of the train lesions (1,404 images); inter set",
+        "12 epochs of the 1,404 images, last epoch kept",
+    ),
 )
 
 
