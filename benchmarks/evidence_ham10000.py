@@ -342,7 +342,8 @@ def _markdown(
         "Real images beside generated ones: the work folder's evaluation/grid_real_vs_synthetic.png (not copied "
         "here: HAM10000 images stay in ../shared).",
         "",
-        "![synthetic images per class](synthetic_grid.png)",
+        "Generated images per class: the work folder's synthetic/grid.png (not copied here: intra-mode images "
+        "keep the surroundings of real HAM10000 train images).",
         "",
     ]
     lines += comparison or []
@@ -429,7 +430,6 @@ def main() -> None:
     for source, name in (
         (args.work / "bench-classifier" / "report.md", "bench-classifier.md"),
         (args.work / "bench-classifier" / "per_class_recall.png", "per_class_recall.png"),
-        (args.work / "synthetic" / "grid.png", "synthetic_grid.png"),
         (args.work / "generator_curves.png", "generator_curves.png"),
     ):
         if source.is_file():

@@ -74,12 +74,12 @@ def _keep_train(
 ) -> None:
     """Mark train lesions beyond `keep` of the class's train images as UNUSED (module docstring)."""
     train = [lesion for lesion in lesions if assignment[lesion] == "train"]
-    if keep >= 1.0 or not train:
+    if keep >= 1.0:
         return
-    target = keep * sum(sizes[lesion] for lesion in train)
+    target = keep * sum(sizes[lesion] for lesion in train)  # > 0 for any train lesion: the first is always kept
     kept = 0
     for lesion in (train[i] for i in rng.permutation(len(train))):
-        if kept > 0 and kept >= target:
+        if kept >= target:
             assignment[lesion] = UNUSED
         else:
             kept += sizes[lesion]

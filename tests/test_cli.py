@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -70,8 +71,6 @@ def test_phantom_command_makes_a_data_set_and_refuses_tiny_images(tmp_path: Path
 
 
 def test_prepare_train_keep_leaves_train_lesions_out_and_keeps_val_and_test(tmp_path: Path) -> None:
-    import json
-
     runner = CliRunner()
     made = runner.invoke(main, ["phantom", str(tmp_path / "ph"), "--n", "140", "--seed", "3"])
     assert made.exit_code == 0, made.output
