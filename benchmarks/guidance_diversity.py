@@ -1,13 +1,15 @@
 """Conditioning against diversity for a few classifier-free-guidance scales, per class, in one table.
 
     python benchmarks/guidance_diversity.py GENERATOR WORKDIR --classifier BENCH_OUT/runs/b_seed0 \
-        --cfg 1,2,4 --per-class 32 --mode free --out /tmp/guidance
+        --cfg 1,2,4 --schedule linear,constant --per-class 32 --mode free --out /tmp/guidance
 
-For each scale: `augment` (free or inter-class images; measurement vectors drawn from the class's train
-images) and `evaluate` with the given real-trained classifier as judge: conditioning recall (the judge
-recognises the requested class), diversity (mean pairwise distance of the images in the evaluation's
-feature space, beside the same for real images of the class) and fidelity recall (share of the real
-images' feature manifold the synthetic set covers). Writes OUT/guidance_diversity.md and .json.
+For each scale and schedule (`SamplingConfig.cfg_schedule`: "linear" ramps the strength up over the scales
+as VAR does, "constant" guides every scale with the full strength): `augment` (free or inter-class images;
+measurement vectors drawn from the class's train images) and `evaluate` with the given real-trained
+classifier as judge: conditioning recall (the judge recognises the requested class), diversity (mean pairwise
+distance of the images in the evaluation's feature space, beside the same for real images of the class) and
+fidelity recall (share of the real images' feature manifold the synthetic set covers).
+Writes OUT/guidance_diversity.md and .json.
 """
 
 from __future__ import annotations
@@ -33,27 +35,31 @@ def main() -> None:
     parser.add_argument("workdir", type=Path)
     parser.add_argument("--classifier", type=Path, required=True, help="a saved real-trained classifier (judge)")
     parser.add_argument("--cfg", default="1,2,4")
+    parser.add_argument("--schedule", default="linear", help="comma list of cfg schedules: linear, constant")
     parser.add_argument("--per-class", type=int, default=32)
     parser.add_argument("--mode", default="free", choices=["free", "inter"])
     parser.add_argument("--out", type=Path, default=Path("/tmp/skinaug-guidance"))
     args = parser.parse_args()
-    scales = [float(v) for v in args.cfg.split(",")]
+    settings = [(float(v), s) for s in args.schedule.split(",") for v in args.cfg.split(",")]
     rows = {}
-    for cfg in scales:
-        syn = args.out / f"{args.mode}-cfg{cfg:g}"
+    for cfg, schedule in settings:
+        name = f"cfg{cfg:g}" if schedule == "linear" else f"cfg{cfg:g}-{schedule}"
+        syn = args.out / f"{args.mode}-{name}"
+        sampling = SamplingConfig(cfg=cfg, cfg_schedule=schedule)
         augment(
             args.workdir,
             args.generator,
             syn,
-            AugmentConfig(per_class=args.per_class, mode=args.mode, sampling=SamplingConfig(cfg=cfg)),
+            AugmentConfig(per_class=args.per_class, mode=args.mode, sampling=sampling),
         )
         metrics = evaluate(
             args.workdir,
             syn,
-            args.out / f"evaluation-cfg{cfg:g}",
+            args.out / f"evaluation-{name}",
             EvaluateConfig(classifier=str(args.classifier), cas=False, bootstrap=0),
         ).metrics
-        rows[f"{cfg:g}"] = {
+        key = f"{cfg:g}" if schedule == "linear" else f"{cfg:g} {schedule}"
+        rows[key] = {
             c: {
                 "conditioning_recall": metrics["conditioning"]["per_class"][c],
                 "diversity_synthetic": metrics["per_class"][c]["diversity_synthetic"],
@@ -62,7 +68,7 @@ def main() -> None:
             }
             for c in CLASSES
         }
-        rows[f"{cfg:g}"]["all"] = {
+        rows[key]["all"] = {
             "conditioning_recall": metrics["conditioning"]["mean_recall"],
             "diversity_synthetic": metrics["overall"]["diversity_synthetic"],
             "diversity_real": metrics["overall"]["diversity_real"],
@@ -72,7 +78,7 @@ def main() -> None:
     lines = [
         f"# Guidance scale: conditioning against diversity ({args.mode} images, {args.per_class} per class)",
         "",
-        f"Judge: {args.classifier}. Features: {rows[f'{scales[0]:g}']['all']['features']}. Each cell: conditioning "
+        f"Judge: {args.classifier}. Features: {next(iter(rows.values()))['all']['features']}. Each cell: conditioning "
         "recall / diversity of the synthetic images (real images of the class) / fidelity recall.",
         "",
         "| class | " + " | ".join(f"CFG {k}" for k in rows) + " |",
