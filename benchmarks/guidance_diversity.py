@@ -19,7 +19,7 @@ from pathlib import Path
 
 from skinaug.atomic import write_json, write_text
 from skinaug.evaluation import EvaluateConfig, evaluate
-from skinaug.generators.augment import AugmentConfig, augment
+from skinaug.generators.augment import MEASUREMENT_SOURCES, AugmentConfig, augment
 from skinaug.generators.var import SamplingConfig
 from skinaug.labels import CLASSES
 
@@ -38,6 +38,9 @@ def main() -> None:
     parser.add_argument("--schedule", default="linear", help="comma list of cfg schedules: linear, constant")
     parser.add_argument("--per-class", type=int, default=32)
     parser.add_argument("--mode", default="free", choices=["free", "inter"])
+    parser.add_argument(
+        "--measurements-from", default="train", choices=list(MEASUREMENT_SOURCES), help="see `skinaug augment`"
+    )
     parser.add_argument("--out", type=Path, default=Path("/tmp/skinaug-guidance"))
     args = parser.parse_args()
     settings = [(float(v), s) for s in args.schedule.split(",") for v in args.cfg.split(",")]
@@ -50,7 +53,9 @@ def main() -> None:
             args.workdir,
             args.generator,
             syn,
-            AugmentConfig(per_class=args.per_class, mode=args.mode, sampling=sampling),
+            AugmentConfig(
+                per_class=args.per_class, mode=args.mode, sampling=sampling, measurement_source=args.measurements_from
+            ),
         )
         metrics = evaluate(
             args.workdir,
@@ -76,7 +81,8 @@ def main() -> None:
             "features": metrics["extractor"]["label"],
         }
     lines = [
-        f"# Guidance scale: conditioning against diversity ({args.mode} images, {args.per_class} per class)",
+        f"# Guidance scale: conditioning against diversity ({args.mode} images, {args.per_class} per class, "
+        f"measurements from {args.measurements_from})",
         "",
         f"Judge: {args.classifier}. Features: {next(iter(rows.values()))['all']['features']}. Each cell: conditioning "
         "recall / diversity of the synthetic images (real images of the class) / fidelity recall.",
@@ -92,7 +98,10 @@ def main() -> None:
         ]
         lines.append(f"| {c} | " + " | ".join(cells) + " |")
     args.out.mkdir(parents=True, exist_ok=True)
-    write_json(args.out / "guidance_diversity.json", {"mode": args.mode, "per_class": args.per_class, "rows": rows})
+    write_json(
+        args.out / "guidance_diversity.json",
+        {"mode": args.mode, "per_class": args.per_class, "measurements_from": args.measurements_from, "rows": rows},
+    )
     write_text(args.out / "guidance_diversity.md", "\n".join(lines) + "\n")
     print(f"-> {args.out / 'guidance_diversity.md'}")
 
