@@ -73,6 +73,12 @@ RUNS: tuple[EvidenceRun, ...] = (
         "run 5's recipe on a quarter of the train lesions (1,404 images); inter set",
         "12 epochs of the 1,404 images, last epoch kept",
     ),
+    EvidenceRun(
+        "scarce/intra",
+        "run 6, scarce intra",
+        "the same generator; intra set",
+        "12 epochs of the 1,404 images, last epoch kept",
+    ),
 )
 
 
