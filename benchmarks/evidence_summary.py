@@ -79,6 +79,12 @@ RUNS: tuple[EvidenceRun, ...] = (
         "the same generator; intra set",
         "12 epochs of the 1,404 images, last epoch kept",
     ),
+    EvidenceRun(
+        "scarce/inter_class_mean",
+        "run 6c, scarce",
+        "the same generator; inter set conditioned on the class-mean measurements",
+        "12 epochs of the 1,404 images, last epoch kept",
+    ),
 )
 
 
