@@ -46,7 +46,8 @@ def main() -> None:
     settings = [(float(v), s) for s in args.schedule.split(",") for v in args.cfg.split(",")]
     rows = {}
     for cfg, schedule in settings:
-        name = f"cfg{cfg:g}" if schedule == "linear" else f"cfg{cfg:g}-{schedule}"
+        key = f"{cfg:g}" if schedule == "linear" else f"{cfg:g} {schedule}"  # the table's column: "3", "3 constant"
+        name = "cfg" + key.replace(" ", "-")  # its folders: cfg3, cfg3-constant
         syn = args.out / f"{args.mode}-{name}"
         sampling = SamplingConfig(cfg=cfg, cfg_schedule=schedule)
         augment(
@@ -63,7 +64,6 @@ def main() -> None:
             args.out / f"evaluation-{name}",
             EvaluateConfig(classifier=str(args.classifier), cas=False, bootstrap=0),
         ).metrics
-        key = f"{cfg:g}" if schedule == "linear" else f"{cfg:g} {schedule}"
         rows[key] = {
             c: {
                 "conditioning_recall": metrics["conditioning"]["per_class"][c],

@@ -25,7 +25,6 @@ from skinaug.classifiers.train import make_loader, predict_proba
 from skinaug.data.datasets import real_dataset, synthetic_dataset
 from skinaug.data.transforms import eval_transform
 from skinaug.labels import CLASSES
-from skinaug.manifest import load_prepared
 
 
 def verdicts(workdir: Path, synthetic: Path, classifier: Path) -> pd.DataFrame:
@@ -33,19 +32,19 @@ def verdicts(workdir: Path, synthetic: Path, classifier: Path) -> pd.DataFrame:
     model, meta = load_classifier(classifier)
     size = int(meta["image_size"])
     syn = synthetic_dataset(synthetic, workdir, size, eval_transform())
-    proba, _ = predict_proba(model, make_loader(syn, 64, 0), channels_last=False)
-    items = syn.frame.assign(judged=[CLASSES[i] for i in proba.argmax(1)])
-    items = items[items["mode"] == "inter"]
-    if items.empty:
+    inter = (syn.frame["mode"] == "inter").to_numpy()
+    if not inter.any():
         raise SystemExit(f"{synthetic}: no inter-class items (made with `skinaug augment --mode inter`?)")
+    proba, _ = predict_proba(model, make_loader(syn, 64, 0), channels_last=False)
+    items = syn.frame.assign(judged=[CLASSES[i] for i in proba.argmax(1)])[inter]
     train = real_dataset(workdir, "train", size, eval_transform())
     train_proba, _ = predict_proba(model, make_loader(train, 64, 0), channels_last=False)
     source_judged = dict(zip(train.frame["image_id"], (CLASSES[i] for i in train_proba.argmax(1))))
-    labels = load_prepared(workdir).manifest.set_index("image_id")["label"]
+    source_label = dict(zip(train.frame["image_id"], train.frame["label"]))  # every source is a train image
     return pd.DataFrame(
         {
             "requested": items["label"].to_numpy(),
-            "source": labels.loc[items["source_image_id"]].to_numpy(),
+            "source": [source_label[i] for i in items["source_image_id"]],
             "judged": items["judged"].to_numpy(),
             "source_judged": [source_judged[i] for i in items["source_image_id"]],
         }
